@@ -1,0 +1,192 @@
+/*
+ * vmm/plugin_abi.h - the binary interface between the vmm core and its plugins.
+ *
+ * This C header is the only thing that crosses the shared-object boundary.
+ * C++ plugin authors normally include <vmm/sdk.hpp> instead, which builds on it.
+ *
+ * Rules that keep old plugins loading in new hosts:
+ *  - Only fixed-width integers, pointers, C strings, C structs and function
+ *    pointers appear here. No C++ types, and no exception may cross a call.
+ *  - Every struct starts with `uint32_t struct_size`, set by whoever fills it.
+ *    A reader copies min(struct_size, sizeof) into zeroed storage, so a field
+ *    its peer did not know reads as 0 / NULL.
+ *  - A struct grows only at its end, and every growth bumps VMM_ABI_MINOR.
+ *    Moving, resizing or removing a field bumps VMM_ABI_MAJOR.
+ *  - Arrays of structs are walked with each element's struct_size as stride.
+ *
+ * Version check: a plugin exports `vmm_plugin_abi_version`, which the host
+ * reads before calling anything. The host loads the plugin only if the
+ * majors are equal and the plugin's minor is not newer than the host's.
+ *
+ * Lifetimes: strings and arrays the host passes are valid for the duration
+ * of the call that received them, except `vmm_device_create_info` members,
+ * which stay valid until `destroy` returns. Everything a plugin's descriptor
+ * points to must stay valid while the plugin is loaded (static storage).
+ */
+#ifndef VMM_PLUGIN_ABI_H
+#define VMM_PLUGIN_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMM_ABI_MAJOR 1u
+#define VMM_ABI_MINOR 0u
+#define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
+#define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
+#define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
+#define VMM_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xffffu)
+
+/* Names of the two symbols every plugin exports. */
+#define VMM_PLUGIN_ABI_VERSION_SYMBOL "vmm_plugin_abi_version"
+#define VMM_PLUGIN_DESCRIBE_SYMBOL "vmm_plugin_describe"
+
+/* ---- status codes ------------------------------------------------------ */
+
+typedef int32_t vmm_status;
+#define VMM_OK 0
+#define VMM_ERROR (-1)             /* failure; the plugin logged why */
+#define VMM_ERROR_INVALID (-2)     /* bad argument or configuration */
+#define VMM_ERROR_RANGE (-3)       /* address, offset or length out of range */
+#define VMM_ERROR_NO_MEMORY (-4)
+#define VMM_ERROR_UNSUPPORTED (-5) /* the access or request is not implemented */
+#define VMM_ERROR_EXCEPTION (-6)   /* a C++ exception was stopped at the boundary */
+
+/* ---- enumerations (passed as uint32_t) --------------------------------- */
+
+#define VMM_LOG_TRACE 0u
+#define VMM_LOG_DEBUG 1u
+#define VMM_LOG_INFO 2u
+#define VMM_LOG_WARN 3u
+#define VMM_LOG_ERROR 4u
+#define VMM_LOG_CRITICAL 5u
+
+#define VMM_SPACE_PIO 1u  /* x86 port I/O, ports 0..0xffff */
+#define VMM_SPACE_MMIO 2u /* guest-physical memory-mapped I/O */
+
+#define VMM_VALUE_BOOL 1u
+#define VMM_VALUE_INT 2u
+#define VMM_VALUE_FLOAT 3u
+#define VMM_VALUE_STRING 4u
+
+/* vmm_plugin_descriptor.flags */
+#define VMM_PLUGIN_THREAD_SAFE 0x1u /* read/write may run concurrently on one instance */
+
+/* ---- what a plugin declares --------------------------------------------- */
+
+/* A setting the plugin accepts in its device's `settings` table. */
+typedef struct vmm_config_key {
+    uint32_t struct_size;
+    uint32_t type;           /* VMM_VALUE_* */
+    const char *name;
+    const char *description; /* one line, shown by `vmm plugins` */
+    uint32_t required;       /* non-zero: the machine file must set it */
+    uint32_t reserved;       /* zero */
+} vmm_config_key;
+
+/* An address range the device occupies when the machine file gives none. */
+typedef struct vmm_region_decl {
+    uint32_t struct_size;
+    uint32_t space; /* VMM_SPACE_* */
+    uint64_t base;  /* absolute: chosen by the plugin author as a default */
+    uint64_t size;  /* ports or bytes; never zero */
+} vmm_region_decl;
+
+/* ---- what the host hands a device --------------------------------------- */
+
+/* One setting from the machine file, already checked against its key's type. */
+typedef struct vmm_setting {
+    uint32_t struct_size;
+    uint32_t type;            /* VMM_VALUE_* */
+    const char *key;
+    int64_t int_value;        /* VMM_VALUE_INT, and VMM_VALUE_BOOL as 0 or 1 */
+    double float_value;       /* VMM_VALUE_FLOAT */
+    const char *string_value; /* VMM_VALUE_STRING: NUL-terminated UTF-8 */
+    uint64_t string_length;   /* bytes before the terminating NUL */
+} vmm_setting;
+
+/* One range the device occupies. Its base stays with the host: a device sees
+ * only the region's index and an offset inside it. */
+typedef struct vmm_region {
+    uint32_t struct_size;
+    uint32_t space; /* VMM_SPACE_* */
+    uint64_t size;
+} vmm_region;
+
+/* Opaque: identifies the device instance in calls back into the host. */
+typedef struct vmm_host_context vmm_host_context;
+
+/* Services the host offers every device instance. All may be called from any
+ * thread; none may be called after `destroy` has returned. */
+typedef struct vmm_host_api {
+    uint32_t struct_size;
+    uint32_t abi_version; /* the host's VMM_ABI_VERSION */
+
+    /* Log a line through the host's logger named after the instance. */
+    void (*log)(vmm_host_context *host, uint32_t level, const char *message);
+
+    /* Copy between guest-physical memory and a buffer. VMM_ERROR_RANGE unless
+     * [gpa, gpa + size) lies wholly inside guest RAM (reads may also target
+     * ROM). Nothing is copied on error. */
+    vmm_status (*guest_read)(vmm_host_context *host, uint64_t gpa, void *buffer, uint64_t size);
+    vmm_status (*guest_write)(vmm_host_context *host, uint64_t gpa, const void *buffer, uint64_t size);
+
+    /* Direct pointer to guest RAM [gpa, gpa + size), or NULL when the range is
+     * not wholly inside one RAM region. Valid until the instance is destroyed.
+     * The guest may change this memory at any moment: read each value once. */
+    void *(*guest_map)(vmm_host_context *host, uint64_t gpa, uint64_t size);
+
+    /* End the VM; `vmm` exits with `exit_status`. The first request wins. */
+    void (*request_stop)(vmm_host_context *host, int32_t exit_status);
+} vmm_host_api;
+
+typedef struct vmm_device_create_info {
+    uint32_t struct_size;
+    uint32_t reserved;           /* zero */
+    const char *instance_name;   /* the device's name in the machine file */
+    const vmm_host_api *host_api;
+    vmm_host_context *host;      /* pass back to every host_api call */
+    const vmm_setting *settings; /* only keys the plugin declared */
+    uint32_t setting_count;
+    uint32_t region_count;
+    const vmm_region *regions;   /* index i is `region` in read/write */
+} vmm_device_create_info;
+
+/* ---- the plugin's descriptor -------------------------------------------- */
+
+typedef struct vmm_plugin_descriptor {
+    uint32_t struct_size;
+    uint32_t flags;          /* VMM_PLUGIN_* */
+    const char *name;        /* what machine files write in `plugin = "..."` */
+    const char *version;     /* the plugin's own version, e.g. "1.2.0" */
+    const char *description; /* one line */
+
+    const vmm_config_key *config_keys;
+    uint32_t config_key_count;
+    uint32_t default_region_count;
+    const vmm_region_decl *default_regions;
+
+    /* Make an instance. On failure, log why and return an error. */
+    vmm_status (*create)(const vmm_device_create_info *info, void **instance);
+    void (*destroy)(void *instance);
+
+    /* A guest access of `size` bytes (1, 2 or 4 for PIO; 1, 2, 4 or 8 for
+     * MMIO) at `offset` inside region `region`; the host guarantees that
+     * offset + size <= the region's size. Data is little-endian. When `read`
+     * fails the guest reads all ones. NULL means the device ignores writes and
+     * reads as all ones. */
+    vmm_status (*read)(void *instance, uint32_t region, uint64_t offset, void *data, uint32_t size);
+    vmm_status (*write)(void *instance, uint32_t region, uint64_t offset, const void *data, uint32_t size);
+} vmm_plugin_descriptor;
+
+/* ---- the two exports ---------------------------------------------------- */
+
+typedef const vmm_plugin_descriptor *(*vmm_plugin_describe_fn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* VMM_PLUGIN_ABI_H */

@@ -1,0 +1,127 @@
+// vmm/sdk/host.hpp - the host's services, seen from a plugin.
+#pragma once
+
+#include <vmm/plugin_abi.h>
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace vmm::sdk {
+
+enum class LogLevel : uint32_t {
+    trace = VMM_LOG_TRACE,
+    debug = VMM_LOG_DEBUG,
+    info = VMM_LOG_INFO,
+    warn = VMM_LOG_WARN,
+    error = VMM_LOG_ERROR,
+    critical = VMM_LOG_CRITICAL,
+};
+
+// Thin, copyable handle on the host function table for one device instance.
+// Formatting happens here, inside the plugin; only finished text crosses.
+class Host {
+public:
+    Host() = default;
+    Host(const vmm_host_api *api, vmm_host_context *context) : api_(api), context_(context) {}
+
+    // True when the host's table is long enough to contain `member`: a newer
+    // plugin asks before using a service added in a later minor version.
+    template <typename Member>
+    bool provides(Member vmm_host_api::*member) const noexcept
+    {
+        if (api_ == nullptr)
+            return false;
+        const vmm_host_api probe{};
+        const auto offset = static_cast<std::size_t>(reinterpret_cast<const char *>(&(probe.*member)) -
+                                                     reinterpret_cast<const char *>(&probe));
+        return api_->struct_size >= offset + sizeof(Member) && api_->*member != nullptr;
+    }
+
+    void log(LogLevel level, std::string_view message) const noexcept
+    {
+        if (!provides(&vmm_host_api::log))
+            return;
+        try {
+            const std::string text(message);
+            api_->log(context_, static_cast<uint32_t>(level), text.c_str());
+        } catch (...) {
+            // Out of memory while logging: nothing sensible left to report.
+        }
+    }
+
+    __attribute__((format(printf, 3, 4))) void logf(LogLevel level, const char *format, ...) const noexcept
+    {
+        va_list args;
+        va_start(args, format);
+        log(level, vformat(format, args));
+        va_end(args);
+    }
+
+#define VMM_SDK_LOG_HELPER(name)                                                          \
+    __attribute__((format(printf, 2, 3))) void name(const char *format, ...) const noexcept \
+    {                                                                                     \
+        va_list args;                                                                     \
+        va_start(args, format);                                                           \
+        log(LogLevel::name, vformat(format, args));                                       \
+        va_end(args);                                                                     \
+    }
+    VMM_SDK_LOG_HELPER(trace)
+    VMM_SDK_LOG_HELPER(debug)
+    VMM_SDK_LOG_HELPER(info)
+    VMM_SDK_LOG_HELPER(warn)
+    VMM_SDK_LOG_HELPER(error)
+#undef VMM_SDK_LOG_HELPER
+
+    // Guest-physical memory, bounds-checked by the host. False: out of range.
+    bool read_guest(uint64_t gpa, void *buffer, uint64_t size) const noexcept
+    {
+        return provides(&vmm_host_api::guest_read) && api_->guest_read(context_, gpa, buffer, size) == VMM_OK;
+    }
+    bool write_guest(uint64_t gpa, const void *buffer, uint64_t size) const noexcept
+    {
+        return provides(&vmm_host_api::guest_write) && api_->guest_write(context_, gpa, buffer, size) == VMM_OK;
+    }
+    // Direct pointer into guest RAM, or nullptr. The guest may rewrite it at
+    // any time: copy a value out once, then validate the copy.
+    void *map_guest(uint64_t gpa, uint64_t size) const noexcept
+    {
+        return provides(&vmm_host_api::guest_map) ? api_->guest_map(context_, gpa, size) : nullptr;
+    }
+
+    void request_stop(int32_t exit_status) const noexcept
+    {
+        if (provides(&vmm_host_api::request_stop))
+            api_->request_stop(context_, exit_status);
+    }
+
+    const vmm_host_api *api() const noexcept { return api_; }
+    vmm_host_context *context() const noexcept { return context_; }
+
+private:
+    static std::string vformat(const char *format, va_list args) noexcept
+    {
+        try {
+            va_list copy;
+            va_copy(copy, args);
+            const int length = std::vsnprintf(nullptr, 0, format, copy);
+            va_end(copy);
+            if (length <= 0)
+                return {};
+            std::string text(static_cast<std::size_t>(length) + 1, '\0');
+            std::vsnprintf(text.data(), text.size(), format, args);
+            text.resize(static_cast<std::size_t>(length));
+            return text;
+        } catch (...) {
+            return {};
+        }
+    }
+
+    const vmm_host_api *api_ = nullptr;
+    vmm_host_context *context_ = nullptr;
+};
+
+} // namespace vmm::sdk

@@ -1,0 +1,177 @@
+// vmm/sdk/plugin.hpp - exporting a C++ device class as a plugin.
+//
+//   class Uart : public vmm::sdk::Device {
+//   public:
+//       static vmm::sdk::PluginInfo plugin_info();   // name, version, keys...
+//       explicit Uart(const vmm::sdk::DeviceContext &context);
+//       void write(uint32_t region, uint64_t offset, std::span<const uint8_t> data) override;
+//   };
+//   VMM_PLUGIN(Uart)
+//
+// VMM_PLUGIN defines the two C symbols the host looks for. Every call from
+// the host goes through a trampoline below that catches all exceptions.
+#pragma once
+
+#include <vmm/plugin_abi.h>
+#include <vmm/sdk/device.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <span>
+#include <string>
+
+namespace vmm::sdk {
+
+struct PluginInfo {
+    const char *name = nullptr;
+    const char *version = nullptr;
+    const char *description = nullptr;
+    std::span<const vmm_config_key> config_keys{};
+    std::span<const vmm_region_decl> default_regions{};
+    bool thread_safe = false;
+};
+
+constexpr vmm_config_key config_key(uint32_t type, const char *name, const char *description,
+                                    bool required = false) noexcept
+{
+    return vmm_config_key{sizeof(vmm_config_key), type, name, description, required ? 1u : 0u, 0u};
+}
+constexpr vmm_config_key int_key(const char *name, const char *description, bool required = false) noexcept
+{
+    return config_key(VMM_VALUE_INT, name, description, required);
+}
+constexpr vmm_config_key bool_key(const char *name, const char *description, bool required = false) noexcept
+{
+    return config_key(VMM_VALUE_BOOL, name, description, required);
+}
+constexpr vmm_config_key float_key(const char *name, const char *description, bool required = false) noexcept
+{
+    return config_key(VMM_VALUE_FLOAT, name, description, required);
+}
+constexpr vmm_config_key string_key(const char *name, const char *description, bool required = false) noexcept
+{
+    return config_key(VMM_VALUE_STRING, name, description, required);
+}
+constexpr vmm_region_decl pio_region(uint64_t base, uint64_t size) noexcept
+{
+    return vmm_region_decl{sizeof(vmm_region_decl), VMM_SPACE_PIO, base, size};
+}
+constexpr vmm_region_decl mmio_region(uint64_t base, uint64_t size) noexcept
+{
+    return vmm_region_decl{sizeof(vmm_region_decl), VMM_SPACE_MMIO, base, size};
+}
+
+namespace detail {
+
+inline Device *as_device(void *instance) noexcept { return static_cast<Device *>(instance); }
+
+// Report an exception through the instance's logger and map it to a status.
+inline vmm_status report_exception(const Host &host, const char *what_failed) noexcept
+{
+    try {
+        throw;
+    } catch (const ConfigError &e) {
+        host.logf(LogLevel::error, "%s: %s", what_failed, e.what());
+        return VMM_ERROR_INVALID;
+    } catch (const std::bad_alloc &) {
+        host.logf(LogLevel::error, "%s: out of memory", what_failed);
+        return VMM_ERROR_NO_MEMORY;
+    } catch (const std::exception &e) {
+        host.logf(LogLevel::error, "%s: %s", what_failed, e.what());
+        return VMM_ERROR_EXCEPTION;
+    } catch (...) {
+        host.logf(LogLevel::error, "%s: unknown exception", what_failed);
+        return VMM_ERROR_EXCEPTION;
+    }
+}
+
+template <typename T>
+vmm_status create(const vmm_device_create_info *info, void **instance) noexcept
+{
+    if (info == nullptr || instance == nullptr)
+        return VMM_ERROR_INVALID;
+    *instance = nullptr;
+    const Host host(info->host_api, info->host);
+    try {
+        const DeviceContext context(*info);
+        Device *device = new T(context);
+        *instance = device;
+        return VMM_OK;
+    } catch (...) {
+        return report_exception(host, "create failed");
+    }
+}
+
+inline void destroy(void *instance) noexcept
+{
+    Device *device = as_device(instance);
+    try {
+        delete device;
+    } catch (...) {
+        // A destructor that throws would terminate; destructors are noexcept.
+    }
+}
+
+inline vmm_status read(void *instance, uint32_t region, uint64_t offset, void *data, uint32_t size) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr || data == nullptr)
+        return VMM_ERROR_INVALID;
+    try {
+        device->read(region, offset, std::span<uint8_t>(static_cast<uint8_t *>(data), size));
+        return VMM_OK;
+    } catch (...) {
+        return report_exception(device->host(), "read failed");
+    }
+}
+
+inline vmm_status write(void *instance, uint32_t region, uint64_t offset, const void *data, uint32_t size) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr || data == nullptr)
+        return VMM_ERROR_INVALID;
+    try {
+        device->write(region, offset, std::span<const uint8_t>(static_cast<const uint8_t *>(data), size));
+        return VMM_OK;
+    } catch (...) {
+        return report_exception(device->host(), "write failed");
+    }
+}
+
+template <typename T>
+const vmm_plugin_descriptor *describe() noexcept
+{
+    static const vmm_plugin_descriptor descriptor = [] {
+        const PluginInfo info = T::plugin_info();
+        vmm_plugin_descriptor d{};
+        d.struct_size = sizeof(vmm_plugin_descriptor);
+        d.flags = info.thread_safe ? VMM_PLUGIN_THREAD_SAFE : 0u;
+        d.name = info.name;
+        d.version = info.version;
+        d.description = info.description;
+        d.config_keys = info.config_keys.data();
+        d.config_key_count = static_cast<uint32_t>(info.config_keys.size());
+        d.default_regions = info.default_regions.data();
+        d.default_region_count = static_cast<uint32_t>(info.default_regions.size());
+        d.create = &create<T>;
+        d.destroy = &destroy;
+        d.read = &read;
+        d.write = &write;
+        return d;
+    }();
+    return &descriptor;
+}
+
+} // namespace detail
+} // namespace vmm::sdk
+
+#define VMM_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Export DeviceClass as this shared object's plugin.
+#define VMM_PLUGIN(DeviceClass)                                                        \
+    VMM_PLUGIN_EXPORT const uint32_t vmm_plugin_abi_version = VMM_ABI_VERSION;         \
+    VMM_PLUGIN_EXPORT const vmm_plugin_descriptor *vmm_plugin_describe(void)           \
+    {                                                                                  \
+        return ::vmm::sdk::detail::describe<DeviceClass>();                            \
+    }

@@ -1,0 +1,83 @@
+#include "bus/address_space.hpp"
+
+#include "support/errors.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace vmm {
+
+const char *space_name(Space space) { return space == Space::pio ? "pio" : "mmio"; }
+
+std::string describe_range(Space space, uint64_t base, uint64_t size)
+{
+    if (size == 0)
+        return fmt::format("{} {:#x} (empty)", space_name(space), base);
+    return fmt::format("{} {:#x}-{:#x}", space_name(space), base, base + (size - 1));
+}
+
+AddressSpace::AddressSpace(Space space) : space_(space) {}
+
+uint64_t AddressSpace::max_address() const
+{
+    return space_ == Space::pio ? 0xffff : std::numeric_limits<uint64_t>::max();
+}
+
+void AddressSpace::insert(Mapping m)
+{
+    if (frozen_)
+        throw SystemError("address space changed after it was frozen");
+    const std::string what = fmt::format("device '{}': {} range at {:#x}", m.owner, space_name(space_), m.base);
+    if (m.size == 0)
+        throw InputError(m.where, what + " is empty (size 0)");
+    if (m.base > max_address() || m.size - 1 > max_address() - m.base) {
+        throw InputError(m.where, fmt::format("{} with size {:#x} runs past the end of the {} space ({:#x})", what,
+                                              m.size, space_name(space_), max_address()));
+    }
+
+    auto clash = [&](const Mapping &other) {
+        const std::string other_where = other.where.known() ? " (declared at " + other.where.str() + ")" : "";
+        return InputError(m.where, fmt::format("device '{}' {} overlaps device '{}' {}{}", m.owner,
+                                               describe_range(space_, m.base, m.size), other.owner,
+                                               describe_range(space_, other.base, other.size), other_where));
+    };
+    auto next = building_.lower_bound(m.base);
+    if (next != building_.end() && next->second.base <= m.last())
+        throw clash(next->second);
+    if (next != building_.begin()) {
+        const Mapping &previous = std::prev(next)->second;
+        if (previous.last() >= m.base)
+            throw clash(previous);
+    }
+    const uint64_t base = m.base;
+    building_.emplace(base, std::move(m));
+}
+
+void AddressSpace::freeze()
+{
+    sorted_.clear();
+    sorted_.reserve(building_.size());
+    for (auto &entry : building_)
+        sorted_.push_back(entry.second);
+    frozen_ = true;
+}
+
+std::optional<AddressSpace::Hit> AddressSpace::find(uint64_t address, uint32_t size) const
+{
+    // The last mapping whose base is <= address.
+    auto after = std::upper_bound(sorted_.begin(), sorted_.end(), address,
+                                  [](uint64_t a, const Mapping &m) { return a < m.base; });
+    if (after == sorted_.begin() || size == 0)
+        return std::nullopt;
+    const Mapping &m = *std::prev(after);
+    const uint64_t offset = address - m.base;
+    // An access that starts inside but runs past the range is not the
+    // device's: it is never asked to handle bytes outside its range.
+    if (offset >= m.size || size > m.size - offset)
+        return std::nullopt;
+    return Hit{&m, offset};
+}
+
+} // namespace vmm

@@ -1,0 +1,39 @@
+#include "cli/options.hpp"
+
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+#include "support/paths.hpp"
+#include "vmm_version.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace vmm {
+
+ParsedCommandLine parse_command_line(int argc, char **argv)
+{
+    Options options;
+    CLI::App app{"vmm - a modular virtual machine monitor on KVM.\n"
+                 "Runs the machine described by a TOML file, with devices loaded from plugins."};
+    app.set_version_flag("--version", std::string("vmm ") + kVmmVersion + " (plugin ABI " + kVmmAbiVersion + ")");
+    app.add_option("-c,--config", options.config,
+                   "machine file; looked up as given, then under the bundled configs/ (e.g. machines/hello.toml)")
+        ->required();
+    app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    app.add_option("--plugin-path", options.plugin_path,
+                   std::string("directory to search for plugins first (repeatable, or ':'-separated); then $") +
+                       paths::kPluginPathEnv + ", then the installed and built plugins");
+    app.footer("Exit status: the guest's own (debug-exit), 0 when every vCPU halted, 1 when the guest died or a\n"
+               "check failed, 2 for bad input (machine file, image, plugin or option).");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &error) {
+        const int status = app.exit(error);
+        return ParsedCommandLine{std::nullopt, status == 0 ? kExitOk : kExitBadInput};
+    }
+    return ParsedCommandLine{options, kExitOk};
+}
+
+} // namespace vmm

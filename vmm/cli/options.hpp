@@ -1,0 +1,24 @@
+// The command line of `vmm`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmm {
+
+struct Options {
+    std::string config;
+    std::string log_level = "info";
+    std::vector<std::string> plugin_path;
+};
+
+// Parses argv. Returns the options, or an exit status when the program
+// should end now (after --help / --version: 0; on a bad option: 2).
+struct ParsedCommandLine {
+    std::optional<Options> options;
+    int exit_status = 0;
+};
+ParsedCommandLine parse_command_line(int argc, char **argv);
+
+} // namespace vmm

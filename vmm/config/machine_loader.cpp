@@ -1,0 +1,379 @@
+#include "config/machine_loader.hpp"
+
+#include "config/toml_reader.hpp"
+#include "support/errors.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace vmm {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+constexpr std::array<std::string_view, 17> kRegisterNames = {
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8",
+    "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rflags",
+};
+
+bool valid_instance_name(std::string_view name)
+{
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+}
+
+class MachineParser {
+public:
+    MachineParser(const toml::table &root, std::string source_name, const std::vector<fs::path> &guest_dirs)
+        : root_(root), source_name_(std::move(source_name)), guest_dirs_(guest_dirs)
+    {
+    }
+
+    MachineSpec parse()
+    {
+        spec_.file = source_name_;
+        spec_.name = fs::path(source_name_).stem().string();
+        TableReader top(root_, "machine file", diagnostics_);
+        parse_machine_table(top);
+        parse_cpu(top);
+        parse_images(top);
+        parse_devices(top);
+        top.reject_unknown_keys();
+        diagnostics_.throw_if_any();
+        return std::move(spec_);
+    }
+
+private:
+    void parse_machine_table(TableReader &top)
+    {
+        const toml::table *table = top.subtable("machine");
+        if (table == nullptr) {
+            if (!top.has("machine"))
+                diagnostics_.error(SourceLocation{source_name_, 1, 1},
+                                   "missing [machine] table (it gives at least `memory`)");
+            return;
+        }
+        TableReader machine(*table, "[machine]", diagnostics_);
+        if (auto name = machine.string("name"))
+            spec_.name = *name;
+        spec_.memory_where = machine.where("memory");
+        if (auto memory = machine.byte_size("memory", true)) {
+            if (*memory == 0 || *memory % kPageSize != 0)
+                diagnostics_.error(spec_.memory_where,
+                                   fmt::format("[machine]: memory = {:#x} must be a non-zero multiple of 4 KiB", *memory));
+            else if (*memory > kMaxMemorySize)
+                diagnostics_.error(spec_.memory_where,
+                                   fmt::format("[machine]: memory = {:#x} is more than the 3 GiB this vmm maps "
+                                               "below the 32-bit I/O hole",
+                                               *memory));
+            else
+                spec_.memory_size = *memory;
+        }
+        if (auto vcpus = machine.integer("vcpus")) {
+            if (*vcpus < 1 || *vcpus > kMaxVcpus)
+                diagnostics_.error(machine.where("vcpus"),
+                                   fmt::format("[machine]: vcpus = {} must be between 1 and {}", *vcpus, kMaxVcpus));
+            else
+                spec_.vcpus = static_cast<uint32_t>(*vcpus);
+        }
+        if (auto strict = machine.boolean("strict"))
+            spec_.strict = *strict;
+        machine.reject_unknown_keys();
+    }
+
+    void parse_cpu(TableReader &top)
+    {
+        const toml::table *table = top.subtable("cpu");
+        if (table == nullptr)
+            return;
+        TableReader cpu(*table, "[cpu]", diagnostics_);
+        spec_.cpu.where = cpu.where();
+        if (auto mode = cpu.string("mode")) {
+            if (*mode == "real")
+                spec_.cpu.mode = CpuMode::real;
+            else if (*mode == "reset")
+                spec_.cpu.mode = CpuMode::reset;
+            else
+                diagnostics_.error(cpu.where("mode"),
+                                   fmt::format("[cpu]: unknown mode \"{}\" (expected \"real\" or \"reset\")", *mode));
+        }
+        spec_.cpu.entry_where = cpu.where("entry");
+        spec_.cpu.entry = cpu.unsigned_integer("entry");
+        if (const toml::table *registers = cpu.subtable("registers"))
+            parse_registers(*registers);
+        if (spec_.cpu.mode == CpuMode::reset && (spec_.cpu.entry || !spec_.cpu.registers.empty())) {
+            diagnostics_.error(spec_.cpu.entry ? spec_.cpu.entry_where : spec_.cpu.registers.front().where,
+                               "[cpu]: mode \"reset\" starts from the architectural reset state; it takes no entry "
+                               "or registers");
+        }
+        cpu.reject_unknown_keys();
+    }
+
+    void parse_registers(const toml::table &table)
+    {
+        TableReader registers(table, "[cpu.registers]", diagnostics_);
+        for (std::string_view name : kRegisterNames) {
+            if (auto value = registers.integer(name))
+                spec_.cpu.registers.push_back(
+                    RegisterSetting{std::string(name), static_cast<uint64_t>(*value), registers.where(name)});
+        }
+        // Point at `rip` specifically: the entry is how a start address is set.
+        if (registers.has("rip")) {
+            registers.node("rip");
+            diagnostics_.error(registers.where("rip"), "[cpu.registers]: set the start address with [cpu] entry, "
+                                                       "not rip");
+        }
+        registers.reject_unknown_keys();
+    }
+
+    void parse_images(TableReader &top)
+    {
+        const toml::array *images = top.array("image");
+        if (images == nullptr)
+            return;
+        std::size_t index = 0;
+        for (const toml::node &node : *images) {
+            const std::string context = fmt::format("image[{}]", index++);
+            const toml::table *table = node.as_table();
+            if (table == nullptr) {
+                diagnostics_.error(location_of(node), context + ": must be a table ([[image]])");
+                continue;
+            }
+            parse_image(*table, context);
+        }
+    }
+
+    void parse_image(const toml::table &table, const std::string &context)
+    {
+        TableReader reader(table, context, diagnostics_);
+        ImageSpec image;
+        image.where = reader.where();
+        image.file_where = reader.where("file");
+        image.address_where = reader.where("address");
+        if (auto type = reader.string("type")) {
+            if (*type == "ram")
+                image.type = ImageType::ram;
+            else if (*type == "rom")
+                image.type = ImageType::rom;
+            else
+                diagnostics_.error(reader.where("type"),
+                                   fmt::format("{}: unknown type \"{}\" (expected \"ram\" or \"rom\")", context, *type));
+        }
+        if (auto format = reader.string("format")) {
+            if (*format == "flat")
+                image.format = ImageFormat::flat;
+            else
+                diagnostics_.error(reader.where("format"),
+                                   fmt::format("{}: unknown format \"{}\" (expected \"flat\")", context, *format));
+        }
+        image.address = reader.unsigned_integer("address", true);
+        image.entry = reader.unsigned_integer("entry");
+        if (image.type == ImageType::rom && image.address && *image.address % kPageSize != 0)
+            diagnostics_.error(image.address_where,
+                               fmt::format("{}: a ROM image must start on a 4 KiB boundary (address {:#x})", context,
+                                           *image.address));
+        if (auto file = reader.string("file", true)) {
+            image.file_as_written = *file;
+            if (auto resolved = resolve_image(*file))
+                image.file = *resolved;
+            else
+                diagnostics_.error(image.file_where, fmt::format("{}: image file \"{}\" not found (looked in {})",
+                                                                 context, *file, describe_image_dirs(*file)));
+        }
+        reader.reject_unknown_keys();
+        spec_.images.push_back(std::move(image));
+    }
+
+    std::vector<fs::path> image_dirs() const
+    {
+        std::vector<fs::path> dirs;
+        fs::path own = fs::path(source_name_).parent_path();
+        dirs.push_back(own.empty() ? fs::path(".") : own);
+        dirs.insert(dirs.end(), guest_dirs_.begin(), guest_dirs_.end());
+        return dirs;
+    }
+
+    std::optional<fs::path> resolve_image(const std::string &file) const
+    {
+        std::error_code ec;
+        const fs::path given(file);
+        if (given.is_absolute())
+            return fs::is_regular_file(given, ec) ? std::optional<fs::path>(given) : std::nullopt;
+        for (const fs::path &dir : image_dirs()) {
+            if (fs::is_regular_file(dir / given, ec))
+                return dir / given;
+        }
+        return std::nullopt;
+    }
+
+    std::string describe_image_dirs(const std::string &file) const
+    {
+        if (fs::path(file).is_absolute())
+            return "that absolute path";
+        std::string text;
+        for (const fs::path &dir : image_dirs())
+            text += (text.empty() ? "" : ", ") + dir.string();
+        return text;
+    }
+
+    void parse_devices(TableReader &top)
+    {
+        const toml::array *devices = top.array("device");
+        if (devices == nullptr)
+            return;
+        std::size_t index = 0;
+        for (const toml::node &node : *devices) {
+            const std::string context = fmt::format("device[{}]", index++);
+            const toml::table *table = node.as_table();
+            if (table == nullptr) {
+                diagnostics_.error(location_of(node), context + ": must be a table ([[device]])");
+                continue;
+            }
+            parse_device(*table, context);
+        }
+    }
+
+    void parse_device(const toml::table &table, std::string context)
+    {
+        TableReader reader(table, context, diagnostics_);
+        DeviceSpec device;
+        device.where = reader.where();
+        if (auto name = reader.string("name", true)) {
+            if (!valid_instance_name(*name)) {
+                diagnostics_.error(reader.where("name"),
+                                   fmt::format("{}: name \"{}\" must be 1-64 letters, digits, '-' or '_'", context, *name));
+            } else {
+                for (const DeviceSpec &other : spec_.devices) {
+                    if (other.name == *name)
+                        diagnostics_.error(reader.where("name"),
+                                           fmt::format("{}: a device named '{}' already exists (at {})", context,
+                                                       *name, other.where.str()));
+                }
+                device.name = *name;
+                context = fmt::format("device '{}'", *name);
+            }
+        }
+        device.plugin_where = reader.where("plugin");
+        if (auto plugin = reader.string("plugin", true)) {
+            if (plugin->empty())
+                diagnostics_.error(device.plugin_where, context + ": plugin must not be empty");
+            device.plugin = *plugin;
+        }
+        parse_ranges(reader, Space::pio, context, device);
+        parse_ranges(reader, Space::mmio, context, device);
+        if (const toml::table *settings = reader.subtable("settings"))
+            parse_settings(*settings, context, device);
+        reader.reject_unknown_keys();
+        spec_.devices.push_back(std::move(device));
+    }
+
+    void parse_ranges(TableReader &reader, Space space, const std::string &context, DeviceSpec &device)
+    {
+        const char *key = space_name(space);
+        const toml::array *ranges = reader.array(key);
+        if (ranges == nullptr)
+            return;
+        std::size_t index = 0;
+        for (const toml::node &node : *ranges) {
+            const std::string range_context = fmt::format("{}: {}[{}]", context, key, index++);
+            const toml::table *table = node.as_table();
+            if (table == nullptr) {
+                diagnostics_.error(location_of(node),
+                                   range_context + ": must be a table such as { base = 0x3f8, size = 8 }");
+                continue;
+            }
+            TableReader range_reader(*table, range_context, diagnostics_);
+            auto base = range_reader.unsigned_integer("base", true);
+            auto size = range_reader.unsigned_integer("size", true);
+            range_reader.reject_unknown_keys();
+            if (base && size)
+                device.ranges.push_back(RangeSpec{space, *base, *size, location_of(node)});
+        }
+    }
+
+    void parse_settings(const toml::table &table, const std::string &context, DeviceSpec &device)
+    {
+        for (const auto &[key, node] : table) {
+            Setting setting;
+            setting.key = key.str();
+            setting.where = location_of(node);
+            if (const auto *v = node.as_boolean())
+                setting.value = v->get();
+            else if (const auto *v = node.as_integer())
+                setting.value = v->get();
+            else if (const auto *v = node.as_floating_point())
+                setting.value = v->get();
+            else if (const auto *v = node.as_string())
+                setting.value = v->get();
+            else {
+                diagnostics_.error(setting.where,
+                                   fmt::format("{}: setting '{}' is {}; settings are booleans, integers, floats or "
+                                               "strings",
+                                               context, setting.key, toml_type_name(node)));
+                continue;
+            }
+            device.settings.push_back(std::move(setting));
+        }
+    }
+
+    const toml::table &root_;
+    std::string source_name_;
+    const std::vector<fs::path> &guest_dirs_;
+    Diagnostics diagnostics_;
+    MachineSpec spec_;
+};
+
+} // namespace
+
+const char *cpu_mode_name(CpuMode mode)
+{
+    switch (mode) {
+    case CpuMode::reset: return "reset";
+    case CpuMode::real: return "real";
+    }
+    return "?";
+}
+
+const char *setting_type_name(const SettingValue &value)
+{
+    switch (value.index()) {
+    case 0: return "boolean";
+    case 1: return "integer";
+    case 2: return "float";
+    default: return "string";
+    }
+}
+
+MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs)
+{
+    toml::table root;
+    try {
+        root = toml::parse(text, source_name);
+    } catch (const toml::parse_error &error) {
+        const toml::source_region &source = error.source();
+        throw InputError(SourceLocation{source_name, source.begin.line, source.begin.column},
+                         std::string(error.description()));
+    }
+    return MachineParser(root, source_name, guest_dirs).parse();
+}
+
+MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw InputError(errno_message("cannot read machine file " + file.string(), errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw InputError(errno_message("cannot read machine file " + file.string(), errno));
+    return parse_machine(text.str(), file.string(), guest_dirs);
+}
+
+} // namespace vmm

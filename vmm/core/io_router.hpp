@@ -1,0 +1,46 @@
+// Routes guest port and MMIO accesses to devices through the two address
+// spaces, and decides what an access nobody claims does.
+//
+// Unhandled: reads see all ones, each address is logged once (up to a cap,
+// so a guest scanning the bus cannot grow our memory), and the guest goes
+// on - unless the machine is strict, where the access is fatal.
+#pragma once
+
+#include "bus/address_space.hpp"
+#include "plugin/device_instance.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace vmm {
+
+class IoRouter {
+public:
+    IoRouter(AddressSpace pio, AddressSpace mmio, std::vector<std::unique_ptr<DeviceInstance>> devices, bool strict);
+
+    // False when the access was unhandled and the machine is strict.
+    bool access(Space space, uint64_t address, uint8_t *data, uint32_t size, bool is_write);
+
+    const AddressSpace &space(Space s) const { return s == Space::pio ? pio_ : mmio_; }
+    const std::vector<std::unique_ptr<DeviceInstance>> &devices() const { return devices_; }
+    // Destroy devices in reverse order of creation.
+    void destroy_devices();
+
+private:
+    void note_unhandled(Space space, uint64_t address, uint32_t size, bool is_write);
+
+    AddressSpace pio_;
+    AddressSpace mmio_;
+    std::vector<std::unique_ptr<DeviceInstance>> devices_;
+    bool strict_;
+
+    std::mutex unhandled_mutex_;
+    std::set<std::pair<Space, uint64_t>> unhandled_seen_;
+    bool unhandled_cap_reported_ = false;
+};
+
+} // namespace vmm

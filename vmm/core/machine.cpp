@@ -1,0 +1,90 @@
+#include "core/machine.hpp"
+
+#include "core/cpu_setup.hpp"
+#include "core/vcpu_group.hpp"
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+
+#include <fmt/format.h>
+
+namespace vmm {
+
+Machine::Machine(MachinePlan &plan) : plan_(plan), spec_(*plan.spec)
+{
+    build_memory();
+    create_devices();
+    create_vm();
+}
+
+Machine::~Machine()
+{
+    vcpus_.clear();
+    if (io_)
+        io_->destroy_devices(); // reverse order of creation
+}
+
+void Machine::build_memory()
+{
+    memory_ = std::make_unique<GuestMemory>();
+    memory_->add_ram("ram", 0, spec_.memory_size);
+    for (const LoadedImage &image : plan_.images) {
+        if (image.type == ImageType::rom)
+            memory_->add_rom(image.spec->file_as_written, image.rom_address, image.rom_size, {});
+        for (const ImageChunk &chunk : image.chunks) {
+            // The plan checked that every chunk fits; a failure here is a bug.
+            if (!memory_->load(chunk.address, chunk.bytes))
+                throw SystemError(fmt::format("image {} does not fit at {:#x}", image.spec->file_as_written,
+                                              chunk.address));
+        }
+    }
+}
+
+void Machine::create_devices()
+{
+    std::vector<std::unique_ptr<DeviceInstance>> devices;
+    for (const PlannedDevice &planned : plan_.devices) {
+        try {
+            devices.push_back(std::make_unique<DeviceInstance>(planned.plugin, planned.spec->name, planned.regions,
+                                                               planned.spec->settings, *this));
+        } catch (const InputError &e) {
+            // Devices made so far are destroyed in reverse order on the way out.
+            while (!devices.empty())
+                devices.pop_back();
+            throw InputError(planned.spec->where, e.what());
+        }
+    }
+    io_ = std::make_unique<IoRouter>(std::move(plan_.pio), std::move(plan_.mmio), std::move(devices), spec_.strict);
+}
+
+void Machine::create_vm()
+{
+    kvm_ = std::make_unique<KvmSystem>();
+    vm_ = std::make_unique<Vm>(*kvm_);
+    memory_->register_with(*vm_);
+    for (uint32_t i = 0; i < spec_.vcpus; ++i) {
+        auto vcpu = std::make_unique<Vcpu>(*vm_, i);
+        setup_cpu(*vcpu, spec_.cpu, plan_.entry);
+        vcpus_.push_back(std::move(vcpu));
+    }
+}
+
+void Machine::request_stop(int32_t exit_status, const std::string &requester)
+{
+    control_.request_stop(StopCause::guest_request, exit_status,
+                          fmt::format("device '{}' asked to stop with status {}", requester, exit_status));
+}
+
+RunResult Machine::run()
+{
+    RunResult result;
+    {
+        VcpuGroup group(vcpus_, *io_, control_);
+        result.vcpus = group.run();
+    }
+    result.cause = control_.cause();
+    result.exit_status = control_.exit_status();
+    result.reason = control_.reason();
+    return result;
+}
+
+} // namespace vmm

@@ -1,0 +1,60 @@
+// A running machine: guest memory, devices, the KVM VM and its vCPUs,
+// assembled from a checked plan, in an order that makes every input error
+// appear before a VM is created.
+#pragma once
+
+#include "config/machine_spec.hpp"
+#include "core/io_router.hpp"
+#include "core/machine_plan.hpp"
+#include "core/run_control.hpp"
+#include "core/vcpu_loop.hpp"
+#include "kvm/guest_memory.hpp"
+#include "kvm/kvm_system.hpp"
+#include "kvm/vcpu.hpp"
+#include "kvm/vm.hpp"
+#include "plugin/host_services.hpp"
+
+#include <memory>
+#include <vector>
+
+namespace vmm {
+
+struct RunResult {
+    int exit_status = 0;
+    StopCause cause = StopCause::none;
+    std::string reason;
+    std::vector<VcpuOutcome> vcpus;
+};
+
+class Machine final : public HostServices {
+public:
+    // Creates devices (input errors: InputError), then KVM objects
+    // (SystemError). `plan` must outlive the machine.
+    explicit Machine(MachinePlan &plan);
+    ~Machine() override;
+
+    RunResult run();
+
+    GuestMemory &memory() override { return *memory_; }
+    void request_stop(int32_t exit_status, const std::string &requester) override;
+    RunControl &control() { return control_; }
+    IoRouter &io() { return *io_; }
+
+private:
+    void build_memory();
+    void create_devices();
+    void create_vm();
+
+    MachinePlan &plan_;
+    const MachineSpec &spec_;
+    RunControl control_;
+    // Destroyed bottom-up: vCPUs, devices, the VM, KVM, then memory last, so
+    // nothing ever points into unmapped guest memory.
+    std::unique_ptr<GuestMemory> memory_;
+    std::unique_ptr<KvmSystem> kvm_;
+    std::unique_ptr<Vm> vm_;
+    std::unique_ptr<IoRouter> io_;
+    std::vector<std::unique_ptr<Vcpu>> vcpus_;
+};
+
+} // namespace vmm

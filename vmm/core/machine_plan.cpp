@@ -1,0 +1,182 @@
+#include "core/machine_plan.hpp"
+
+#include "kvm/vm.hpp"
+#include "support/errors.hpp"
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace vmm {
+namespace {
+
+class Planner {
+public:
+    Planner(const MachineSpec &spec, PluginFinder &plugins) : spec_(spec), plugins_(plugins) { plan_.spec = &spec; }
+
+    MachinePlan build()
+    {
+        for (const DeviceSpec &device : spec_.devices)
+            plan_device(device);
+        try {
+            plan_.images = load_images(spec_);
+        } catch (const InputErrors &errors) {
+            errors_.insert(errors_.end(), errors.errors().begin(), errors.errors().end());
+        }
+        check_layout();
+        choose_entry();
+        if (!errors_.empty())
+            throw InputErrors(std::move(errors_));
+        return std::move(plan_);
+    }
+
+private:
+    void error(const SourceLocation &where, const std::string &message) { errors_.emplace_back(where, message); }
+
+    void plan_device(const DeviceSpec &device)
+    {
+        PlannedDevice planned;
+        planned.spec = &device;
+        try {
+            planned.plugin = plugins_.load(device.plugin, spec_.file.parent_path());
+        } catch (const InputError &e) {
+            error(device.plugin_where, fmt::format("device '{}': {}", device.name, e.what()));
+            return;
+        }
+        check_settings(device, *planned.plugin);
+
+        const uint32_t index = static_cast<uint32_t>(plan_.devices.size());
+        if (!device.ranges.empty()) {
+            for (const RangeSpec &range : device.ranges)
+                add_range(planned, index, range.space, range.base, range.size, range.where);
+        } else {
+            for (const RegionDecl &decl : planned.plugin->default_regions())
+                add_range(planned, index, decl.space, decl.base, decl.size, device.where,
+                          fmt::format(" (a default range of plugin '{}')", planned.plugin->name()));
+        }
+        plan_.devices.push_back(std::move(planned));
+    }
+
+    void add_range(PlannedDevice &planned, uint32_t device_index, Space space, uint64_t base, uint64_t size,
+                   const SourceLocation &where, const std::string &origin = "")
+    {
+        Mapping mapping;
+        mapping.base = base;
+        mapping.size = size;
+        mapping.device = device_index;
+        mapping.region = static_cast<uint32_t>(planned.regions.size());
+        mapping.owner = planned.spec->name;
+        mapping.where = where;
+        try {
+            (space == Space::pio ? plan_.pio : plan_.mmio).insert(std::move(mapping));
+            planned.regions.push_back(DeviceRegion{space, size});
+        } catch (const InputError &e) {
+            errors_.emplace_back(e.what() + origin);
+        }
+    }
+
+    void check_settings(const DeviceSpec &device, const PluginLibrary &plugin)
+    {
+        for (const Setting &setting : device.settings) {
+            const ConfigKeyInfo *key = plugin.find_key(setting.key);
+            if (key == nullptr) {
+                std::string accepted;
+                for (const ConfigKeyInfo &k : plugin.config_keys())
+                    accepted += (accepted.empty() ? "" : ", ") + k.name;
+                error(setting.where, fmt::format("device '{}': plugin '{}' has no setting '{}' (it accepts: {})",
+                                                 device.name, plugin.name(), setting.key,
+                                                 accepted.empty() ? "no settings" : accepted));
+                continue;
+            }
+            const char *given = setting_type_name(setting.value);
+            const bool int_as_float = key->type == VMM_VALUE_FLOAT && std::holds_alternative<int64_t>(setting.value);
+            if (std::string(given) != value_type_name(key->type) && !int_as_float)
+                error(setting.where, fmt::format("device '{}': setting '{}' must be a {}, not a {}", device.name,
+                                                 setting.key, value_type_name(key->type), given));
+        }
+        for (const ConfigKeyInfo &key : plugin.config_keys()) {
+            if (!key.required)
+                continue;
+            bool present = false;
+            for (const Setting &setting : device.settings)
+                present = present || setting.key == key.name;
+            if (!present)
+                error(device.where, fmt::format("device '{}': plugin '{}' requires setting '{}' ({}: {})", device.name,
+                                                plugin.name(), key.name, value_type_name(key.type), key.description));
+        }
+    }
+
+    // Guest-physical space holds RAM at 0, ROM images, MMIO ranges and
+    // KVM's real-mode helper pages; no two may overlap.
+    void check_layout()
+    {
+        struct Area {
+            uint64_t base, size;
+            std::string what;
+            SourceLocation where;
+            bool is_mmio = false; // MMIO pairs were checked by their address space
+        };
+        std::vector<Area> areas;
+        areas.push_back(Area{0, spec_.memory_size, fmt::format("RAM {:#x}-{:#x}", 0, spec_.memory_size - 1),
+                             spec_.memory_where});
+        areas.push_back(Area{kReservedHelperBase, kReservedHelperSize,
+                             fmt::format("KVM's reserved TSS/identity-map pages {:#x}-{:#x}", kReservedHelperBase,
+                                         kReservedHelperBase + kReservedHelperSize - 1),
+                             {}});
+        for (const LoadedImage &image : plan_.images) {
+            if (image.type == ImageType::rom)
+                areas.push_back(Area{image.rom_address, image.rom_size,
+                                     fmt::format("ROM image {} at {:#x}-{:#x}", image.spec->file_as_written,
+                                                 image.rom_address, image.rom_address + image.rom_size - 1),
+                                     image.spec->where});
+        }
+        for (const Mapping &m : plan_.mmio.mappings())
+            areas.push_back(Area{m.base, m.size,
+                                 fmt::format("device '{}' {}", m.owner, describe_range(Space::mmio, m.base, m.size)),
+                                 m.where, true});
+        for (std::size_t i = 0; i < areas.size(); ++i) {
+            for (std::size_t j = 0; j < i; ++j) {
+                const Area &a = areas[i];
+                const Area &b = areas[j];
+                if (a.size == 0 || b.size == 0)
+                    continue;
+                if (a.is_mmio && b.is_mmio)
+                    continue;
+                if (a.base <= b.base + (b.size - 1) && b.base <= a.base + (a.size - 1)) {
+                    const std::string other = b.where.known() ? " (at " + b.where.str() + ")" : "";
+                    error(a.where, fmt::format("{} overlaps {}{}", a.what, b.what, other));
+                }
+            }
+        }
+    }
+
+    void choose_entry()
+    {
+        if (spec_.cpu.mode == CpuMode::reset)
+            return;
+        if (spec_.cpu.entry) {
+            plan_.entry = spec_.cpu.entry;
+            return;
+        }
+        for (const LoadedImage &image : plan_.images) {
+            if (image.entry) {
+                plan_.entry = image.entry;
+                return;
+            }
+        }
+        if (errors_.empty())
+            error(spec_.cpu.where.known() ? spec_.cpu.where : SourceLocation{spec_.file.string(), 1, 1},
+                  "no entry point: set [cpu] entry or give an [[image]]");
+    }
+
+    const MachineSpec &spec_;
+    PluginFinder &plugins_;
+    MachinePlan plan_;
+    std::vector<InputError> errors_;
+};
+
+} // namespace
+
+MachinePlan plan_machine(const MachineSpec &spec, PluginFinder &plugins) { return Planner(spec, plugins).build(); }
+
+} // namespace vmm

@@ -1,0 +1,38 @@
+// Everything about a machine that can be checked without KVM: its plugins
+// (found, loaded, ABI-checked), their settings, every device range in both
+// address spaces, and the guest-physical layout of RAM, ROMs and MMIO.
+//
+// Building the plan either succeeds or throws InputErrors with every
+// problem located in the machine file; only then is a VM created.
+#pragma once
+
+#include "boot/image_loader.hpp"
+#include "bus/address_space.hpp"
+#include "config/machine_spec.hpp"
+#include "plugin/device_instance.hpp"
+#include "plugin/plugin_finder.hpp"
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace vmm {
+
+struct PlannedDevice {
+    const DeviceSpec *spec = nullptr;
+    std::shared_ptr<PluginLibrary> plugin;
+    std::vector<DeviceRegion> regions;
+};
+
+struct MachinePlan {
+    const MachineSpec *spec = nullptr;
+    std::vector<PlannedDevice> devices;
+    AddressSpace pio{Space::pio};
+    AddressSpace mmio{Space::mmio};
+    std::vector<LoadedImage> images;
+    std::optional<uint64_t> entry; // where vCPUs start, unless mode = reset
+};
+
+MachinePlan plan_machine(const MachineSpec &spec, PluginFinder &plugins);
+
+} // namespace vmm

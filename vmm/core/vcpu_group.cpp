@@ -1,0 +1,101 @@
+#include "core/vcpu_group.hpp"
+
+#include "core/exit_reasons.hpp"
+#include "core/vcpu_report.hpp"
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+
+namespace vmm {
+namespace {
+
+constexpr int kKickSignal = SIGUSR1;
+
+void install_kick_handler()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action {};
+        action.sa_handler = [](int) {}; // only there to interrupt KVM_RUN
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = 0; // no SA_RESTART: KVM_RUN must return EINTR
+        ::sigaction(kKickSignal, &action, nullptr);
+    });
+}
+
+} // namespace
+
+VcpuGroup::VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, IoRouter &io, RunControl &control)
+    : vcpus_(vcpus), io_(io), control_(control), active_(vcpus.size(), false), outcomes_(vcpus.size())
+{
+    install_kick_handler();
+    control_.set_kick([this] { kick_all(); });
+}
+
+VcpuGroup::~VcpuGroup()
+{
+    control_.set_kick(nullptr);
+    for (std::thread &thread : threads_) {
+        if (thread.joinable())
+            thread.join();
+    }
+}
+
+void VcpuGroup::kick_all()
+{
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < threads_.size(); ++i) {
+        if (!active_[i])
+            continue;
+        vcpus_[i]->run_page()->immediate_exit = 1;
+        ::pthread_kill(threads_[i].native_handle(), kKickSignal);
+    }
+}
+
+void VcpuGroup::thread_main(std::size_t slot)
+{
+    VcpuOutcome outcome = run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_});
+
+    if (outcome.end == VcpuEnd::fatal) {
+        std::string report = fmt::format("vcpu {}: fatal exit: {} (last exit reason {}, {} exits)", outcome.index,
+                                         outcome.detail, exit_reason_name(outcome.last_exit_reason), outcome.exits);
+        if (outcome.state_valid)
+            report += "\n" + format_registers(outcome.regs, outcome.sregs);
+        logging::core().error("{}", report);
+        control_.request_stop(StopCause::fatal, kExitFailure, fmt::format("vcpu {}: {}", outcome.index, outcome.detail));
+    }
+
+    bool last_to_halt = false;
+    {
+        std::lock_guard lock(mutex_);
+        active_[slot] = false;
+        outcomes_[slot] = std::move(outcome);
+        last_to_halt = --running_ == 0 && outcomes_[slot].end == VcpuEnd::halted;
+    }
+    if (last_to_halt)
+        control_.request_stop(StopCause::all_halted, kExitOk, "every vCPU halted");
+}
+
+std::vector<VcpuOutcome> VcpuGroup::run()
+{
+    {
+        // Hold the lock while starting threads so a kick from an early stop
+        // sees a consistent view of which threads are active.
+        std::lock_guard lock(mutex_);
+        running_ = vcpus_.size();
+        for (std::size_t i = 0; i < vcpus_.size(); ++i) {
+            active_[i] = true;
+            threads_.emplace_back([this, i] { thread_main(i); });
+        }
+    }
+    for (std::thread &thread : threads_)
+        thread.join();
+    threads_.clear();
+    return outcomes_;
+}
+
+} // namespace vmm

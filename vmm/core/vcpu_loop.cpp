@@ -1,0 +1,197 @@
+#include "core/vcpu_loop.hpp"
+
+#include "core/exit_reasons.hpp"
+#include "support/errors.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace vmm {
+namespace {
+
+// What a handler tells the loop.
+enum class Next { resume, halt, fatal };
+
+struct ExitState {
+    VcpuLoopContext &context;
+    kvm_run &run;
+    std::string detail; // set by a handler that returns Next::fatal
+};
+
+using ExitHandler = Next (*)(ExitState &);
+
+Next handle_io(ExitState &s)
+{
+    const auto &io = s.run.io;
+    const bool is_write = io.direction == KVM_EXIT_IO_OUT;
+    if (io.size != 1 && io.size != 2 && io.size != 4) {
+        s.detail = fmt::format("port I/O of unsupported size {} at port {:#x}", io.size, io.port);
+        return Next::fatal;
+    }
+    // String I/O (rep outs/ins) hands us `count` elements in a row.
+    const uint64_t bytes = uint64_t{io.size} * io.count;
+    if (io.data_offset > s.context.vcpu.run_page_size() ||
+        bytes > s.context.vcpu.run_page_size() - io.data_offset) {
+        s.detail = fmt::format("port I/O data ({} x {} bytes at offset {:#x}) lies outside the kvm_run page",
+                               io.count, io.size, io.data_offset);
+        return Next::fatal;
+    }
+    uint8_t *data = reinterpret_cast<uint8_t *>(&s.run) + io.data_offset;
+    for (uint32_t i = 0; i < io.count; ++i) {
+        if (!s.context.io.access(Space::pio, io.port, data + uint64_t{i} * io.size, io.size, is_write)) {
+            s.detail = fmt::format("unhandled port {} of {} byte(s) at {:#x} (strict machine)",
+                                   is_write ? "write" : "read", io.size, io.port);
+            return Next::fatal;
+        }
+    }
+    return Next::resume;
+}
+
+Next handle_mmio(ExitState &s)
+{
+    auto &mmio = s.run.mmio;
+    if (mmio.len == 0 || mmio.len > sizeof(mmio.data)) {
+        s.detail = fmt::format("MMIO access of unsupported length {} at {:#x}", mmio.len, mmio.phys_addr);
+        return Next::fatal;
+    }
+    if (!s.context.io.access(Space::mmio, mmio.phys_addr, mmio.data, mmio.len, mmio.is_write != 0)) {
+        s.detail = fmt::format("unhandled MMIO {} of {} byte(s) at {:#x} (strict machine)",
+                               mmio.is_write ? "write" : "read", mmio.len, mmio.phys_addr);
+        return Next::fatal;
+    }
+    return Next::resume;
+}
+
+Next handle_hlt(ExitState &) { return Next::halt; }
+
+Next handle_resume(ExitState &) { return Next::resume; }
+
+Next handle_shutdown(ExitState &s)
+{
+    s.detail = "the guest shut down the vCPU (KVM_EXIT_SHUTDOWN: a triple fault)";
+    return Next::fatal;
+}
+
+Next handle_fail_entry(ExitState &s)
+{
+    s.detail = fmt::format("KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason {:#x}, cpu {})",
+                           s.run.fail_entry.hardware_entry_failure_reason, s.run.fail_entry.cpu);
+    return Next::fatal;
+}
+
+Next handle_internal_error(ExitState &s)
+{
+    const auto &internal = s.run.internal;
+    std::string data;
+    for (uint32_t i = 0; i < internal.ndata && i < std::size(internal.data); ++i)
+        data += fmt::format(" {:#x}", internal.data[i]);
+    const char *kind = internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)"
+                       : internal.suberror == KVM_INTERNAL_ERROR_SIMUL_EX ? " (exception while delivering an exception)"
+                                                                           : "";
+    s.detail = fmt::format("KVM internal error, suberror {}{}{}{}", internal.suberror, kind, data.empty() ? "" : ", data:",
+                           data);
+    return Next::fatal;
+}
+
+Next handle_system_event(ExitState &s)
+{
+    const uint32_t type = s.run.system_event.type;
+    if (type == KVM_SYSTEM_EVENT_SHUTDOWN) {
+        s.context.control.request_stop(StopCause::guest_request, kExitOk, "the guest powered off");
+        return Next::resume; // the loop sees the stop and ends
+    }
+    s.detail = fmt::format("system event {} ({}) is not supported", type,
+                           type == KVM_SYSTEM_EVENT_RESET ? "reset" : type == KVM_SYSTEM_EVENT_CRASH ? "crash" : "other");
+    return Next::fatal;
+}
+
+Next handle_unknown(ExitState &s)
+{
+    s.detail = fmt::format("unexpected exit reason {}", exit_reason_name(s.run.exit_reason));
+    return Next::fatal;
+}
+
+// The dispatch table, indexed by exit reason; holes are "unexpected".
+constexpr std::size_t kMaxReason = 64;
+constexpr std::array<ExitHandler, kMaxReason> make_table()
+{
+    std::array<ExitHandler, kMaxReason> table{};
+    for (auto &entry : table)
+        entry = &handle_unknown;
+    table[KVM_EXIT_IO] = &handle_io;
+    table[KVM_EXIT_MMIO] = &handle_mmio;
+    table[KVM_EXIT_HLT] = &handle_hlt;
+    table[KVM_EXIT_SHUTDOWN] = &handle_shutdown;
+    table[KVM_EXIT_FAIL_ENTRY] = &handle_fail_entry;
+    table[KVM_EXIT_INTERNAL_ERROR] = &handle_internal_error;
+    table[KVM_EXIT_SYSTEM_EVENT] = &handle_system_event;
+    table[KVM_EXIT_INTR] = &handle_resume;
+    table[KVM_EXIT_IRQ_WINDOW_OPEN] = &handle_resume;
+    return table;
+}
+constexpr std::array<ExitHandler, kMaxReason> kHandlers = make_table();
+
+void capture_state(Vcpu &vcpu, VcpuOutcome &outcome)
+{
+    try {
+        outcome.regs = vcpu.regs();
+        outcome.sregs = vcpu.sregs();
+        outcome.state_valid = true;
+    } catch (const SystemError &) {
+        outcome.state_valid = false;
+    }
+}
+
+} // namespace
+
+const char *vcpu_end_name(VcpuEnd end)
+{
+    switch (end) {
+    case VcpuEnd::running: return "running";
+    case VcpuEnd::halted: return "halted";
+    case VcpuEnd::stopped: return "stopped";
+    case VcpuEnd::fatal: return "fatal";
+    }
+    return "?";
+}
+
+VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
+{
+    VcpuOutcome outcome;
+    outcome.index = context.vcpu.index();
+    kvm_run &run = *context.vcpu.run_page();
+
+    while (outcome.end == VcpuEnd::running) {
+        if (context.control.stop_requested()) {
+            outcome.end = VcpuEnd::stopped;
+            break;
+        }
+        const int error = context.vcpu.run();
+        if (error == EINTR || error == EAGAIN)
+            continue; // a kick, or an AP waiting for SIPI: look at the stop flag again
+        if (error != 0) {
+            outcome.end = VcpuEnd::fatal;
+            outcome.detail = errno_message("KVM_RUN", error);
+            break;
+        }
+        ++outcome.exits;
+        outcome.last_exit_reason = run.exit_reason;
+        ExitState state{context, run, {}};
+        const ExitHandler handler = run.exit_reason < kMaxReason ? kHandlers[run.exit_reason] : &handle_unknown;
+        switch (handler(state)) {
+        case Next::resume: break;
+        case Next::halt: outcome.end = VcpuEnd::halted; break;
+        case Next::fatal:
+            outcome.end = VcpuEnd::fatal;
+            outcome.detail = std::move(state.detail);
+            break;
+        }
+    }
+    capture_state(context.vcpu, outcome);
+    return outcome;
+}
+
+} // namespace vmm

@@ -1,0 +1,45 @@
+// The loop each vCPU thread runs: KVM_RUN, then the handler for the exit
+// reason from a table, until the vCPU halts, dies, or the VM stops.
+#pragma once
+
+#include "core/io_router.hpp"
+#include "core/run_control.hpp"
+#include "kvm/vcpu.hpp"
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <string>
+
+namespace vmm {
+
+enum class VcpuEnd {
+    running,
+    halted,  // HLT with no irqchip: this vCPU is done
+    stopped, // the VM was stopped while this vCPU ran
+    fatal,   // this vCPU could not go on (see detail)
+};
+const char *vcpu_end_name(VcpuEnd end);
+
+// What a vCPU looked like when its loop ended.
+struct VcpuOutcome {
+    uint32_t index = 0;
+    VcpuEnd end = VcpuEnd::running;
+    uint32_t last_exit_reason = 0;
+    uint64_t exits = 0;
+    std::string detail; // why a fatal end happened
+    bool state_valid = false;
+    kvm_regs regs{};
+    kvm_sregs sregs{};
+};
+
+struct VcpuLoopContext {
+    Vcpu &vcpu;
+    IoRouter &io;
+    RunControl &control;
+};
+
+// Runs until the vCPU's end, then captures its registers into the outcome.
+VcpuOutcome run_vcpu_loop(VcpuLoopContext context);
+
+} // namespace vmm

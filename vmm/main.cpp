@@ -1,0 +1,88 @@
+// vmm: run the machine a TOML file describes.
+#include "cli/options.hpp"
+#include "config/machine_loader.hpp"
+#include "core/exit_reasons.hpp"
+#include "core/machine.hpp"
+#include "core/machine_plan.hpp"
+#include "plugin/plugin_finder.hpp"
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+#include "support/paths.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace {
+
+using namespace vmm;
+
+void print_errors(const std::exception &error)
+{
+    // One error per line, each `file:line:col: message` where known.
+    std::fflush(stdout);
+    std::cerr << error.what() << std::endl;
+}
+
+void print_summary(const RunResult &result)
+{
+    for (const VcpuOutcome &vcpu : result.vcpus) {
+        std::string state;
+        if (vcpu.state_valid)
+            state = fmt::format(" at {:04x}:{:x}, rax={:#x}", vcpu.sregs.cs.selector, vcpu.regs.rip, vcpu.regs.rax);
+        logging::core().info("vcpu {}: {} after {} exits, last exit {}{}", vcpu.index, vcpu_end_name(vcpu.end),
+                             vcpu.exits, exit_reason_name(vcpu.last_exit_reason), state);
+    }
+    logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
+}
+
+int run(const Options &options)
+{
+    logging::init(*logging::parse_level(options.log_level));
+
+    const auto config = paths::resolve_config(options.config);
+    if (!config) {
+        std::string where;
+        for (const auto &dir : paths::bundled_config_dirs())
+            where += ", " + dir.string();
+        std::cerr << fmt::format("cannot find machine file {} (looked in the working directory{})", options.config,
+                                 where)
+                  << std::endl;
+        return kExitBadInput;
+    }
+
+    try {
+        const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
+        PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
+        MachinePlan plan = plan_machine(spec, plugins);
+        Machine machine(plan);
+        const RunResult result = machine.run();
+        print_summary(result);
+        return result.exit_status;
+    } catch (const InputErrors &errors) {
+        print_errors(errors);
+        return kExitBadInput;
+    } catch (const InputError &error) {
+        print_errors(error);
+        return kExitBadInput;
+    } catch (const SystemError &error) {
+        print_errors(error);
+        return kExitFailure;
+    }
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const ParsedCommandLine parsed = parse_command_line(argc, argv);
+    if (!parsed.options)
+        return parsed.exit_status;
+    try {
+        return run(*parsed.options);
+    } catch (const std::exception &error) {
+        std::cerr << "vmm: internal error: " << error.what() << std::endl;
+        return kExitFailure;
+    }
+}

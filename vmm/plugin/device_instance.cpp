@@ -1,0 +1,209 @@
+#include "plugin/device_instance.hpp"
+
+#include "kvm/guest_memory.hpp"
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <optional>
+
+namespace vmm {
+namespace {
+
+constexpr uint64_t kLoggedFailures = 10;
+
+spdlog::level::level_enum to_spdlog(uint32_t level)
+{
+    switch (level) {
+    case VMM_LOG_TRACE: return spdlog::level::trace;
+    case VMM_LOG_DEBUG: return spdlog::level::debug;
+    case VMM_LOG_INFO: return spdlog::level::info;
+    case VMM_LOG_WARN: return spdlog::level::warn;
+    case VMM_LOG_ERROR: return spdlog::level::err;
+    default: return spdlog::level::critical;
+    }
+}
+
+void host_log(vmm_host_context *host, uint32_t level, const char *message)
+{
+    if (host == nullptr || message == nullptr)
+        return;
+    const spdlog::level::level_enum spd_level = to_spdlog(level);
+    host->logger->log(spd_level, "{}", message);
+    if (host->capturing.load() && spd_level >= spdlog::level::err) {
+        if (!host->captured_errors.empty())
+            host->captured_errors += "; ";
+        host->captured_errors += message;
+    }
+}
+
+vmm_status host_guest_read(vmm_host_context *host, uint64_t gpa, void *buffer, uint64_t size)
+{
+    if (host == nullptr || (buffer == nullptr && size != 0))
+        return VMM_ERROR_INVALID;
+    return host->services->memory().read(gpa, buffer, size) ? VMM_OK : VMM_ERROR_RANGE;
+}
+
+vmm_status host_guest_write(vmm_host_context *host, uint64_t gpa, const void *buffer, uint64_t size)
+{
+    if (host == nullptr || (buffer == nullptr && size != 0))
+        return VMM_ERROR_INVALID;
+    return host->services->memory().write(gpa, buffer, size) ? VMM_OK : VMM_ERROR_RANGE;
+}
+
+void *host_guest_map(vmm_host_context *host, uint64_t gpa, uint64_t size)
+{
+    if (host == nullptr || size == 0)
+        return nullptr;
+    return host->services->memory().host_pointer(gpa, size, false);
+}
+
+void host_request_stop(vmm_host_context *host, int32_t exit_status)
+{
+    if (host != nullptr)
+        host->services->request_stop(exit_status, host->instance_name);
+}
+
+const vmm_host_api kHostApi = {
+    sizeof(vmm_host_api), VMM_ABI_VERSION, &host_log, &host_guest_read, &host_guest_write, &host_guest_map,
+    &host_request_stop,
+};
+
+// The settings array handed to create(); owns the strings it points to.
+struct SettingsBlock {
+    std::vector<std::string> keys;
+    std::vector<std::string> strings;
+    std::vector<vmm_setting> entries;
+
+    explicit SettingsBlock(const std::vector<Setting> &settings)
+    {
+        keys.reserve(settings.size());
+        strings.reserve(settings.size());
+        for (const Setting &setting : settings) {
+            keys.push_back(setting.key);
+            vmm_setting entry{};
+            entry.struct_size = sizeof(vmm_setting);
+            entry.key = keys.back().c_str();
+            if (const auto *b = std::get_if<bool>(&setting.value)) {
+                entry.type = VMM_VALUE_BOOL;
+                entry.int_value = *b ? 1 : 0;
+            } else if (const auto *i = std::get_if<int64_t>(&setting.value)) {
+                entry.type = VMM_VALUE_INT;
+                entry.int_value = *i;
+            } else if (const auto *f = std::get_if<double>(&setting.value)) {
+                entry.type = VMM_VALUE_FLOAT;
+                entry.float_value = *f;
+            } else {
+                strings.push_back(std::get<std::string>(setting.value));
+                entry.type = VMM_VALUE_STRING;
+                entry.string_value = strings.back().c_str();
+                entry.string_length = strings.back().size();
+            }
+            entries.push_back(entry);
+        }
+    }
+};
+
+} // namespace
+
+const vmm_host_api &host_api_table() { return kHostApi; }
+
+DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::string name,
+                               std::vector<DeviceRegion> regions, const std::vector<Setting> &settings,
+                               HostServices &services)
+    : plugin_(std::move(plugin)), name_(std::move(name)), regions_(std::move(regions)),
+      context_(std::make_unique<vmm_host_context>()), serialize_(!plugin_->thread_safe())
+{
+    context_->instance_name = name_;
+    context_->logger = logging::make_logger(name_);
+    context_->services = &services;
+
+    const SettingsBlock block(settings);
+    std::vector<vmm_region> abi_regions;
+    for (const DeviceRegion &r : regions_)
+        abi_regions.push_back(vmm_region{sizeof(vmm_region), r.space == Space::pio ? VMM_SPACE_PIO : VMM_SPACE_MMIO,
+                                         r.size});
+    vmm_device_create_info info{};
+    info.struct_size = sizeof(info);
+    info.instance_name = name_.c_str();
+    info.host_api = &kHostApi;
+    info.host = context_.get();
+    info.settings = block.entries.data();
+    info.setting_count = static_cast<uint32_t>(block.entries.size());
+    info.regions = abi_regions.data();
+    info.region_count = static_cast<uint32_t>(abi_regions.size());
+
+    context_->capturing = true;
+    void *instance = nullptr;
+    const vmm_status status = plugin_->descriptor().create(&info, &instance);
+    context_->capturing = false;
+    if (status != VMM_OK || instance == nullptr) {
+        std::string why = context_->captured_errors;
+        if (why.empty())
+            why = status == VMM_OK ? "create returned no instance" : fmt::format("create returned status {}", status);
+        if (status == VMM_OK && instance == nullptr)
+            why += " (and no instance)";
+        if (instance != nullptr)
+            plugin_->descriptor().destroy(instance);
+        throw InputError(fmt::format("device '{}' (plugin '{}', {}): {}", name_, plugin_->name(),
+                                     plugin_->file().string(), why));
+    }
+    instance_ = instance;
+}
+
+DeviceInstance::~DeviceInstance()
+{
+    if (instance_ != nullptr)
+        plugin_->descriptor().destroy(instance_);
+}
+
+void DeviceInstance::report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size,
+                                    vmm_status status)
+{
+    const uint64_t count = ++failed_calls_;
+    if (count <= kLoggedFailures) {
+        context_->logger->error("{} of {} byte(s) at region {} offset {:#x} failed in plugin '{}' (status {}){}",
+                                operation, size, region, offset, plugin_->name(), status,
+                                count == kLoggedFailures ? "; further failures of this device are only counted" : "");
+    }
+}
+
+void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint32_t size)
+{
+    const auto fn = plugin_->descriptor().read;
+    if (fn == nullptr) {
+        std::memset(data, 0xff, size);
+        return;
+    }
+    vmm_status status;
+    {
+        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+        if (serialize_)
+            lock.lock();
+        status = fn(instance_, region, offset, data, size);
+    }
+    if (status != VMM_OK) {
+        std::memset(data, 0xff, size);
+        report_failure("read", region, offset, size, status);
+    }
+}
+
+void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size)
+{
+    const auto fn = plugin_->descriptor().write;
+    if (fn == nullptr)
+        return;
+    vmm_status status;
+    {
+        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+        if (serialize_)
+            lock.lock();
+        status = fn(instance_, region, offset, data, size);
+    }
+    if (status != VMM_OK)
+        report_failure("write", region, offset, size, status);
+}
+
+} // namespace vmm

@@ -1,0 +1,72 @@
+// One device: a plugin instance, the host context it calls back through,
+// and the lock that serializes it unless its plugin is thread-safe.
+#pragma once
+
+#include "bus/address_space.hpp"
+#include "config/machine_spec.hpp"
+#include "plugin/host_services.hpp"
+#include "plugin/plugin_library.hpp"
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+// The ABI's opaque handle, defined on the host side only.
+struct vmm_host_context {
+    std::string instance_name;
+    std::shared_ptr<spdlog::logger> logger;
+    vmm::HostServices *services = nullptr;
+    // While create() runs, error lines are kept to explain a failure.
+    std::atomic<bool> capturing{false};
+    std::string captured_errors;
+};
+
+namespace vmm {
+
+struct DeviceRegion {
+    Space space = Space::pio;
+    uint64_t size = 0;
+};
+
+// The host table every instance receives.
+const vmm_host_api &host_api_table();
+
+class DeviceInstance {
+public:
+    // Calls the plugin's create(); throws InputError with the plugin's own
+    // explanation when it fails. `settings` were checked against the keys.
+    DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::string name, std::vector<DeviceRegion> regions,
+                   const std::vector<Setting> &settings, HostServices &services);
+    ~DeviceInstance();
+    DeviceInstance(const DeviceInstance &) = delete;
+    DeviceInstance &operator=(const DeviceInstance &) = delete;
+
+    // A guest access. On a plugin error the error is logged (a few times,
+    // then counted), reads return all ones, and the guest goes on.
+    void read(uint32_t region, uint64_t offset, uint8_t *data, uint32_t size);
+    void write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size);
+
+    const std::string &name() const { return name_; }
+    const PluginLibrary &plugin() const { return *plugin_; }
+    const std::vector<DeviceRegion> &regions() const { return regions_; }
+    uint64_t failed_calls() const { return failed_calls_.load(); }
+
+private:
+    void report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size, vmm_status status);
+
+    std::shared_ptr<PluginLibrary> plugin_; // keeps the code loaded while the instance lives
+    std::string name_;
+    std::vector<DeviceRegion> regions_;
+    std::unique_ptr<vmm_host_context> context_;
+    void *instance_ = nullptr;
+    std::mutex mutex_;
+    bool serialize_ = true;
+    std::atomic<uint64_t> failed_calls_{0};
+};
+
+} // namespace vmm

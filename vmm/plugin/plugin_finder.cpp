@@ -1,0 +1,85 @@
+#include "plugin/plugin_finder.hpp"
+
+#include "support/errors.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace vmm {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char *kPrefix = "vmm-";
+constexpr const char *kSuffix = ".so";
+} // namespace
+
+std::string plugin_file_name(const std::string &name) { return kPrefix + name + kSuffix; }
+
+PluginFinder::PluginFinder(std::vector<fs::path> search_dirs) : dirs_(std::move(search_dirs)) {}
+
+std::optional<fs::path> PluginFinder::locate(const std::string &name) const
+{
+    std::error_code ec;
+    for (const fs::path &dir : dirs_) {
+        const fs::path candidate = dir / plugin_file_name(name);
+        if (fs::exists(candidate, ec))
+            return candidate;
+    }
+    return std::nullopt;
+}
+
+std::shared_ptr<PluginLibrary> PluginFinder::load(const std::string &reference, const fs::path &relative_to)
+{
+    fs::path file;
+    const bool is_path = reference.find('/') != std::string::npos;
+    if (is_path) {
+        file = fs::path(reference);
+        if (file.is_relative())
+            file = relative_to / file;
+    } else {
+        auto found = locate(reference);
+        if (!found) {
+            std::string searched;
+            for (const fs::path &dir : dirs_)
+                searched += (searched.empty() ? "" : ", ") + dir.string();
+            throw InputError(fmt::format("plugin '{}' not found: no {} in the plugin path ({})", reference,
+                                         plugin_file_name(reference), searched.empty() ? "empty" : searched));
+        }
+        file = *found;
+    }
+    std::error_code ec;
+    const fs::path key = fs::weakly_canonical(file, ec);
+    if (auto it = loaded_.find(ec ? file : key); it != loaded_.end())
+        return it->second;
+    auto plugin = PluginLibrary::load(file);
+    if (!is_path && plugin->name() != reference)
+        throw InputError(fmt::format("{} declares the plugin name '{}', not '{}'", file.string(), plugin->name(),
+                                     reference));
+    loaded_.emplace(ec ? file : key, plugin);
+    return plugin;
+}
+
+std::vector<fs::path> PluginFinder::list_files() const
+{
+    std::vector<fs::path> files;
+    std::set<std::string> names;
+    std::error_code ec;
+    for (const fs::path &dir : dirs_) {
+        std::vector<fs::path> in_dir;
+        for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+            const std::string file = it->path().filename().string();
+            if (file.size() > 7 && file.rfind(kPrefix, 0) == 0 && file.ends_with(kSuffix))
+                in_dir.push_back(it->path());
+        }
+        std::sort(in_dir.begin(), in_dir.end());
+        for (const fs::path &path : in_dir) {
+            if (names.insert(path.filename().string()).second)
+                files.push_back(path);
+        }
+    }
+    return files;
+}
+
+} // namespace vmm

@@ -1,0 +1,38 @@
+// Finding plugins by name on the search path, and loading each file once.
+#pragma once
+
+#include "plugin/plugin_library.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmm {
+
+// The file a plugin called `name` lives in: "vmm-<name>.so".
+std::string plugin_file_name(const std::string &name);
+
+class PluginFinder {
+public:
+    explicit PluginFinder(std::vector<std::filesystem::path> search_dirs);
+
+    const std::vector<std::filesystem::path> &search_dirs() const { return dirs_; }
+
+    // `reference` is a plugin name ("serial"), or a path to a .so when it
+    // contains '/' (relative paths against `relative_to`). Throws InputError.
+    std::shared_ptr<PluginLibrary> load(const std::string &reference, const std::filesystem::path &relative_to);
+
+    // Every plugin file on the search path, first occurrence of a name wins.
+    std::vector<std::filesystem::path> list_files() const;
+
+private:
+    std::optional<std::filesystem::path> locate(const std::string &name) const;
+
+    std::vector<std::filesystem::path> dirs_;
+    std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> loaded_;
+};
+
+} // namespace vmm

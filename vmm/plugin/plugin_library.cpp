@@ -1,0 +1,176 @@
+#include "plugin/plugin_library.hpp"
+
+#include "support/errors.hpp"
+
+#include <boost/dll/shared_library_load_mode.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+namespace vmm {
+namespace {
+
+// Copy a struct the plugin filled, honouring its struct_size (see the ABI).
+template <typename T>
+T copy_sized(const T *source, uint32_t min_size)
+{
+    T copy{};
+    const uint32_t size = source->struct_size;
+    if (size < min_size)
+        throw std::length_error("struct_size " + std::to_string(size) + " is smaller than " + std::to_string(min_size));
+    std::memcpy(&copy, source, std::min<std::size_t>(size, sizeof(T)));
+    copy.struct_size = static_cast<uint32_t>(sizeof(T));
+    return copy;
+}
+
+// A plugin string must be there and be of sane length.
+std::string checked_string(const char *text, const char *what, bool required)
+{
+    if (text == nullptr) {
+        if (required)
+            throw std::invalid_argument(std::string(what) + " is NULL");
+        return {};
+    }
+    const std::size_t length = ::strnlen(text, 4096);
+    if (length == 4096)
+        throw std::invalid_argument(std::string(what) + " is not a terminated string of under 4096 bytes");
+    return std::string(text, length);
+}
+
+} // namespace
+
+const char *value_type_name(uint32_t type)
+{
+    switch (type) {
+    case VMM_VALUE_BOOL: return "boolean";
+    case VMM_VALUE_INT: return "integer";
+    case VMM_VALUE_FLOAT: return "float";
+    case VMM_VALUE_STRING: return "string";
+    default: return "unknown";
+    }
+}
+
+std::string abi_version_string(uint32_t version)
+{
+    return fmt::format("{}.{}", VMM_ABI_VERSION_MAJOR(version), VMM_ABI_VERSION_MINOR(version));
+}
+
+std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &file)
+{
+    const std::string where = file.string();
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec))
+        throw InputError(fmt::format("plugin file {} does not exist", where));
+    if (!std::filesystem::is_regular_file(file, ec))
+        throw InputError(fmt::format("plugin file {} is not a regular file", where));
+
+    std::shared_ptr<PluginLibrary> plugin(new PluginLibrary());
+    plugin->file_ = file;
+    try {
+        plugin->library_.load(boost::dll::fs::path(file.string()),
+                              boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    } catch (const boost::system::system_error &error) {
+        throw InputError(fmt::format("{} is not a loadable shared object: {}", where, error.what()));
+    }
+
+    if (!plugin->library_.has(VMM_PLUGIN_ABI_VERSION_SYMBOL))
+        throw InputError(fmt::format("{} is not a vmm plugin: it does not export {}", where,
+                                     VMM_PLUGIN_ABI_VERSION_SYMBOL));
+    // Read before anything in the plugin is called.
+    const uint32_t version = plugin->library_.get<const uint32_t>(VMM_PLUGIN_ABI_VERSION_SYMBOL);
+    plugin->abi_version_ = version;
+    if (VMM_ABI_VERSION_MAJOR(version) != VMM_ABI_MAJOR)
+        throw InputError(fmt::format("{}: plugin ABI {} is incompatible with this vmm's ABI {} (the major versions "
+                                     "differ); rebuild the plugin against this SDK",
+                                     where, abi_version_string(version), abi_version_string(VMM_ABI_VERSION)));
+    if (VMM_ABI_VERSION_MINOR(version) > VMM_ABI_MINOR)
+        throw InputError(fmt::format("{}: plugin ABI {} is newer than this vmm's ABI {}; upgrade vmm or build the "
+                                     "plugin against SDK {}",
+                                     where, abi_version_string(version), abi_version_string(VMM_ABI_VERSION),
+                                     abi_version_string(VMM_ABI_VERSION)));
+
+    if (!plugin->library_.has(VMM_PLUGIN_DESCRIBE_SYMBOL))
+        throw InputError(fmt::format("{}: plugin ABI {} but no entry point {}", where, abi_version_string(version),
+                                     VMM_PLUGIN_DESCRIBE_SYMBOL));
+    try {
+        plugin->read_descriptor();
+    } catch (const InputError &) {
+        throw;
+    } catch (const std::exception &error) {
+        throw InputError(fmt::format("{}: malformed plugin descriptor: {}", where, error.what()));
+    }
+    return plugin;
+}
+
+void PluginLibrary::read_descriptor()
+{
+    const auto describe = library_.get<const vmm_plugin_descriptor *()>(VMM_PLUGIN_DESCRIBE_SYMBOL);
+    const vmm_plugin_descriptor *raw = describe();
+    if (raw == nullptr)
+        throw std::invalid_argument(std::string(VMM_PLUGIN_DESCRIBE_SYMBOL) + "() returned NULL");
+    descriptor_ = copy_sized(raw, kMinDescriptorSize);
+
+    name_ = checked_string(descriptor_.name, "name", true);
+    if (name_.empty())
+        throw std::invalid_argument("name is empty");
+    version_ = checked_string(descriptor_.version, "version", false);
+    description_ = checked_string(descriptor_.description, "description", false);
+    if (descriptor_.create == nullptr || descriptor_.destroy == nullptr)
+        throw std::invalid_argument("create and destroy are required");
+
+    if (descriptor_.config_key_count > 0 && descriptor_.config_keys == nullptr)
+        throw std::invalid_argument("config_key_count is set but config_keys is NULL");
+    if (descriptor_.config_key_count > 1024)
+        throw std::invalid_argument("more than 1024 config keys");
+    std::set<std::string> seen;
+    const char *cursor = reinterpret_cast<const char *>(descriptor_.config_keys);
+    for (uint32_t i = 0; i < descriptor_.config_key_count; ++i) {
+        const vmm_config_key key = copy_sized(reinterpret_cast<const vmm_config_key *>(cursor), 32);
+        cursor += reinterpret_cast<const vmm_config_key *>(cursor)->struct_size;
+        ConfigKeyInfo info;
+        info.name = checked_string(key.name, "config key name", true);
+        info.type = key.type;
+        info.description = checked_string(key.description, "config key description", false);
+        info.required = key.required != 0;
+        if (info.name.empty())
+            throw std::invalid_argument(fmt::format("config key {} has an empty name", i));
+        if (std::string(value_type_name(info.type)) == "unknown")
+            throw std::invalid_argument(fmt::format("config key '{}' has unknown type {}", info.name, info.type));
+        if (!seen.insert(info.name).second)
+            throw std::invalid_argument(fmt::format("config key '{}' is declared twice", info.name));
+        config_keys_.push_back(std::move(info));
+    }
+
+    if (descriptor_.default_region_count > 0 && descriptor_.default_regions == nullptr)
+        throw std::invalid_argument("default_region_count is set but default_regions is NULL");
+    if (descriptor_.default_region_count > 64)
+        throw std::invalid_argument("more than 64 default regions");
+    cursor = reinterpret_cast<const char *>(descriptor_.default_regions);
+    for (uint32_t i = 0; i < descriptor_.default_region_count; ++i) {
+        const vmm_region_decl decl = copy_sized(reinterpret_cast<const vmm_region_decl *>(cursor), 24);
+        cursor += reinterpret_cast<const vmm_region_decl *>(cursor)->struct_size;
+        if (decl.space != VMM_SPACE_PIO && decl.space != VMM_SPACE_MMIO)
+            throw std::invalid_argument(fmt::format("default region {} has unknown space {}", i, decl.space));
+        // Size and overlap are checked when the machine is built, with the
+        // device named, like ranges from a machine file.
+        default_regions_.push_back(RegionDecl{decl.space == VMM_SPACE_PIO ? Space::pio : Space::mmio, decl.base,
+                                              decl.size});
+    }
+}
+
+const ConfigKeyInfo *PluginLibrary::find_key(const std::string &name) const
+{
+    for (const ConfigKeyInfo &key : config_keys_) {
+        if (key.name == name)
+            return &key;
+    }
+    return nullptr;
+}
+
+PluginLibrary::~PluginLibrary() = default;
+
+} // namespace vmm

@@ -1,0 +1,75 @@
+// One loaded plugin shared object, checked against the ABI.
+//
+// Loading reads `vmm_plugin_abi_version` before calling anything in the
+// plugin, refuses another major or a newer minor, then asks for the
+// descriptor and copies it into zeroed host storage (an older plugin's
+// descriptor is shorter: the fields it lacks read as NULL).
+#pragma once
+
+#include "bus/address_space.hpp"
+
+#include <vmm/plugin_abi.h>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vmm {
+
+struct ConfigKeyInfo {
+    std::string name;
+    uint32_t type = 0; // VMM_VALUE_*
+    std::string description;
+    bool required = false;
+};
+
+struct RegionDecl {
+    Space space = Space::pio;
+    uint64_t base = 0;
+    uint64_t size = 0;
+};
+
+// The smallest descriptor any 1.x plugin may hand us: the 1.0 layout.
+inline constexpr uint32_t kMinDescriptorSize = 88;
+
+const char *value_type_name(uint32_t type);
+std::string abi_version_string(uint32_t version);
+
+class PluginLibrary {
+public:
+    // Throws InputError naming the file for every way a file can fail to be
+    // a usable plugin.
+    static std::shared_ptr<PluginLibrary> load(const std::filesystem::path &file);
+    ~PluginLibrary();
+    PluginLibrary(const PluginLibrary &) = delete;
+    PluginLibrary &operator=(const PluginLibrary &) = delete;
+
+    const std::filesystem::path &file() const { return file_; }
+    uint32_t abi_version() const { return abi_version_; }
+    const vmm_plugin_descriptor &descriptor() const { return descriptor_; }
+    const std::string &name() const { return name_; }
+    const std::string &version() const { return version_; }
+    const std::string &description() const { return description_; }
+    const std::vector<ConfigKeyInfo> &config_keys() const { return config_keys_; }
+    const ConfigKeyInfo *find_key(const std::string &name) const;
+    const std::vector<RegionDecl> &default_regions() const { return default_regions_; }
+    bool thread_safe() const { return (descriptor_.flags & VMM_PLUGIN_THREAD_SAFE) != 0; }
+
+private:
+    PluginLibrary() = default;
+    void read_descriptor();
+
+    std::filesystem::path file_;
+    boost::dll::shared_library library_;
+    uint32_t abi_version_ = 0;
+    vmm_plugin_descriptor descriptor_{};
+    std::string name_, version_, description_;
+    std::vector<ConfigKeyInfo> config_keys_;
+    std::vector<RegionDecl> default_regions_;
+};
+
+} // namespace vmm

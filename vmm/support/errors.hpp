@@ -1,0 +1,66 @@
+// The two kinds of failure the VMM reports, and the exit statuses they map to.
+#pragma once
+
+#include "support/source_location.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vmm {
+
+// Exit statuses of `vmm` (a guest's debug-exit value is passed through as is).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;   // the guest died, a check failed, KVM failed
+inline constexpr int kExitBadInput = 2;  // bad machine file, image, plugin or option
+inline constexpr int kExitSigint = 130;
+inline constexpr int kExitSigterm = 143;
+
+// Bad input a person can fix: a machine file, an image, a plugin, an option.
+// what() is the whole message, prefixed with `file:line:col: ` when known.
+class InputError : public std::runtime_error {
+public:
+    explicit InputError(const std::string &message) : std::runtime_error(message) {}
+    InputError(const SourceLocation &where, const std::string &message)
+        : std::runtime_error(where.known() ? where.str() + ": " + message : message), where_(where)
+    {
+    }
+    const SourceLocation &where() const { return where_; }
+
+private:
+    SourceLocation where_;
+};
+
+// Several input errors found in one pass, reported together.
+class InputErrors : public std::runtime_error {
+public:
+    explicit InputErrors(std::vector<InputError> errors)
+        : std::runtime_error(join(errors)), errors_(std::move(errors))
+    {
+    }
+    const std::vector<InputError> &errors() const { return errors_; }
+
+private:
+    static std::string join(const std::vector<InputError> &errors)
+    {
+        std::string text;
+        for (const InputError &e : errors) {
+            if (!text.empty())
+                text += '\n';
+            text += e.what();
+        }
+        return text;
+    }
+    std::vector<InputError> errors_;
+};
+
+// A failure of the host side (KVM, the OS) that is not the user's input.
+class SystemError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// "what: strerror(errno)" for a failed system call.
+std::string errno_message(const std::string &what, int error_number);
+
+} // namespace vmm

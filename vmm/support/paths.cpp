@@ -1,0 +1,94 @@
+#include "support/paths.hpp"
+
+#include "vmm_build_paths.hpp"
+
+#include <cstdlib>
+#include <system_error>
+
+namespace vmm::paths {
+namespace {
+
+void append_if_dir(std::vector<fs::path> &dirs, const fs::path &dir)
+{
+    std::error_code ec;
+    if (!dir.empty() && fs::is_directory(dir, ec))
+        dirs.push_back(dir.lexically_normal());
+}
+
+std::vector<fs::path> from_env(const char *name)
+{
+    const char *value = std::getenv(name);
+    return value ? split_search_path(value) : std::vector<fs::path>{};
+}
+
+} // namespace
+
+fs::path executable_dir()
+{
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path{} : exe.parent_path();
+}
+
+std::vector<fs::path> split_search_path(const std::string &text)
+{
+    std::vector<fs::path> parts;
+    std::string::size_type start = 0;
+    while (start <= text.size()) {
+        const auto end = text.find(':', start);
+        const std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (!part.empty())
+            parts.emplace_back(part);
+        if (end == std::string::npos)
+            break;
+        start = end + 1;
+    }
+    return parts;
+}
+
+std::vector<fs::path> plugin_dirs(const std::vector<std::string> &from_command_line)
+{
+    std::vector<fs::path> dirs;
+    for (const std::string &entry : from_command_line) {
+        for (const fs::path &dir : split_search_path(entry))
+            dirs.push_back(dir);  // kept even if missing: the error names it
+    }
+    for (const fs::path &dir : from_env(kPluginPathEnv))
+        dirs.push_back(dir);
+    append_if_dir(dirs, executable_dir() / build_paths::kInstalledPluginDirFromBin);
+    append_if_dir(dirs, build_paths::kBuildPluginDir);
+    return dirs;
+}
+
+std::vector<fs::path> guest_dirs()
+{
+    std::vector<fs::path> dirs = from_env(kGuestPathEnv);
+    append_if_dir(dirs, executable_dir() / build_paths::kInstalledGuestDirFromBin);
+    append_if_dir(dirs, build_paths::kBuildGuestDir);
+    return dirs;
+}
+
+std::vector<fs::path> bundled_config_dirs()
+{
+    std::vector<fs::path> dirs;
+    append_if_dir(dirs, executable_dir() / build_paths::kInstalledConfigDirFromBin);
+    append_if_dir(dirs, build_paths::kSourceConfigDir);
+    return dirs;
+}
+
+std::optional<fs::path> resolve_config(const fs::path &given)
+{
+    std::error_code ec;
+    if (fs::is_regular_file(given, ec))
+        return given;
+    if (given.is_absolute())
+        return std::nullopt;
+    for (const fs::path &dir : bundled_config_dirs()) {
+        const fs::path candidate = dir / given;
+        if (fs::is_regular_file(candidate, ec))
+            return candidate;
+    }
+    return std::nullopt;
+}
+
+} // namespace vmm::paths

@@ -1,0 +1,33 @@
+// Where the VMM looks for machine files, plugins and guest images.
+//
+// Each search path is ordered: what the user said (an option, then an
+// environment variable), then where `cmake --install` put things relative to
+// the running executable, then where the build tree put them.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmm::paths {
+
+namespace fs = std::filesystem;
+
+inline constexpr const char *kPluginPathEnv = "VMM_PLUGIN_PATH";
+inline constexpr const char *kGuestPathEnv = "VMM_GUEST_PATH";
+
+fs::path executable_dir();
+
+// Split "a:b:c" into its non-empty parts.
+std::vector<fs::path> split_search_path(const std::string &text);
+
+std::vector<fs::path> plugin_dirs(const std::vector<std::string> &from_command_line);
+std::vector<fs::path> guest_dirs();
+std::vector<fs::path> bundled_config_dirs();
+
+// `--config PATH`: as given (relative to the working directory), then
+// relative to each bundled configs directory.
+std::optional<fs::path> resolve_config(const fs::path &given);
+
+} // namespace vmm::paths
