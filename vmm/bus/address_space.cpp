@@ -43,26 +43,16 @@ void AddressSpace::insert(Mapping m)
                                                describe_range(space_, m.base, m.size), other.owner,
                                                describe_range(space_, other.base, other.size), other_where));
     };
-    auto next = building_.lower_bound(m.base);
-    if (next != building_.end() && next->second.base <= m.last())
-        throw clash(next->second);
-    if (next != building_.begin()) {
-        const Mapping &previous = std::prev(next)->second;
-        if (previous.last() >= m.base)
-            throw clash(previous);
-    }
-    const uint64_t base = m.base;
-    building_.emplace(base, std::move(m));
+    auto next = std::lower_bound(sorted_.begin(), sorted_.end(), m.base,
+                                 [](const Mapping &existing, uint64_t base) { return existing.base < base; });
+    if (next != sorted_.end() && next->base <= m.last())
+        throw clash(*next);
+    if (next != sorted_.begin() && std::prev(next)->last() >= m.base)
+        throw clash(*std::prev(next));
+    sorted_.insert(next, std::move(m));
 }
 
-void AddressSpace::freeze()
-{
-    sorted_.clear();
-    sorted_.reserve(building_.size());
-    for (auto &entry : building_)
-        sorted_.push_back(entry.second);
-    frozen_ = true;
-}
+void AddressSpace::freeze() { frozen_ = true; }
 
 std::optional<AddressSpace::Hit> AddressSpace::find(uint64_t address, uint32_t size) const
 {

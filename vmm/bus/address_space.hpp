@@ -1,16 +1,16 @@
 // One guest address space (port I/O or MMIO) as a map of device ranges.
 //
 // Built once, while the machine is assembled: insert() rejects empty,
-// overflowing and overlapping ranges, naming both devices. freeze() turns it
-// into a sorted vector, and find() is then a binary search: the last range
-// whose base is <= the address, if the whole access lies inside it. The
-// device is given the offset inside its range, never the address.
+// overflowing and overlapping ranges, naming both devices, and keeps the
+// ranges in a vector sorted by base. find() is a binary search: the last
+// range whose base is <= the address, if the whole access lies inside it.
+// The device is given the offset inside its range, never the address.
+// freeze() ends the building: no range may be added while vCPUs run.
 #pragma once
 
 #include "support/source_location.hpp"
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,7 +59,6 @@ public:
 private:
     Space space_;
     bool frozen_ = false;
-    std::map<uint64_t, Mapping> building_;
     std::vector<Mapping> sorted_;
 };
 

@@ -258,6 +258,7 @@ private:
                 }
                 device.name = *name;
                 context = fmt::format("device '{}'", *name);
+                reader.set_context(context);
             }
         }
         device.plugin_where = reader.where("plugin");

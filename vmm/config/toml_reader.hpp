@@ -38,6 +38,8 @@ public:
 
     const toml::table &table() const { return table_; }
     const std::string &context() const { return context_; }
+    // Once a table's name is known ("device 'com1'"), later messages use it.
+    void set_context(std::string context) { context_ = std::move(context); }
     SourceLocation where() const { return location_of(table_); }
     SourceLocation where(std::string_view key) const;
     bool has(std::string_view key) const { return table_.contains(key); }

@@ -6,7 +6,7 @@
 
 namespace vmm {
 namespace {
-constexpr std::size_t kMaxLoggedUnhandled = 1024;
+constexpr std::size_t kMaxLoggedUnhandled = 128;
 }
 
 IoRouter::IoRouter(AddressSpace pio, AddressSpace mmio, std::vector<std::unique_ptr<DeviceInstance>> devices,

@@ -26,7 +26,7 @@ MemoryRegion &GuestMemory::add(std::string name, uint64_t guest_address, uint64_
     if (size == 0 || guest_address % kPageSize != 0 || size % kPageSize != 0)
         throw SystemError(fmt::format("memory region '{}' at {:#x} size {:#x} is not page-aligned", name,
                                       guest_address, size));
-    if (guest_address + size < guest_address)
+    if (size - 1 > ~uint64_t{0} - guest_address)
         throw SystemError(fmt::format("memory region '{}' wraps around the address space", name));
     for (const auto &other : regions_) {
         if (guest_address < other->end() && other->guest_address < guest_address + size)
@@ -57,7 +57,8 @@ MemoryRegion &GuestMemory::add_rom(std::string name, uint64_t guest_address, uin
     if (contents.size() > size)
         throw SystemError(fmt::format("ROM '{}' contents ({} bytes) exceed its size ({})", name, contents.size(), size));
     MemoryRegion &region = add(std::move(name), guest_address, size, true);
-    std::memcpy(region.host, contents.data(), contents.size());
+    if (!contents.empty())
+        std::memcpy(region.host, contents.data(), contents.size());
     return region;
 }
 
@@ -92,7 +93,8 @@ bool GuestMemory::read(uint64_t address, void *buffer, uint64_t size) const
     const uint8_t *source = host_pointer(address, size, true);
     if (source == nullptr)
         return false;
-    std::memcpy(buffer, source, size);
+    if (size != 0) // memcpy with a null buffer is undefined even for 0 bytes
+        std::memcpy(buffer, source, size);
     return true;
 }
 
@@ -101,7 +103,8 @@ bool GuestMemory::write(uint64_t address, const void *buffer, uint64_t size)
     uint8_t *target = host_pointer(address, size, false);
     if (target == nullptr)
         return false;
-    std::memcpy(target, buffer, size);
+    if (size != 0)
+        std::memcpy(target, buffer, size);
     return true;
 }
 
@@ -110,7 +113,8 @@ bool GuestMemory::load(uint64_t address, std::span<const uint8_t> bytes)
     uint8_t *target = host_pointer(address, bytes.size(), true);
     if (target == nullptr)
         return false;
-    std::memcpy(target, bytes.data(), bytes.size());
+    if (!bytes.empty())
+        std::memcpy(target, bytes.data(), bytes.size());
     return true;
 }
 

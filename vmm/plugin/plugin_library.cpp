@@ -41,6 +41,18 @@ std::string checked_string(const char *text, const char *what, bool required)
     return std::string(text, length);
 }
 
+// Boost wraps dlerror() in "...(dlerror system message: TEXT): errno text";
+// the dlerror part is the one that explains the problem.
+std::string dlerror_text(const std::string &what)
+{
+    const std::string marker = "dlerror system message: ";
+    const auto start = what.find(marker);
+    const auto end = what.rfind("):");
+    if (start == std::string::npos || end == std::string::npos || end < start)
+        return what;
+    return what.substr(start + marker.size(), end - start - marker.size());
+}
+
 } // namespace
 
 const char *value_type_name(uint32_t type)
@@ -74,7 +86,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &
         plugin->library_.load(boost::dll::fs::path(file.string()),
                               boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     } catch (const boost::system::system_error &error) {
-        throw InputError(fmt::format("{} is not a loadable shared object: {}", where, error.what()));
+        throw InputError(fmt::format("{} is not a loadable shared object: {}", where, dlerror_text(error.what())));
     }
 
     if (!plugin->library_.has(VMM_PLUGIN_ABI_VERSION_SYMBOL))

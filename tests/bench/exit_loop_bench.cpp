@@ -1,0 +1,173 @@
+// exit-loop benchmark: the cost of a port-I/O VM exit through `vmm`
+// (exit table, address-space lookup, device lock, plugin call) against a
+// bare KVM_RUN loop in this process, on the same guest, in the same run.
+//
+// Both run the pio-loop guest (N `out` instructions, then HLT). vmm is run
+// twice, with N_small and N_large writes, and the difference divided by the
+// difference in N cancels its start-up; the raw loop is timed the same way.
+// Figures are ratios measured side by side: the machines are shared and
+// noisy, absolute numbers are not comparable across runs.
+//
+// Usage: bench-exit-loop [N_large] [repetitions]
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string &what)
+{
+    std::fprintf(stderr, "bench-exit-loop: %s: %s\n", what.c_str(), std::strerror(errno));
+    std::exit(1);
+}
+
+std::vector<uint8_t> read_guest()
+{
+    std::ifstream in(VMM_BENCH_GUEST_DIR "/pio-loop.bin", std::ios::binary);
+    if (!in)
+        die("cannot read pio-loop.bin");
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Seconds for one raw run of `writes` exits: a minimal KVM host, as in the
+// kvm-hello-world seed, with only an exit-reason check in its loop.
+double raw_run(const std::vector<uint8_t> &code, uint64_t writes)
+{
+    const int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0)
+        die("/dev/kvm");
+    const int vm = ::ioctl(kvm, KVM_CREATE_VM, 0UL);
+    if (vm < 0)
+        die("KVM_CREATE_VM");
+    ::ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000UL);
+    const size_t mem_size = 0x2000;
+    auto *mem = static_cast<uint8_t *>(
+        ::mmap(nullptr, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    std::memcpy(mem + 0x1000, code.data(), code.size());
+    kvm_userspace_memory_region region{0, 0, 0, mem_size, reinterpret_cast<uint64_t>(mem)};
+    if (::ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        die("KVM_SET_USER_MEMORY_REGION");
+    const int vcpu = ::ioctl(vm, KVM_CREATE_VCPU, 0UL);
+    const int run_size = ::ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+    auto *run = static_cast<kvm_run *>(::mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0));
+    kvm_sregs sregs{};
+    ::ioctl(vcpu, KVM_GET_SREGS, &sregs);
+    sregs.cs.base = 0;
+    sregs.cs.selector = 0;
+    ::ioctl(vcpu, KVM_SET_SREGS, &sregs);
+    kvm_regs regs{};
+    regs.rip = 0x1000;
+    regs.rcx = writes;
+    regs.rflags = 2;
+    ::ioctl(vcpu, KVM_SET_REGS, &regs);
+
+    uint64_t exits = 0;
+    const auto start = Clock::now();
+    for (;;) {
+        if (::ioctl(vcpu, KVM_RUN, 0) < 0)
+            die("KVM_RUN");
+        if (run->exit_reason == KVM_EXIT_IO) {
+            ++exits;
+            continue;
+        }
+        if (run->exit_reason == KVM_EXIT_HLT)
+            break;
+        std::fprintf(stderr, "raw loop: unexpected exit %u\n", run->exit_reason);
+        std::exit(1);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (exits != writes) {
+        std::fprintf(stderr, "raw loop: %lu exits for %lu writes\n", (unsigned long)exits, (unsigned long)writes);
+        std::exit(1);
+    }
+    ::munmap(run, run_size);
+    ::munmap(mem, mem_size);
+    ::close(vcpu);
+    ::close(vm);
+    ::close(kvm);
+    return seconds;
+}
+
+// Seconds for a whole `vmm` process running `writes` exits.
+double vmm_run(uint64_t writes)
+{
+    char dir_template[] = "/tmp/vmm-bench-XXXXXX";
+    const char *dir = ::mkdtemp(dir_template);
+    if (dir == nullptr)
+        die("mkdtemp");
+    const std::string machine = std::string(dir) + "/pio-loop.toml";
+    std::ofstream(machine) << "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n"
+                           << "registers = { rcx = " << writes << " }\n"
+                           << "[[image]]\nfile = \"pio-loop.bin\"\naddress = 0x1000\n"
+                           << "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n";
+    const auto start = Clock::now();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::execl(VMM_BENCH_VMM_BINARY, VMM_BENCH_VMM_BINARY, "--config", machine.c_str(), "--log-level", "warn",
+                static_cast<char *>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::remove(machine.c_str());
+    ::rmdir(dir);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "vmm failed (status %d)\n", status);
+        std::exit(1);
+    }
+    return seconds;
+}
+
+double median(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const uint64_t large = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
+    const int repetitions = argc > 2 ? std::atoi(argv[2]) : 5;
+    const uint64_t small = large / 10;
+    const std::vector<uint8_t> code = read_guest();
+
+    // Interleave the four measurements so that drift hits all of them alike.
+    std::vector<double> raw_small, raw_large, vmm_small, vmm_large;
+    for (int i = 0; i < repetitions; ++i) {
+        raw_small.push_back(raw_run(code, small));
+        raw_large.push_back(raw_run(code, large));
+        vmm_small.push_back(vmm_run(small));
+        vmm_large.push_back(vmm_run(large));
+    }
+    const double n = static_cast<double>(large - small);
+    const double raw_per_exit = (median(raw_large) - median(raw_small)) / n;
+    const double vmm_per_exit = (median(vmm_large) - median(vmm_small)) / n;
+
+    std::printf("port-write exits, %lu vs %lu writes, median of %d runs each\n", (unsigned long)large,
+                (unsigned long)small, repetitions);
+    std::printf("%-28s %14s %14s\n", "", "exits/s", "us/exit");
+    std::printf("%-28s %14.0f %14.3f\n", "raw KVM_RUN loop", 1.0 / raw_per_exit, raw_per_exit * 1e6);
+    std::printf("%-28s %14.0f %14.3f\n", "vmm (serial plugin)", 1.0 / vmm_per_exit, vmm_per_exit * 1e6);
+    std::printf("vmm / raw time per exit: %.3f (vmm adds %.3f us per exit)\n", vmm_per_exit / raw_per_exit,
+                (vmm_per_exit - raw_per_exit) * 1e6);
+    return 0;
+}

@@ -1,0 +1,143 @@
+// Checks that need the plugins and the images, still before any VM exists.
+#include "config/machine_loader.hpp"
+#include "core/machine_plan.hpp"
+
+#include "support/input_error_text.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace vmm;
+using vmm::test::input_error_text;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A scratch directory holding a machine file and the images it names.
+struct Scratch {
+    fs::path dir;
+    Scratch() : dir(fs::temp_directory_path() / ("vmm-plan-" + std::to_string(::getpid()))) { fs::create_directories(dir); }
+    ~Scratch() { fs::remove_all(dir); }
+    void file(const std::string &name, std::size_t size) const
+    {
+        std::ofstream(dir / name, std::ios::binary) << std::string(size, '\xf4');
+    }
+    // Plans the machine `text`; returns the error text ("" on success).
+    std::string plan(const std::string &text) const
+    {
+        return input_error_text([&] {
+            const MachineSpec spec = parse_machine(text, (dir / "m.toml").string(), {});
+            PluginFinder finder({vmm::test::paths::fixture_dir(), vmm::test::paths::plugin_dir()});
+            plan_machine(spec, finder);
+        });
+    }
+    std::string at(int line, int column) const
+    {
+        return (dir / "m.toml").string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+    }
+};
+
+const std::string kHead = "[machine]\nmemory = \"64K\"\n[cpu]\nentry = 0x1000\n"; // 4 lines
+
+} // namespace
+
+TEST_CASE("a good machine plans", "[plan]")
+{
+    Scratch s;
+    s.file("g.bin", 16);
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"g.bin\"\naddress = 0x1000\n"
+                         "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
+                         "[[device]]\nname = \"exit\"\nplugin = \"debug-exit\"\n") == "");
+}
+
+TEST_CASE("a plugin that cannot be found is located at the device", "[plan]")
+{
+    Scratch s;
+    const std::string text = s.plan(kHead + "[[device]]\nname = \"x\"\nplugin = \"serail\"\n");
+    CHECK_THAT(text, Catch::StartsWith(s.at(7, 10) + "device 'x': plugin 'serail' not found: no vmm-serail.so in "
+                                                      "the plugin path ("));
+}
+
+TEST_CASE("a plugin with the wrong ABI is located at the device that wants it", "[plan]")
+{
+    Scratch s;
+    const std::string text = s.plan(kHead + "[[device]]\nname = \"x\"\nplugin = \"wrong-major\"\n");
+    CHECK_THAT(text, Catch::StartsWith(s.at(7, 10) + "device 'x': "));
+    CHECK_THAT(text, Catch::Contains("plugin ABI 2.0 is incompatible with this vmm's ABI 1.0"));
+}
+
+TEST_CASE("settings are checked against what the plugin declares", "[plan]")
+{
+    Scratch s;
+    const std::string device = "[[device]]\nname = \"p\"\nplugin = \"probe\"\nmmio = [{ base = 0xd0000000, size = 0x40 }]\n";
+    CHECK(s.plan(kHead + device + "settings = { nubmer = 3 }\n") ==
+          s.at(9, 23) + "device 'p': plugin 'probe' has no setting 'nubmer' (it accepts: number, text, flag, ratio, "
+                        "fail_create)");
+    CHECK(s.plan(kHead + device + "settings = { number = \"3\" }\n") ==
+          s.at(9, 23) + "device 'p': setting 'number' must be a integer, not a string");
+    CHECK(s.plan(kHead + device + "settings = { flag = 1 }\n") ==
+          s.at(9, 21) + "device 'p': setting 'flag' must be a boolean, not a integer");
+    // An integer is a fine float.
+    CHECK(s.plan(kHead + device + "settings = { ratio = 2 }\n") == "");
+}
+
+TEST_CASE("overlapping devices are refused, naming both", "[plan]")
+{
+    Scratch s;
+    const std::string text = s.plan(kHead + "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
+                                            "[[device]]\nname = \"com1b\"\nplugin = \"serial\"\n"
+                                            "pio = [{ base = 0x3fc, size = 8 }]\n");
+    CHECK(text == s.at(11, 8) + "device 'com1b' pio 0x3fc-0x403 overlaps device 'com1' pio 0x3f8-0x3ff (declared at " +
+                      s.at(5, 1).substr(0, s.at(5, 1).size() - 2) + ")");
+}
+
+TEST_CASE("a plugin's malformed and overlapping default ranges are refused, naming the plugin", "[plan]")
+{
+    Scratch s;
+    const std::string text = s.plan(kHead + "[[device]]\nname = \"bad\"\nplugin = \"bad-defaults\"\n");
+    const std::string at = s.at(5, 1);
+    CHECK(text == at + "device 'bad': pio range at 0x500 is empty (size 0) (a default range of plugin 'bad-defaults')\n" +
+                      at + "device 'bad' pio 0x608-0x617 overlaps device 'bad' pio 0x600-0x60f (declared at " +
+                      at.substr(0, at.size() - 2) + ") (a default range of plugin 'bad-defaults')\n" + at +
+                      "device 'bad': pio range at 0xfff0 with size 0x20 runs past the end of the pio space (0xffff) "
+                      "(a default range of plugin 'bad-defaults')");
+}
+
+TEST_CASE("MMIO ranges, ROMs and RAM may not overlap", "[plan]")
+{
+    Scratch s;
+    s.file("rom.bin", 4096);
+    CHECK(s.plan(kHead + "[[device]]\nname = \"p\"\nplugin = \"probe\"\nmmio = [{ base = 0x8000, size = 0x40 }]\n") ==
+          s.at(8, 9) + "device 'p' mmio 0x8000-0x803f overlaps RAM 0x0-0xffff (at " + s.at(2, 10).substr(0, s.at(2, 10).size() - 2) + ")");
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"rom.bin\"\naddress = 0xf000\ntype = \"rom\"\n") ==
+          s.at(5, 1) + "ROM image rom.bin at 0xf000-0xffff overlaps RAM 0x0-0xffff (at " + s.at(2, 10).substr(0, s.at(2, 10).size() - 2) + ")");
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"rom.bin\"\naddress = 0xfffbd000\ntype = \"rom\"\n") ==
+          s.at(5, 1) + "ROM image rom.bin at 0xfffbd000-0xfffbdfff overlaps KVM's reserved TSS/identity-map pages "
+                       "0xfffbc000-0xfffbffff");
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"rom.bin\"\naddress = 0xfffff000\ntype = \"rom\"\n"
+                         "[[device]]\nname = \"p\"\nplugin = \"probe\"\nmmio = [{ base = 0xfffffc00, size = 0x40 }]\n") ==
+          s.at(12, 9) + "device 'p' mmio 0xfffffc00-0xfffffc3f overlaps ROM image rom.bin at 0xfffff000-0xffffffff (at " +
+              s.at(5, 1).substr(0, s.at(5, 1).size() - 2) + ")");
+}
+
+TEST_CASE("images must fit in guest memory", "[plan]")
+{
+    Scratch s;
+    s.file("big.bin", 0x2000);
+    s.file("empty.bin", 0);
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"big.bin\"\naddress = 0xf000\n") ==
+          s.at(5, 1) + "image big.bin (8192 bytes at 0xf000) does not fit in guest RAM (0x10000 bytes at 0)");
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"big.bin\"\naddress = 0x100000\n") ==
+          s.at(5, 1) + "image big.bin (8192 bytes at 0x100000) does not fit in guest RAM (0x10000 bytes at 0)");
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"empty.bin\"\naddress = 0x1000\n") ==
+          s.at(6, 8) + "image " + (s.dir / "empty.bin").string() + " is empty");
+}
+
+TEST_CASE("a machine with no entry point is refused", "[plan]")
+{
+    Scratch s;
+    CHECK(s.plan("[machine]\nmemory = 4096\n") == (s.dir / "m.toml").string() + ":1:1: no entry point: set [cpu] entry or give an [[image]]");
+}

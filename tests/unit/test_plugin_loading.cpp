@@ -1,0 +1,120 @@
+// The loader's ABI checks: every way a file can fail to be a plugin is
+// refused with a message naming the file (and both versions, where relevant).
+#include "plugin/plugin_finder.hpp"
+#include "plugin/plugin_library.hpp"
+
+#include "support/input_error_text.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace vmm;
+using vmm::test::input_error_text;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fixture(const std::string &name) { return fs::path(vmm::test::paths::fixture_dir()) / ("vmm-" + name + ".so"); }
+
+std::string load_error(const std::string &name)
+{
+    return input_error_text([&] { PluginLibrary::load(fixture(name)); });
+}
+
+} // namespace
+
+TEST_CASE("a bundled plugin loads and describes itself", "[plugin]")
+{
+    auto plugin = PluginLibrary::load(fs::path(vmm::test::paths::plugin_dir()) / "vmm-serial.so");
+    CHECK(plugin->name() == "serial");
+    CHECK(plugin->abi_version() == VMM_ABI_VERSION);
+    CHECK_FALSE(plugin->version().empty());
+    CHECK_FALSE(plugin->description().empty());
+    REQUIRE(plugin->find_key("input") != nullptr);
+    CHECK(plugin->find_key("input")->type == VMM_VALUE_STRING);
+    REQUIRE(plugin->default_regions().size() == 1);
+    CHECK(plugin->default_regions()[0].space == Space::pio);
+    CHECK(plugin->default_regions()[0].base == 0x3f8);
+    CHECK(plugin->default_regions()[0].size == 8);
+    CHECK_FALSE(plugin->thread_safe());
+}
+
+TEST_CASE("a plugin with another ABI major is refused by its version alone", "[plugin][abi]")
+{
+    CHECK(load_error("wrong-major") ==
+          fixture("wrong-major").string() +
+              ": plugin ABI 2.0 is incompatible with this vmm's ABI 1.0 (the major versions differ); rebuild the "
+              "plugin against this SDK");
+}
+
+TEST_CASE("a plugin built for a newer minor is refused", "[plugin][abi]")
+{
+    CHECK(load_error("newer-minor") == fixture("newer-minor").string() +
+                                           ": plugin ABI 1.99 is newer than this vmm's ABI 1.0; upgrade vmm or "
+                                           "build the plugin against SDK 1.0");
+}
+
+TEST_CASE("a plugin missing its descriptor entry point is refused", "[plugin][abi]")
+{
+    CHECK(load_error("no-describe") == fixture("no-describe").string() + ": plugin ABI 1.0 but no entry point vmm_plugin_describe");
+}
+
+TEST_CASE("a shared object that is not a plugin is refused", "[plugin][abi]")
+{
+    CHECK(load_error("not-a-plugin") ==
+          fixture("not-a-plugin").string() + " is not a vmm plugin: it does not export vmm_plugin_abi_version");
+}
+
+TEST_CASE("a file that is not a shared object is refused", "[plugin][abi]")
+{
+    const std::string text = load_error("text-file");
+    CHECK_THAT(text, Catch::StartsWith(fixture("text-file").string() + " is not a loadable shared object: "));
+    CHECK_THAT(text, Catch::Contains("invalid ELF header"));
+}
+
+TEST_CASE("a missing plugin file is refused", "[plugin][abi]")
+{
+    CHECK(load_error("does-not-exist") == "plugin file " + fixture("does-not-exist").string() + " does not exist");
+}
+
+TEST_CASE("malformed descriptors are refused", "[plugin][abi]")
+{
+    CHECK(load_error("null-descriptor") ==
+          fixture("null-descriptor").string() + ": malformed plugin descriptor: vmm_plugin_describe() returned NULL");
+    CHECK(load_error("short-descriptor") ==
+          fixture("short-descriptor").string() + ": malformed plugin descriptor: struct_size 16 is smaller than 88");
+    CHECK(load_error("missing-create") ==
+          fixture("missing-create").string() + ": malformed plugin descriptor: create and destroy are required");
+}
+
+TEST_CASE("plugins are found by name on the search path, in order", "[plugin]")
+{
+    PluginFinder finder({"/nonexistent-dir", vmm::test::paths::fixture_dir(), vmm::test::paths::plugin_dir()});
+    auto probe = finder.load("probe", "/");
+    CHECK(probe->name() == "probe");
+    CHECK(probe->file() == fixture("probe"));
+    // Loaded once: the same library object comes back.
+    CHECK(finder.load("probe", "/") == probe);
+    CHECK(finder.load("serial", "/")->name() == "serial");
+
+    const std::string missing = input_error_text([&] { finder.load("no-such-plugin", "/"); });
+    CHECK(missing == "plugin 'no-such-plugin' not found: no vmm-no-such-plugin.so in the plugin path (/nonexistent-dir, " +
+                         vmm::test::paths::fixture_dir() + ", " + vmm::test::paths::plugin_dir() + ")");
+
+    // A path is loaded as given, relative to the machine file's directory.
+    auto by_path = finder.load("./vmm-probe.so", vmm::test::paths::fixture_dir());
+    CHECK(by_path == probe);
+}
+
+TEST_CASE("a file whose plugin name differs from the name asked for is refused", "[plugin]")
+{
+    const fs::path dir = fs::temp_directory_path() / ("vmm-rename-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(fixture("probe"), dir / "vmm-impostor.so", fs::copy_options::overwrite_existing);
+    PluginFinder finder({dir});
+    const std::string text = input_error_text([&] { finder.load("impostor", "/"); });
+    fs::remove_all(dir);
+    CHECK(text == (dir / "vmm-impostor.so").string() + " declares the plugin name 'probe', not 'impostor'");
+}
