@@ -1,9 +1,11 @@
 // vmm: run the machine a TOML file describes.
 #include "cli/options.hpp"
 #include "config/machine_loader.hpp"
+#include "core/checks.hpp"
 #include "core/exit_reasons.hpp"
 #include "core/machine.hpp"
 #include "core/machine_plan.hpp"
+#include "core/report.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
@@ -31,8 +33,9 @@ void print_summary(const RunResult &result)
         std::string state;
         if (vcpu.state_valid)
             state = fmt::format(" at {:04x}:{:x}, rax={:#x}", vcpu.sregs.cs.selector, vcpu.regs.rip, vcpu.regs.rax);
-        logging::core().info("vcpu {}: {} after {} exits, last exit {}{}", vcpu.index, vcpu_end_name(vcpu.end),
-                             vcpu.exits, exit_reason_name(vcpu.last_exit_reason), state);
+        const std::string last =
+            vcpu.exits == 0 ? "no exits" : fmt::format("{} exits, last exit {}", vcpu.exits, exit_reason_name(vcpu.last_exit_reason));
+        logging::core().info("vcpu {}: {} after {}{}", vcpu.index, vcpu_end_name(vcpu.end), last, state);
     }
     logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
 }
@@ -57,8 +60,21 @@ int run(const Options &options)
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan);
-        const RunResult result = machine.run();
+        RunResult result = machine.run();
         print_summary(result);
+        const std::vector<CheckResult> checks = evaluate_checks(spec.checks, result.vcpus, machine.memory());
+        bool checks_passed = true;
+        for (const CheckResult &check : checks) {
+            if (check.passed)
+                logging::core().info("{}", check.describe());
+            else
+                logging::core().error("{}", check.describe());
+            checks_passed = checks_passed && check.passed;
+        }
+        if (!checks_passed && result.exit_status == kExitOk)
+            result.exit_status = kExitFailure;
+        if (!options.report.empty())
+            write_report(options.report, report_json(spec, result, checks));
         return result.exit_status;
     } catch (const InputErrors &errors) {
         print_errors(errors);

@@ -109,7 +109,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\nvcpus = = 2\n", "m.toml:3:9: Error while parsing value: could not determine value type"},
         {"[cpu]\nmode = \"real\"\n", "m.toml:1:1: missing [machine] table (it gives at least `memory`)"},
         {"[machine]\nvcpus = 1\n", "m.toml:1:1: [machine]: missing required key 'memory' (a size such as 4096 or \"64K\")"},
-        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: memory, name, strict, vcpus)"},
+        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: irqchip, memory, name, strict, vcpus)"},
         {"[machine]\nmemory = 4096\nvcpus = \"two\"\n", "m.toml:3:9: [machine]: 'vcpus' must be an integer, not a string"},
         {"[machine]\nmemory = 4095\n", "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB"},
         {"[machine]\nmemory = \"4G\"\n", "m.toml:2:10: [machine]: memory = 0x100000000 is more than the 3 GiB this vmm maps below the 32-bit I/O hole"},
@@ -117,7 +117,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = -4096\n", "m.toml:2:10: [machine]: 'memory' must not be negative"},
         {"[machine]\nmemory = 4096\nvcpus = 0\n", "m.toml:3:9: [machine]: vcpus = 0 must be between 1 and 64"},
         {"[machine]\nmemory = 4096\nstrict = \"yes\"\n", "m.toml:3:10: [machine]: 'strict' must be a boolean (true or false), not a string"},
-        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"virtual86\"\n", "m.toml:4:8: [cpu]: unknown mode \"virtual86\" (expected \"real\" or \"reset\")"},
+        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"virtual86\"\n", "m.toml:4:8: [cpu]: unknown mode \"virtual86\" (expected \"real\", \"protected\", \"long\" or \"reset\")"},
         {"[machine]\nmemory = 4096\n[cpu]\nentry = -1\n", "m.toml:4:9: [cpu]: 'entry' must not be negative (got -1)"},
         {"[machine]\nmemory = 4096\n[cpu]\nregisters = { rip = 5 }\n", "m.toml:4:21: [cpu.registers]: set the start address with [cpu] entry, not rip"},
         {"[machine]\nmemory = 4096\n[cpu]\nregisters = { rxx = 5 }\n", "m.toml:4:15: [cpu.registers]: unknown key 'rxx' (known keys: r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rflags, rsi, rsp)"},
@@ -127,10 +127,10 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\n[[image]]\naddress = 0\n", "m.toml:3:1: image[0]: missing required key 'file' (a string)"},
         {"[machine]\nmemory = 4096\n[[image]]\nfile = \"no-such-image.bin\"\naddress = 0\n", "m.toml:4:8: image[0]: image file \"no-such-image.bin\" not found (looked in .)"},
         {"[machine]\nmemory = 4096\n[[image]]\nfile = \"/no/such/image.bin\"\naddress = 0\n", "m.toml:4:8: image[0]: image file \"/no/such/image.bin\" not found (looked in that absolute path)"},
-        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"m.toml\"\n", "m.toml:3:1: image[0]: missing required key 'address' (an integer)\nm.toml:4:8: image[0]: image file \"m.toml\" not found (looked in .)"},
+        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"m.toml\"\nformat = \"flat\"\n", "m.toml:3:1: image[0]: missing required key 'address' (an integer)\nm.toml:4:8: image[0]: image file \"m.toml\" not found (looked in .)"},
         {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\naddress = 0x1800\ntype = \"rom\"\n", "m.toml:5:11: image[0]: a ROM image must start on a 4 KiB boundary (address 0x1800)\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},
         {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\naddress = 0\ntype = \"flash\"\n", "m.toml:6:8: image[0]: unknown type \"flash\" (expected \"ram\" or \"rom\")\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},
-        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\naddress = 0\nformat = \"pe\"\n", "m.toml:6:10: image[0]: unknown format \"pe\" (expected \"flat\")\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},
+        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\naddress = 0\nformat = \"pe\"\n", "m.toml:6:10: image[0]: unknown format \"pe\" (expected \"flat\", \"elf\" or \"multiboot\")\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},
         {"image = 5\n[machine]\nmemory = 4096\n", "m.toml:1:9: machine file: 'image' must be an array, not an integer"},
         {"image = [5]\n[machine]\nmemory = 4096\n", "m.toml:1:10: image[0]: must be a table ([[image]])"},
         {"[machine]\nmemory = 4096\n[[device]]\nplugin = \"serial\"\n", "m.toml:3:1: device[0]: missing required key 'name' (a string)"},
@@ -144,7 +144,28 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\npio = { base = 1, size = 1 }\n", "m.toml:6:7: device 'a': 'pio' must be an array, not a table"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nsettings = { list = [1, 2] }\n", "m.toml:6:21: device 'a': setting 'list' is an array; settings are booleans, integers, floats or strings"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nport = 0x3f8\n", "m.toml:6:1: device 'a': unknown key 'port' (known keys: mmio, name, pio, plugin, settings)"},
-        {"[machine]\nmemory = 4096\n[devices]\n", "m.toml:3:2: machine file: unknown key 'devices' (known keys: cpu, device, image, machine)"},
+        // CPU modes and several vCPUs.
+        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"long\"\npage_tables = 0x1001\n", "m.toml:5:15: [cpu]: page_tables = 0x1001 must be 4 KiB aligned"},
+        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"real\"\npage_tables = 0x1000\n", "m.toml:5:15: [cpu]: page_tables are only for \"protected\" and \"long\" mode"},
+        {"[machine]\nmemory = 4096\n[cpu]\nstack_size = 0\n", "m.toml:4:14: [cpu]: stack_size = 0x0 must be a non-zero multiple of 16"},
+        {"[machine]\nmemory = 4096\n[cpu]\nindex_register = \"rsp\"\n", "m.toml:4:18: [cpu]: index_register \"rsp\" must be a general-purpose register other than rsp (rax, rbx, ..., r15)"},
+        {"[machine]\nmemory = 4096\nvcpus = 2\n[cpu]\nregisters = { rdi = 1 }\n", "m.toml:5:21: [cpu.registers]: rdi holds each vCPU's index (index_register); choose another index_register to set it"},
+        // Image formats.
+        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\nformat = \"elf\"\naddress = 0x1000\n", "m.toml:6:11: image[0]: address is only for flat images (an ELF gives its own addresses)\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},
+        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\nformat = \"elf\"\ntype = \"rom\"\n", "m.toml:6:8: image[0]: only flat images can be ROMs\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},
+        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\ncmdline = \"quiet\"\n", "m.toml:4:8: image[0]: image file \"x\" not found (looked in .)\nm.toml:5:11: image[0]: cmdline is only for format = \"multiboot\""},
+        {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\nformat = \"multiboot\"\nmodules = [\"initrd\"]\n", "m.toml:4:8: image[0]: image file \"x\" not found (looked in .)\nm.toml:6:12: image[0]: modules[0]: must be a table such as { file = \"initrd\" }"},
+        // Checks.
+        {"[machine]\nmemory = 4096\n[[check]]\nequals = 1\n", "m.toml:3:1: check[0]: give either `register` or `memory`"},
+        {"[machine]\nmemory = 4096\n[[check]]\nregister = \"rax\"\nmemory = 0x400\nequals = 1\n", "m.toml:3:1: check[0]: give either `register` or `memory`"},
+        {"[machine]\nmemory = 4096\n[[check]]\nregister = \"eax\"\nequals = 1\n", "m.toml:4:12: check[0]: unknown register \"eax\" (rax..r15, rsp, rbp, rip, rflags)"},
+        {"[machine]\nmemory = 4096\n[[check]]\nregister = \"rax\"\nvcpu = 1\nequals = 1\n", "m.toml:5:8: check[0]: vcpu 1 does not exist (the machine has 1)"},
+        {"[machine]\nmemory = 4096\n[[check]]\nregister = \"rax\"\n", "m.toml:3:1: check[0]: missing required key 'equals' (an integer)"},
+        {"[machine]\nmemory = 4096\n[[check]]\nmemory = 0x400\nequals = 1\n", "m.toml:3:1: check[0]: missing required key 'width' (an integer)"},
+        {"[machine]\nmemory = 4096\n[[check]]\nmemory = 0x400\nwidth = 3\nequals = 1\n", "m.toml:5:9: check[0]: width = 3 must be 1, 2, 4 or 8 (bytes)"},
+        {"[machine]\nmemory = 4096\n[[check]]\nmemory = 0x400\nwidth = 1\nequals = 256\n", "m.toml:6:10: check[0]: 256 does not fit in 1 byte(s)"},
+        {"[machine]\nmemory = 4096\n[[check]]\nmemory = 0x400\nwidth = 1\nequals = 1\nvcpu = 0\n", "m.toml:7:1: check[0]: unknown key 'vcpu' (known keys: equals, memory, width)"},
+        {"[machine]\nmemory = 4096\n[devices]\n", "m.toml:3:2: machine file: unknown key 'devices' (known keys: check, cpu, device, image, machine)"},
     };
     for (const auto &[text, expected] : cases) {
         INFO("machine file:\n" << text);
@@ -157,7 +178,7 @@ TEST_CASE("all errors of a machine file are reported together", "[config]")
     const std::string text = errors_of("[machine]\nmemory = 4095\nvcpus = 100\ncolour = \"blue\"\n");
     CHECK(text == "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB\n"
                   "m.toml:3:9: [machine]: vcpus = 100 must be between 1 and 64\n"
-                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: memory, name, strict, vcpus)");
+                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: irqchip, memory, name, strict, vcpus)");
 }
 
 TEST_CASE("image files are found next to the machine file, then on the guest path", "[config]")

@@ -2,11 +2,13 @@
 #include "config/machine_loader.hpp"
 #include "core/machine_plan.hpp"
 
+#include "elf_builder.hpp"
 #include "support/input_error_text.hpp"
 #include "test_paths.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -133,11 +135,126 @@ TEST_CASE("images must fit in guest memory", "[plan]")
     CHECK(s.plan(kHead + "[[image]]\nfile = \"big.bin\"\naddress = 0x100000\n") ==
           s.at(5, 1) + "image big.bin (8192 bytes at 0x100000) does not fit in guest RAM (0x10000 bytes at 0)");
     CHECK(s.plan(kHead + "[[image]]\nfile = \"empty.bin\"\naddress = 0x1000\n") ==
-          s.at(6, 8) + "image " + (s.dir / "empty.bin").string() + " is empty");
+          s.at(6, 8) + (s.dir / "empty.bin").string() + " is empty");
 }
 
 TEST_CASE("a machine with no entry point is refused", "[plan]")
 {
     Scratch s;
     CHECK(s.plan("[machine]\nmemory = 4096\n") == (s.dir / "m.toml").string() + ":1:1: no entry point: set [cpu] entry or give an [[image]]");
+}
+
+// ---- images and the boot layout --------------------------------------------
+
+namespace {
+
+struct BootScratch : Scratch {
+    void elf(const std::string &name, const std::vector<uint8_t> &bytes) const
+    {
+        std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()),
+                                                          static_cast<std::streamsize>(bytes.size()));
+    }
+    MachinePlan plan_ok(const std::string &text) const
+    {
+        static MachineSpec spec; // the plan points into it
+        spec = parse_machine(text, (dir / "m.toml").string(), {});
+        PluginFinder finder({vmm::test::paths::fixture_dir(), vmm::test::paths::plugin_dir()});
+        return plan_machine(spec, finder);
+    }
+};
+
+std::vector<uint8_t> multiboot_elf(uint32_t flags, uint64_t load = 0x100000)
+{
+    std::vector<uint8_t> code(64, 0x90);
+    const uint32_t header[3] = {0x1BADB002, flags, static_cast<uint32_t>(0u - 0x1BADB002u - flags)};
+    std::memcpy(code.data(), header, sizeof header);
+    return vmm::test::make_elf64({{load, code, 0x1000}}, load + 16);
+}
+
+} // namespace
+
+TEST_CASE("bad images are located at their entry in the machine file", "[plan][images]")
+{
+    BootScratch s;
+    s.elf("k.elf", vmm::test::make_elf64({{0x100000, {0xf4}, 0x2000}}, 0x100000));
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"k.elf\"\n") ==
+          s.at(5, 1) + "segment 0 of k.elf (8192 bytes at 0x100000) does not fit in guest RAM (0x10000 bytes at 0)");
+
+    std::vector<uint8_t> bad = vmm::test::make_elf64({{0x1000, {0xf4}}}, 0x1000);
+    bad.resize(120); // headers intact, the segment's byte gone
+    s.elf("cut.elf", bad);
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"cut.elf\"\n") ==
+          s.at(6, 8) + "cut.elf: truncated ELF file: segment 0 (0x1 bytes at offset 0x78) runs past its end (120 bytes)");
+
+    s.file("raw.bin", 16);
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"raw.bin\"\n") ==
+          s.at(5, 1) + "raw.bin is a flat image: give its load `address` (or use an ELF)");
+
+    s.file("a.bin", 0x1000);
+    s.file("b.bin", 0x1000);
+    CHECK(s.plan(kHead + "[[image]]\nfile = \"a.bin\"\naddress = 0x2000\n[[image]]\nfile = \"b.bin\"\naddress = 0x2800\n") ==
+          s.at(8, 1) + "image b.bin (0x2800-0x37ff) overlaps image a.bin (0x2000-0x2fff, at " + s.at(5, 1).substr(0, s.at(5, 1).size() - 2) + ")");
+}
+
+TEST_CASE("long mode puts its tables below the stacks, or where the machine file says", "[plan][boot]")
+{
+    BootScratch s;
+    s.elf("k.elf", vmm::test::make_elf64({{0x1000, {0xf4}}}, 0x1000));
+    const std::string head = "[machine]\nmemory = \"1M\"\nvcpus = 2\n[cpu]\nmode = \"long\"\n";
+    {
+        const MachinePlan plan = s.plan_ok(head + "[[image]]\nfile = \"k.elf\"\n");
+        // 2 stacks of 16 KiB under 1 MiB, then 7 pages of GDT and tables.
+        REQUIRE(plan.boot.system_area);
+        CHECK(*plan.boot.system_area == 0x100000 - 2 * 0x4000 - 0x7000);
+        CHECK(plan.boot.mapped_gib == 4);
+        CHECK(plan.boot.stack_top == 0x100000);
+        CHECK(plan.boot.entry == 0x1000);
+    }
+    {
+        const MachinePlan plan = s.plan_ok(head + "page_tables = 0x20000\n[[image]]\nfile = \"k.elf\"\n");
+        CHECK(*plan.boot.system_area == 0x20000);
+    }
+    CHECK(s.plan(head + "page_tables = 0x0\n[[image]]\nfile = \"k.elf\"\n") ==
+          s.at(6, 15) + "the GDT and page tables (move them with [cpu] page_tables) (0x0-0x6fff) overlaps segment 0 of "
+                        "k.elf (0x1000-0x1000, at " + s.at(7, 1).substr(0, s.at(7, 1).size() - 2) + ")");
+    CHECK(s.plan(head + "page_tables = 0xff000\n[[image]]\nfile = \"k.elf\"\n") ==
+          s.at(6, 15) + "the GDT and page tables (0xff000-0x105fff) do not fit in guest RAM (0x100000 bytes)");
+    CHECK(s.plan("[machine]\nmemory = \"16K\"\n[cpu]\nmode = \"long\"\n[[image]]\nfile = \"k.elf\"\n") ==
+          s.at(3, 1) + "no room for the 28 KiB of GDT and page tables below 1 vCPU stack(s) of 0x4000 bytes under "
+                       "0x4000; set [cpu] page_tables");
+}
+
+TEST_CASE("a multiboot kernel gets protected mode, its modules and its information", "[plan][boot]")
+{
+    BootScratch s;
+    s.elf("mb.elf", multiboot_elf(0x3));
+    s.file("initrd.img", 100);
+    const MachinePlan plan = s.plan_ok("[machine]\nmemory = \"4M\"\n[[image]]\nfile = \"mb.elf\"\nformat = \"multiboot\"\n"
+                                       "cmdline = \"quiet\"\nmodules = [{ file = \"initrd.img\", cmdline = \"rd\" }]\n");
+    CHECK(plan.boot.mode == CpuMode::protected32);
+    CHECK(plan.boot.entry == 0x100010);
+    // The kernel ends at 0x101000: the module on the next page, the info after.
+    REQUIRE(plan.boot.multiboot_info);
+    CHECK(*plan.boot.multiboot_info == 0x102000);
+    bool module_found = false;
+    for (const ImageChunk &chunk : plan.boot.ram_chunks)
+        module_found = module_found || (chunk.address == 0x101000 && chunk.bytes.size() == 100);
+    CHECK(module_found);
+
+    CHECK(s.plan("[machine]\nmemory = \"4M\"\n[cpu]\nmode = \"long\"\n[[image]]\nfile = \"mb.elf\"\nformat = "
+                 "\"multiboot\"\n") ==
+          s.at(4, 8) + "[cpu]: a multiboot kernel starts in \"protected\" mode, not \"long\"");
+
+    s.elf("plain.elf", vmm::test::make_elf64({{0x100000, {0xf4}}}, 0x100000));
+    CHECK(s.plan("[machine]\nmemory = \"4M\"\n[[image]]\nfile = \"plain.elf\"\nformat = \"multiboot\"\n") ==
+          s.at(4, 8) + "plain.elf: no multiboot header (magic 0x1badb002) in the first 8 KiB");
+
+    s.elf("video.elf", multiboot_elf(0x7));
+    CHECK(s.plan("[machine]\nmemory = \"4M\"\n[[image]]\nfile = \"video.elf\"\nformat = \"multiboot\"\n") ==
+          s.at(4, 8) + "video.elf: the multiboot kernel requires a video mode (header flag 2), which this vmm does not "
+                       "provide");
+
+    s.elf("high.elf", multiboot_elf(0x3, 0x3ff000));
+    CHECK(s.plan("[machine]\nmemory = \"4M\"\n[[image]]\nfile = \"high.elf\"\nformat = \"multiboot\"\n") ==
+          s.at(3, 1) + "the multiboot modules and information (0x400000-0x400097) do not fit in guest RAM (0x400000 bytes)");
 }

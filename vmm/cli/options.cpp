@@ -25,6 +25,9 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
     app.add_option("--plugin-path", options.plugin_path,
                    std::string("directory to search for plugins first (repeatable, or ':'-separated); then $") +
                        paths::kPluginPathEnv + ", then the installed and built plugins");
+    app.add_option("--report", options.report,
+                   "write a JSON report of the run: per vCPU its end, exit counts by reason and final registers, "
+                   "and the machine's checks");
     app.footer("Exit status: the guest's own (debug-exit), 0 when every vCPU halted, 1 when the guest died or a\n"
                "check failed, 2 for bad input (machine file, image, plugin or option).");
     try {

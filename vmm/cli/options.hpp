@@ -11,6 +11,7 @@ struct Options {
     std::string config;
     std::string log_level = "info";
     std::vector<std::string> plugin_path;
+    std::string report; // JSON report file, empty: none
 };
 
 // Parses argv. Returns the options, or an exit status when the program

@@ -1,6 +1,7 @@
 #include "config/machine_loader.hpp"
 
 #include "config/toml_reader.hpp"
+#include "kvm/registers.hpp"
 #include "support/errors.hpp"
 
 #include <fmt/format.h>
@@ -17,10 +18,10 @@ namespace {
 
 constexpr uint64_t kPageSize = 4096;
 
-constexpr std::array<std::string_view, 17> kRegisterNames = {
-    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8",
-    "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rflags",
-};
+bool is_register(std::string_view name)
+{
+    return std::find(kRegisterNames.begin(), kRegisterNames.end(), name) != kRegisterNames.end();
+}
 
 bool valid_instance_name(std::string_view name)
 {
@@ -45,6 +46,7 @@ public:
         parse_cpu(top);
         parse_images(top);
         parse_devices(top);
+        parse_checks(top);
         top.reject_unknown_keys();
         diagnostics_.throw_if_any();
         return std::move(spec_);
@@ -85,6 +87,8 @@ private:
         }
         if (auto strict = machine.boolean("strict"))
             spec_.strict = *strict;
+        if (auto irqchip = machine.boolean("irqchip"))
+            spec_.irqchip = *irqchip;
         machine.reject_unknown_keys();
     }
 
@@ -94,24 +98,63 @@ private:
         if (table == nullptr)
             return;
         TableReader cpu(*table, "[cpu]", diagnostics_);
-        spec_.cpu.where = cpu.where();
+        CpuSpec &spec = spec_.cpu;
+        spec.where = cpu.where();
+        spec.mode_where = cpu.where("mode");
         if (auto mode = cpu.string("mode")) {
+            spec.mode_given = true;
             if (*mode == "real")
-                spec_.cpu.mode = CpuMode::real;
+                spec.mode = CpuMode::real;
+            else if (*mode == "protected")
+                spec.mode = CpuMode::protected32;
+            else if (*mode == "long")
+                spec.mode = CpuMode::long64;
             else if (*mode == "reset")
-                spec_.cpu.mode = CpuMode::reset;
+                spec.mode = CpuMode::reset;
             else
-                diagnostics_.error(cpu.where("mode"),
-                                   fmt::format("[cpu]: unknown mode \"{}\" (expected \"real\" or \"reset\")", *mode));
+                diagnostics_.error(spec.mode_where, fmt::format("[cpu]: unknown mode \"{}\" (expected \"real\", "
+                                                                "\"protected\", \"long\" or \"reset\")",
+                                                                *mode));
         }
-        spec_.cpu.entry_where = cpu.where("entry");
-        spec_.cpu.entry = cpu.unsigned_integer("entry");
+        spec.entry_where = cpu.where("entry");
+        spec.entry = cpu.unsigned_integer("entry");
+        spec.page_tables_where = cpu.where("page_tables");
+        spec.page_tables = cpu.unsigned_integer("page_tables");
+        if (spec.page_tables && *spec.page_tables % kPageSize != 0) {
+            diagnostics_.error(spec.page_tables_where,
+                               fmt::format("[cpu]: page_tables = {:#x} must be 4 KiB aligned", *spec.page_tables));
+        }
+        if (auto stack = cpu.byte_size("stack_size")) {
+            if (*stack == 0 || *stack % 16 != 0 || *stack > kMaxMemorySize)
+                diagnostics_.error(cpu.where("stack_size"),
+                                   fmt::format("[cpu]: stack_size = {:#x} must be a non-zero multiple of 16", *stack));
+            else
+                spec.stack_size = *stack;
+        }
+        if (auto index = cpu.string("index_register")) {
+            if (!is_register(*index) || *index == "rflags" || *index == "rsp" || *index == "rip")
+                diagnostics_.error(cpu.where("index_register"),
+                                   fmt::format("[cpu]: index_register \"{}\" must be a general-purpose register "
+                                               "other than rsp (rax, rbx, ..., r15)",
+                                               *index));
+            else
+                spec.index_register = *index;
+        }
         if (const toml::table *registers = cpu.subtable("registers"))
             parse_registers(*registers);
-        if (spec_.cpu.mode == CpuMode::reset && (spec_.cpu.entry || !spec_.cpu.registers.empty())) {
-            diagnostics_.error(spec_.cpu.entry ? spec_.cpu.entry_where : spec_.cpu.registers.front().where,
+        if (spec.mode == CpuMode::reset && (spec.entry || !spec.registers.empty())) {
+            diagnostics_.error(spec.entry ? spec.entry_where : spec.registers.front().where,
                                "[cpu]: mode \"reset\" starts from the architectural reset state; it takes no entry "
                                "or registers");
+        }
+        if ((spec.mode == CpuMode::real || spec.mode == CpuMode::reset) && spec.page_tables)
+            diagnostics_.error(spec.page_tables_where, "[cpu]: page_tables are only for \"protected\" and \"long\" mode");
+        if (spec_.vcpus > 1 && !spec_.irqchip) {
+            if (const RegisterSetting *clash = spec.find_register(spec.index_register))
+                diagnostics_.error(clash->where,
+                                   fmt::format("[cpu.registers]: {} holds each vCPU's index (index_register); "
+                                               "choose another index_register to set it",
+                                               clash->name));
         }
         cpu.reject_unknown_keys();
     }
@@ -120,6 +163,8 @@ private:
     {
         TableReader registers(table, "[cpu.registers]", diagnostics_);
         for (std::string_view name : kRegisterNames) {
+            if (name == "rip")
+                continue; // see below
             if (auto value = registers.integer(name))
                 spec_.cpu.registers.push_back(
                     RegisterSetting{std::string(name), static_cast<uint64_t>(*value), registers.where(name)});
@@ -166,15 +211,27 @@ private:
                 diagnostics_.error(reader.where("type"),
                                    fmt::format("{}: unknown type \"{}\" (expected \"ram\" or \"rom\")", context, *type));
         }
+        image.format = ImageFormat::automatic;
         if (auto format = reader.string("format")) {
             if (*format == "flat")
                 image.format = ImageFormat::flat;
+            else if (*format == "elf")
+                image.format = ImageFormat::elf;
+            else if (*format == "multiboot")
+                image.format = ImageFormat::multiboot;
             else
                 diagnostics_.error(reader.where("format"),
-                                   fmt::format("{}: unknown format \"{}\" (expected \"flat\")", context, *format));
+                                   fmt::format("{}: unknown format \"{}\" (expected \"flat\", \"elf\" or "
+                                               "\"multiboot\")",
+                                               context, *format));
         }
-        image.address = reader.unsigned_integer("address", true);
+        image.address = reader.unsigned_integer("address", image.format == ImageFormat::flat);
         image.entry = reader.unsigned_integer("entry");
+        if (image.address && image.format != ImageFormat::flat && image.format != ImageFormat::automatic)
+            diagnostics_.error(image.address_where,
+                               fmt::format("{}: address is only for flat images (an ELF gives its own addresses)", context));
+        if (image.type == ImageType::rom && image.format != ImageFormat::flat && image.format != ImageFormat::automatic)
+            diagnostics_.error(reader.where("type"), fmt::format("{}: only flat images can be ROMs", context));
         if (image.type == ImageType::rom && image.address && *image.address % kPageSize != 0)
             diagnostics_.error(image.address_where,
                                fmt::format("{}: a ROM image must start on a 4 KiB boundary (address {:#x})", context,
@@ -187,8 +244,47 @@ private:
                 diagnostics_.error(image.file_where, fmt::format("{}: image file \"{}\" not found (looked in {})",
                                                                  context, *file, describe_image_dirs(*file)));
         }
+        const bool multiboot = image.format == ImageFormat::multiboot;
+        if (auto cmdline = reader.string("cmdline")) {
+            if (!multiboot)
+                diagnostics_.error(reader.where("cmdline"), context + ": cmdline is only for format = \"multiboot\"");
+            image.cmdline = *cmdline;
+        }
+        if (const toml::array *modules = reader.array("modules")) {
+            if (!multiboot)
+                diagnostics_.error(reader.where("modules"), context + ": modules are only for format = \"multiboot\"");
+            parse_modules(*modules, context, image);
+        }
         reader.reject_unknown_keys();
         spec_.images.push_back(std::move(image));
+    }
+
+    void parse_modules(const toml::array &modules, const std::string &context, ImageSpec &image)
+    {
+        std::size_t index = 0;
+        for (const toml::node &node : modules) {
+            const std::string module_context = fmt::format("{}: modules[{}]", context, index++);
+            const toml::table *table = node.as_table();
+            if (table == nullptr) {
+                diagnostics_.error(location_of(node), module_context + ": must be a table such as { file = \"initrd\" }");
+                continue;
+            }
+            TableReader reader(*table, module_context, diagnostics_);
+            ModuleSpec module;
+            module.where = location_of(node);
+            if (auto file = reader.string("file", true)) {
+                module.file_as_written = *file;
+                if (auto resolved = resolve_image(*file))
+                    module.file = *resolved;
+                else
+                    diagnostics_.error(reader.where("file"),
+                                       fmt::format("{}: module file \"{}\" not found (looked in {})", module_context,
+                                                   *file, describe_image_dirs(*file)));
+            }
+            module.cmdline = reader.string("cmdline").value_or("");
+            reader.reject_unknown_keys();
+            image.modules.push_back(std::move(module));
+        }
     }
 
     std::vector<fs::path> image_dirs() const
@@ -324,6 +420,74 @@ private:
         }
     }
 
+    void parse_checks(TableReader &top)
+    {
+        const toml::array *checks = top.array("check");
+        if (checks == nullptr)
+            return;
+        std::size_t index = 0;
+        for (const toml::node &node : *checks) {
+            const std::string context = fmt::format("check[{}]", index++);
+            const toml::table *table = node.as_table();
+            if (table == nullptr) {
+                diagnostics_.error(location_of(node), context + ": must be a table ([[check]])");
+                continue;
+            }
+            parse_check(*table, context);
+        }
+    }
+
+    void parse_check(const toml::table &table, const std::string &context)
+    {
+        TableReader reader(table, context, diagnostics_);
+        CheckSpec check;
+        check.where = reader.where();
+        const bool has_register = reader.has("register");
+        const bool has_memory = reader.has("memory");
+        if (has_register == has_memory) {
+            diagnostics_.error(check.where, context + ": give either `register` or `memory`");
+            reader.node("register");
+            reader.node("memory");
+        } else if (has_register) {
+            check.kind = CheckSpec::Kind::register_value;
+            if (auto name = reader.string("register")) {
+                if (!is_register(*name))
+                    diagnostics_.error(reader.where("register"),
+                                       fmt::format("{}: unknown register \"{}\" (rax..r15, rsp, rbp, rip, rflags)",
+                                                   context, *name));
+                check.register_name = *name;
+            }
+            if (auto vcpu = reader.unsigned_integer("vcpu")) {
+                if (*vcpu >= spec_.vcpus)
+                    diagnostics_.error(reader.where("vcpu"), fmt::format("{}: vcpu {} does not exist (the machine has {})",
+                                                                         context, *vcpu, spec_.vcpus));
+                else
+                    check.vcpu = static_cast<uint32_t>(*vcpu);
+            }
+        } else {
+            check.kind = CheckSpec::Kind::memory_value;
+            check.address = reader.unsigned_integer("memory").value_or(0);
+            if (auto width = reader.unsigned_integer("width", true)) {
+                if (*width != 1 && *width != 2 && *width != 4 && *width != 8)
+                    diagnostics_.error(reader.where("width"),
+                                       fmt::format("{}: width = {} must be 1, 2, 4 or 8 (bytes)", context, *width));
+                else
+                    check.width = static_cast<uint32_t>(*width);
+            }
+        }
+        if (auto expected = reader.integer("equals", true)) {
+            check.expected = static_cast<uint64_t>(*expected);
+            if (check.kind == CheckSpec::Kind::memory_value && check.width > 0 && check.width < 8 &&
+                check.expected >> (8 * check.width) != 0 && *expected >= 0)
+                diagnostics_.error(reader.where("equals"), fmt::format("{}: {} does not fit in {} byte(s)", context,
+                                                                       *expected, check.width));
+            if (check.kind == CheckSpec::Kind::memory_value && check.width > 0 && check.width < 8 && *expected < 0)
+                check.expected &= (uint64_t{1} << (8 * check.width)) - 1; // a negative value in `width` bytes
+        }
+        reader.reject_unknown_keys();
+        spec_.checks.push_back(std::move(check));
+    }
+
     const toml::table &root_;
     std::string source_name_;
     const std::vector<fs::path> &guest_dirs_;
@@ -338,6 +502,8 @@ const char *cpu_mode_name(CpuMode mode)
     switch (mode) {
     case CpuMode::reset: return "reset";
     case CpuMode::real: return "real";
+    case CpuMode::protected32: return "protected";
+    case CpuMode::long64: return "long";
     }
     return "?";
 }

@@ -19,13 +19,20 @@ inline constexpr uint64_t kMaxMemorySize = 3ull << 30;
 inline constexpr uint32_t kMaxVcpus = 64;
 
 enum class CpuMode {
-    reset, // the architectural reset state, untouched (CS:IP = f000:fff0)
-    real,  // 16-bit real mode, CS base 0
+    reset,     // the architectural reset state, untouched (CS:IP = f000:fff0)
+    real,      // 16-bit real mode, CS base 0
+    protected32, // flat 32-bit protected mode, no paging
+    long64,    // 64-bit long mode on identity-mapped 2 MiB pages
 };
 const char *cpu_mode_name(CpuMode mode);
 
 enum class ImageType { ram, rom };
-enum class ImageFormat { flat };
+enum class ImageFormat {
+    automatic, // elf if the file starts with the ELF magic, else flat
+    flat,
+    elf,
+    multiboot, // an ELF (or a.out-kludge) kernel with a multiboot v1 header
+};
 
 struct RegisterSetting {
     std::string name; // "rax", "rflags", ...
@@ -33,11 +40,37 @@ struct RegisterSetting {
     SourceLocation where;
 };
 
+inline constexpr uint64_t kDefaultStackSize = 16 * 1024;
+
 struct CpuSpec {
     CpuMode mode = CpuMode::real;
+    bool mode_given = false;
+    SourceLocation mode_where;
     std::optional<uint64_t> entry;
     SourceLocation entry_where;
     std::vector<RegisterSetting> registers;
+    // Protected and long mode: where the GDT and page tables go.
+    std::optional<uint64_t> page_tables;
+    SourceLocation page_tables_where;
+    // Several vCPUs: each gets its own stack and its index in a register.
+    uint64_t stack_size = kDefaultStackSize;
+    std::string index_register = "rdi";
+    SourceLocation where;
+
+    const RegisterSetting *find_register(const std::string &name) const
+    {
+        for (const RegisterSetting &r : registers) {
+            if (r.name == name)
+                return &r;
+        }
+        return nullptr;
+    }
+};
+
+struct ModuleSpec {
+    std::filesystem::path file; // resolved, existing
+    std::string file_as_written;
+    std::string cmdline;
     SourceLocation where;
 };
 
@@ -48,6 +81,8 @@ struct ImageSpec {
     ImageType type = ImageType::ram;
     ImageFormat format = ImageFormat::flat;
     std::optional<uint64_t> entry;
+    std::string cmdline;             // multiboot only
+    std::vector<ModuleSpec> modules; // multiboot only
     SourceLocation where;
     SourceLocation file_where;
     SourceLocation address_where;
@@ -78,6 +113,17 @@ struct DeviceSpec {
     SourceLocation plugin_where;
 };
 
+// A value to verify once the VM has stopped.
+struct CheckSpec {
+    enum class Kind { register_value, memory_value } kind = Kind::register_value;
+    std::string register_name; // register checks
+    uint32_t vcpu = 0;
+    uint64_t address = 0;      // memory checks
+    uint32_t width = 0;        // bytes: 1, 2, 4 or 8
+    uint64_t expected = 0;
+    SourceLocation where;
+};
+
 struct MachineSpec {
     std::filesystem::path file;
     std::string name;
@@ -85,9 +131,11 @@ struct MachineSpec {
     SourceLocation memory_where;
     uint32_t vcpus = 1;
     bool strict = false; // unhandled I/O is fatal instead of logged
+    bool irqchip = false; // in-kernel LAPIC/IOAPIC/PIC; APs wait for SIPI
     CpuSpec cpu;
     std::vector<ImageSpec> images;
     std::vector<DeviceSpec> devices;
+    std::vector<CheckSpec> checks;
 };
 
 } // namespace vmm

@@ -2,10 +2,13 @@
 
 #include "core/cpu_setup.hpp"
 #include "core/vcpu_group.hpp"
+#include "kvm/cpuid.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
 
 #include <fmt/format.h>
+
+#include <cstring>
 
 namespace vmm {
 
@@ -29,13 +32,16 @@ void Machine::build_memory()
     memory_->add_ram("ram", 0, spec_.memory_size);
     for (const LoadedImage &image : plan_.images) {
         if (image.type == ImageType::rom)
-            memory_->add_rom(image.spec->file_as_written, image.rom_address, image.rom_size, {});
-        for (const ImageChunk &chunk : image.chunks) {
-            // The plan checked that every chunk fits; a failure here is a bug.
-            if (!memory_->load(chunk.address, chunk.bytes))
-                throw SystemError(fmt::format("image {} does not fit at {:#x}", image.spec->file_as_written,
-                                              chunk.address));
-        }
+            memory_->add_rom(image.spec->file_as_written, image.rom_address, image.rom_size, image.rom_contents.bytes);
+    }
+    // The plan checked that every chunk fits and none overlaps another.
+    for (const ImageChunk &chunk : plan_.boot.ram_chunks) {
+        uint8_t *target = memory_->host_pointer(chunk.address, chunk.size());
+        if (target == nullptr)
+            throw SystemError(fmt::format("{} does not fit at {:#x}", chunk.what, chunk.address));
+        if (!chunk.bytes.empty())
+            std::memcpy(target, chunk.bytes.data(), chunk.bytes.size());
+        std::memset(target + chunk.bytes.size(), 0, chunk.zero_fill);
     }
 }
 
@@ -61,9 +67,13 @@ void Machine::create_vm()
     kvm_ = std::make_unique<KvmSystem>();
     vm_ = std::make_unique<Vm>(*kvm_);
     memory_->register_with(*vm_);
+    if (spec_.irqchip)
+        vm_->create_irqchip(); // before any vCPU: each then gets a local APIC
+    const std::vector<kvm_cpuid_entry2> supported = kvm_->supported_cpuid();
     for (uint32_t i = 0; i < spec_.vcpus; ++i) {
         auto vcpu = std::make_unique<Vcpu>(*vm_, i);
-        setup_cpu(*vcpu, spec_.cpu, plan_.entry);
+        vcpu->set_cpuid(cpuid_for_vcpu(supported, i));
+        setup_cpu(*vcpu, spec_, plan_.boot, i);
         vcpus_.push_back(std::move(vcpu));
     }
 }

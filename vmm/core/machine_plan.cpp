@@ -24,7 +24,13 @@ public:
             errors_.insert(errors_.end(), errors.errors().begin(), errors.errors().end());
         }
         check_layout();
-        choose_entry();
+        if (errors_.empty()) {
+            try {
+                plan_.boot = plan_boot(spec_, plan_.images, plan_.mmio);
+            } catch (const InputErrors &errors) {
+                errors_.insert(errors_.end(), errors.errors().begin(), errors.errors().end());
+            }
+        }
         if (!errors_.empty())
             throw InputErrors(std::move(errors_));
         return std::move(plan_);
@@ -148,25 +154,6 @@ private:
                 }
             }
         }
-    }
-
-    void choose_entry()
-    {
-        if (spec_.cpu.mode == CpuMode::reset)
-            return;
-        if (spec_.cpu.entry) {
-            plan_.entry = spec_.cpu.entry;
-            return;
-        }
-        for (const LoadedImage &image : plan_.images) {
-            if (image.entry) {
-                plan_.entry = image.entry;
-                return;
-            }
-        }
-        if (errors_.empty())
-            error(spec_.cpu.where.known() ? spec_.cpu.where : SourceLocation{spec_.file.string(), 1, 1},
-                  "no entry point: set [cpu] entry or give an [[image]]");
     }
 
     const MachineSpec &spec_;

@@ -6,6 +6,7 @@
 // problem located in the machine file; only then is a VM created.
 #pragma once
 
+#include "boot/boot_layout.hpp"
 #include "boot/image_loader.hpp"
 #include "bus/address_space.hpp"
 #include "config/machine_spec.hpp"
@@ -30,7 +31,7 @@ struct MachinePlan {
     AddressSpace pio{Space::pio};
     AddressSpace mmio{Space::mmio};
     std::vector<LoadedImage> images;
-    std::optional<uint64_t> entry; // where vCPUs start, unless mode = reset
+    BootLayout boot;
 };
 
 MachinePlan plan_machine(const MachineSpec &spec, PluginFinder &plugins);

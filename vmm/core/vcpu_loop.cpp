@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -178,6 +179,7 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
             break;
         }
         ++outcome.exits;
+        ++outcome.exits_by_reason[std::min<std::size_t>(run.exit_reason, kExitReasonSlots - 1)];
         outcome.last_exit_reason = run.exit_reason;
         ExitState state{context, run, {}};
         const ExitHandler handler = run.exit_reason < kMaxReason ? kHandlers[run.exit_reason] : &handle_unknown;

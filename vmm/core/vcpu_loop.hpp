@@ -8,6 +8,8 @@
 
 #include <linux/kvm.h>
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -21,12 +23,16 @@ enum class VcpuEnd {
 };
 const char *vcpu_end_name(VcpuEnd end);
 
+// Exit counts by reason; the last slot counts reasons beyond the table.
+inline constexpr std::size_t kExitReasonSlots = 64;
+
 // What a vCPU looked like when its loop ended.
 struct VcpuOutcome {
     uint32_t index = 0;
     VcpuEnd end = VcpuEnd::running;
     uint32_t last_exit_reason = 0;
     uint64_t exits = 0;
+    std::array<uint64_t, kExitReasonSlots> exits_by_reason{};
     std::string detail; // why a fatal end happened
     bool state_valid = false;
     kvm_regs regs{};

@@ -1,12 +1,15 @@
 #include "kvm/kvm_system.hpp"
 
+#include "kvm/cpuid_ioctl.hpp"
 #include "support/errors.hpp"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -45,12 +48,15 @@ std::vector<kvm_cpuid_entry2> KvmSystem::supported_cpuid() const
 {
     // The kernel says E2BIG until the buffer is large enough.
     for (std::size_t capacity = 64; capacity <= 4096; capacity *= 2) {
-        const std::size_t bytes = sizeof(kvm_cpuid2) + capacity * sizeof(kvm_cpuid_entry2);
-        auto buffer = std::make_unique<unsigned char[]>(bytes);
-        auto *cpuid = new (buffer.get()) kvm_cpuid2{};
-        cpuid->nent = static_cast<__u32>(capacity);
-        if (::ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-            return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+        std::vector<uint8_t> buffer(sizeof(kvm_abi::CpuidHeader) + capacity * sizeof(kvm_cpuid_entry2));
+        kvm_abi::CpuidHeader header{static_cast<uint32_t>(capacity), 0};
+        std::memcpy(buffer.data(), &header, sizeof header);
+        if (::ioctl(fd_.get(), kvm_abi::kGetSupportedCpuid, buffer.data()) == 0) {
+            std::memcpy(&header, buffer.data(), sizeof header);
+            std::vector<kvm_cpuid_entry2> entries(std::min<std::size_t>(header.nent, capacity));
+            std::memcpy(entries.data(), buffer.data() + sizeof header, entries.size() * sizeof(kvm_cpuid_entry2));
+            return entries;
+        }
         if (errno != E2BIG)
             throw SystemError(errno_message("KVM_GET_SUPPORTED_CPUID", errno));
     }

@@ -1,11 +1,13 @@
 #include "kvm/vcpu.hpp"
 
+#include "kvm/cpuid_ioctl.hpp"
 #include "support/errors.hpp"
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -64,13 +66,12 @@ void Vcpu::set_sregs(const kvm_sregs &sregs)
 
 void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2> &entries)
 {
-    const std::size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-    auto buffer = std::make_unique<unsigned char[]>(bytes);
-    auto *cpuid = new (buffer.get()) kvm_cpuid2{};
-    cpuid->nent = static_cast<__u32>(entries.size());
-    for (std::size_t i = 0; i < entries.size(); ++i)
-        cpuid->entries[i] = entries[i];
-    if (::ioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0)
+    std::vector<uint8_t> buffer(sizeof(kvm_abi::CpuidHeader) + entries.size() * sizeof(kvm_cpuid_entry2));
+    const kvm_abi::CpuidHeader header{static_cast<uint32_t>(entries.size()), 0};
+    std::memcpy(buffer.data(), &header, sizeof header);
+    if (!entries.empty())
+        std::memcpy(buffer.data() + sizeof header, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+    if (::ioctl(fd_.get(), kvm_abi::kSetCpuid2, buffer.data()) < 0)
         throw SystemError(errno_message("KVM_SET_CPUID2", errno));
 }
 

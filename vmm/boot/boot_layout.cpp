@@ -1,0 +1,226 @@
+#include "boot/boot_layout.hpp"
+
+#include "boot/multiboot.hpp"
+#include "boot/x86_tables.hpp"
+#include "support/errors.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace vmm {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kGiB = 1ull << 30;
+
+uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
+uint64_t align_down(uint64_t value, uint64_t alignment) { return value / alignment * alignment; }
+
+class BootPlanner {
+public:
+    BootPlanner(const MachineSpec &spec, const std::vector<LoadedImage> &images, const AddressSpace &mmio)
+        : spec_(spec), images_(images), mmio_(mmio)
+    {
+    }
+
+    BootLayout plan()
+    {
+        layout_.mode = spec_.cpu.mode;
+        const LoadedImage *multiboot = find_multiboot();
+        choose_mode(multiboot);
+        for (const LoadedImage &image : images_)
+            for (const ImageChunk &chunk : image.chunks)
+                add_chunk(chunk, image.spec->where);
+        choose_entry();
+        choose_stack();
+        if (multiboot != nullptr && errors_.empty())
+            place_multiboot(*multiboot);
+        if (layout_.mode == CpuMode::protected32 || layout_.mode == CpuMode::long64)
+            place_system_area();
+        check_overlaps();
+        if (!errors_.empty())
+            throw InputErrors(std::move(errors_));
+        std::sort(layout_.ram_chunks.begin(), layout_.ram_chunks.end(),
+                  [](const ImageChunk &a, const ImageChunk &b) { return a.address < b.address; });
+        return std::move(layout_);
+    }
+
+private:
+    void error(const SourceLocation &where, const std::string &message) { errors_.emplace_back(where, message); }
+
+    SourceLocation cpu_where() const
+    {
+        return spec_.cpu.where.known() ? spec_.cpu.where : SourceLocation{spec_.file.string(), 1, 1};
+    }
+
+    void add_chunk(ImageChunk chunk, const SourceLocation &where)
+    {
+        layout_.ram_chunks.push_back(std::move(chunk));
+        chunk_where_.push_back(where);
+    }
+
+    const LoadedImage *find_multiboot()
+    {
+        const LoadedImage *found = nullptr;
+        for (const LoadedImage &image : images_) {
+            if (image.format != ImageFormat::multiboot)
+                continue;
+            if (found != nullptr)
+                error(image.spec->where, "only one multiboot kernel per machine (another is at " +
+                                             found->spec->where.str() + ")");
+            else
+                found = &image;
+        }
+        return found;
+    }
+
+    // A multiboot kernel starts in 32-bit protected mode, by definition.
+    void choose_mode(const LoadedImage *multiboot)
+    {
+        if (multiboot == nullptr)
+            return;
+        if (spec_.cpu.mode_given && spec_.cpu.mode != CpuMode::protected32)
+            error(spec_.cpu.mode_where, fmt::format("[cpu]: a multiboot kernel starts in \"protected\" mode, not \"{}\"",
+                                                    cpu_mode_name(spec_.cpu.mode)));
+        layout_.mode = CpuMode::protected32;
+    }
+
+    void choose_entry()
+    {
+        if (layout_.mode == CpuMode::reset)
+            return;
+        if (spec_.cpu.entry) {
+            layout_.entry = spec_.cpu.entry;
+        } else {
+            for (const LoadedImage &image : images_) {
+                if (image.entry) {
+                    layout_.entry = image.entry;
+                    break;
+                }
+            }
+        }
+        if (!layout_.entry) {
+            if (errors_.empty())
+                error(cpu_where(), "no entry point: set [cpu] entry or give an [[image]]");
+            return;
+        }
+        if (layout_.mode == CpuMode::real && *layout_.entry >= 0x100000)
+            error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
+                  fmt::format("entry {:#x} is beyond the 1 MiB that real mode can reach", *layout_.entry));
+        if (layout_.mode == CpuMode::protected32 && *layout_.entry > 0xffffffffull)
+            error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
+                  fmt::format("entry {:#x} is beyond the 4 GiB that protected mode can reach", *layout_.entry));
+    }
+
+    // rsp of vCPU 0: as the machine file says, else the top of RAM (in real
+    // mode, of the first 64 KiB: SP is 16 bits, and SP = 0 pushes to 0xfffe).
+    void choose_stack()
+    {
+        if (const RegisterSetting *rsp = spec_.cpu.find_register("rsp"))
+            layout_.stack_top = rsp->value;
+        else if (layout_.mode == CpuMode::real)
+            layout_.stack_top = std::min<uint64_t>(spec_.memory_size, 0x10000) & 0xffff;
+        else
+            layout_.stack_top = spec_.memory_size;
+    }
+
+    // Modules go page by page after everything loaded so far, then the
+    // information block, all below 4 GiB and inside RAM.
+    void place_multiboot(const LoadedImage &kernel)
+    {
+        uint64_t next = 0;
+        for (const ImageChunk &chunk : layout_.ram_chunks)
+            next = std::max(next, chunk.end());
+        next = align_up(std::max<uint64_t>(next, kPage), kPage);
+
+        const uint64_t first = next;
+        multiboot::InfoInput input;
+        input.ram_size = spec_.memory_size;
+        input.cmdline = kernel.spec->cmdline;
+        input.loader_name = "vmm";
+        for (const LoadedModule &module : kernel.modules) {
+            const uint64_t start = kernel.align_modules ? align_up(next, kPage) : next;
+            input.modules.push_back(multiboot::Module{static_cast<uint32_t>(start),
+                                                      static_cast<uint32_t>(start + module.bytes.size()),
+                                                      module.spec->cmdline});
+            add_chunk(ImageChunk{start, module.bytes, 0, "module " + module.spec->file_as_written}, module.spec->where);
+            next = align_up(start + module.bytes.size(), kPage);
+        }
+        std::vector<uint8_t> info = multiboot::build_info(static_cast<uint32_t>(next), input);
+        layout_.multiboot_info = static_cast<uint32_t>(next);
+        add_chunk(ImageChunk{next, std::move(info), 0, "the multiboot information"}, kernel.spec->where);
+        const ImageChunk &last = layout_.ram_chunks.back();
+        if (last.end() > spec_.memory_size || last.end() > (uint64_t{1} << 32))
+            error(kernel.spec->where, fmt::format("the multiboot modules and information ({:#x}-{:#x}) do not fit in "
+                                                  "guest RAM ({:#x} bytes)",
+                                                  first, last.end() - 1, spec_.memory_size));
+    }
+
+    // The GDT and page tables: where [cpu] page_tables says, else just
+    // below the vCPU stacks at the top of RAM.
+    void place_system_area()
+    {
+        const x86::Mode mode = layout_.mode == CpuMode::long64 ? x86::Mode::long64 : x86::Mode::protected32;
+        uint64_t highest = spec_.memory_size;
+        for (const Mapping &m : mmio_.mappings())
+            highest = std::max(highest, m.last() == ~uint64_t{0} ? m.last() : m.last() + 1);
+        layout_.mapped_gib = std::clamp<uint64_t>(align_up(highest, kGiB) / kGiB, x86::kMinMappedGiB, x86::kMaxMappedGiB);
+        const uint64_t size = x86::system_area_size(mode, layout_.mapped_gib);
+
+        uint64_t base = 0;
+        SourceLocation where = spec_.cpu.page_tables_where.known() ? spec_.cpu.page_tables_where : cpu_where();
+        if (spec_.cpu.page_tables) {
+            base = *spec_.cpu.page_tables;
+        } else {
+            const uint64_t top = std::min(layout_.stack_top, spec_.memory_size);
+            const uint64_t stacks = uint64_t{spec_.vcpus} * spec_.cpu.stack_size;
+            if (top < stacks + size) {
+                error(where, fmt::format("no room for the {} KiB of GDT and page tables below {} vCPU stack(s) of {:#x} "
+                                         "bytes under {:#x}; set [cpu] page_tables",
+                                         size / 1024, spec_.vcpus, spec_.cpu.stack_size, top));
+                return;
+            }
+            base = align_down(top - stacks - size, kPage);
+        }
+        if (base >= spec_.memory_size || size > spec_.memory_size - base) {
+            error(where, fmt::format("the GDT and page tables ({:#x}-{:#x}) do not fit in guest RAM ({:#x} bytes)", base,
+                                     base + size - 1, spec_.memory_size));
+            return;
+        }
+        layout_.system_area = base;
+        add_chunk(ImageChunk{base, x86::build_system_area(mode, base, layout_.mapped_gib), 0,
+                             "the GDT and page tables (move them with [cpu] page_tables)"},
+                  where);
+    }
+
+    void check_overlaps()
+    {
+        for (std::size_t i = 0; i < layout_.ram_chunks.size(); ++i) {
+            for (std::size_t j = 0; j < i; ++j) {
+                const ImageChunk &a = layout_.ram_chunks[i];
+                const ImageChunk &b = layout_.ram_chunks[j];
+                if (a.size() == 0 || b.size() == 0 || a.address >= b.end() || b.address >= a.end())
+                    continue;
+                error(chunk_where_[i], fmt::format("{} ({:#x}-{:#x}) overlaps {} ({:#x}-{:#x}, at {})", a.what, a.address,
+                                                   a.end() - 1, b.what, b.address, b.end() - 1, chunk_where_[j].str()));
+            }
+        }
+    }
+
+    const MachineSpec &spec_;
+    const std::vector<LoadedImage> &images_;
+    const AddressSpace &mmio_;
+    BootLayout layout_;
+    std::vector<SourceLocation> chunk_where_;
+    std::vector<InputError> errors_;
+};
+
+} // namespace
+
+BootLayout plan_boot(const MachineSpec &spec, const std::vector<LoadedImage> &images, const AddressSpace &mmio)
+{
+    return BootPlanner(spec, images, mmio).plan();
+}
+
+} // namespace vmm

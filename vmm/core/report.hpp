@@ -1,0 +1,18 @@
+// The JSON report of a run (`vmm --report FILE`): how it stopped, per vCPU
+// its end, exit counts by reason and final registers, and the checks.
+#pragma once
+
+#include "config/machine_spec.hpp"
+#include "core/checks.hpp"
+#include "core/machine.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace vmm {
+
+std::string report_json(const MachineSpec &spec, const RunResult &result, const std::vector<CheckResult> &checks);
+// Throws SystemError when the file cannot be written.
+void write_report(const std::filesystem::path &file, const std::string &json);
+
+} // namespace vmm
