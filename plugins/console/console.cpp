@@ -1,0 +1,77 @@
+// console: the Bochs/QEMU "debugcon" port; bytes the guest writes go to stdout.
+//
+// State: stable.
+// Missing: input (a read never returns guest input, only the 0xE9 marker),
+//          a choice of output file or chardev (QEMU's chardev=...), and
+//          QEMU's configurable read-back value (readback=).
+// Documentation: the Bochs "port E9 hack" (bochsrc option port_e9_hack in
+//          the Bochs user manual); QEMU's hw/char/debugcon.c.
+//
+// Every byte of a write, whatever the offset and size of the access, reaches
+// stdout at once through write(2) in the order of the access's bytes: the
+// VMM buffers nothing, so nothing is lost if it dies right after. Every byte
+// of a read is 0xE9, which is how a guest detects the port (Bochs and QEMU
+// answer the same).
+#include <vmm/sdk.hpp>
+
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace {
+
+constexpr uint8_t kReadBack = 0xe9;
+constexpr std::array kRegions = {vmm::sdk::pio_region(0xe9, 1)};
+
+class Console final : public vmm::sdk::Device {
+public:
+    static vmm::sdk::PluginInfo plugin_info()
+    {
+        return vmm::sdk::PluginInfo{"console", "1.0.0",
+                                    "Bochs/QEMU debug console (port 0xE9): guest writes go to stdout", {},
+                                    kRegions};
+    }
+
+    explicit Console(const vmm::sdk::DeviceContext &context) : Device(context)
+    {
+        if (context.regions().empty())
+            throw vmm::sdk::ConfigError("needs at least one port I/O or MMIO region");
+    }
+
+    void read(uint32_t, uint64_t, std::span<uint8_t> data) override
+    {
+        for (uint8_t &byte : data)
+            byte = kReadBack;
+    }
+
+    void write(uint32_t, uint64_t, std::span<const uint8_t> data) override
+    {
+        const uint8_t *cursor = data.data();
+        std::size_t left = data.size();
+        while (left > 0) {
+            const ssize_t written = ::write(STDOUT_FILENO, cursor, left);
+            if (written > 0) {
+                cursor += written;
+                left -= static_cast<std::size_t>(written);
+                continue;
+            }
+            if (written < 0 && errno == EINTR)
+                continue;
+            if (!output_error_reported_) {
+                host().error("cannot write to stdout (%s); further output is dropped",
+                             written < 0 ? std::strerror(errno) : "nothing written");
+                output_error_reported_ = true;
+            }
+            return;
+        }
+    }
+
+private:
+    bool output_error_reported_ = false;
+};
+
+} // namespace
+
+VMM_PLUGIN(Console)
