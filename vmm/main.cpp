@@ -13,6 +13,10 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 
@@ -88,10 +92,27 @@ int run(const Options &options)
     }
 }
 
+// If vmm starts with stdin, stdout or stderr closed, the next file it opens
+// (say /dev/kvm) would get that number, and guest output written to "stdout"
+// would go into it. Park /dev/null on any of them that is closed.
+void ensure_standard_fds()
+{
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (opened >= 0 && opened != fd) {
+            ::dup2(opened, fd);
+            ::close(opened);
+        }
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
+    ensure_standard_fds();
     const ParsedCommandLine parsed = parse_command_line(argc, argv);
     if (!parsed.options)
         return parsed.exit_status;

@@ -34,6 +34,8 @@ ProcessResult run_process(const std::vector<std::string> &argv, const ProcessOpt
         ::dup2(err_pipe[1], STDERR_FILENO);
         const int null = ::open("/dev/null", O_RDONLY);
         ::dup2(null, STDIN_FILENO);
+        if (options.close_stdout)
+            ::close(STDOUT_FILENO);
         if (!options.working_directory.empty() && ::chdir(options.working_directory.c_str()) != 0)
             ::_exit(126);
         for (const auto &[name, value] : options.environment)

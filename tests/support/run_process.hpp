@@ -21,6 +21,7 @@ struct ProcessOptions {
     std::string working_directory; // empty: inherit
     std::map<std::string, std::string> environment; // added to ours
     std::chrono::milliseconds timeout{60000};
+    bool close_stdout = false; // start the program with fd 1 closed
 };
 
 ProcessResult run_process(const std::vector<std::string> &argv, const ProcessOptions &options = {});
