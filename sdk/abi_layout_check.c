@@ -79,6 +79,11 @@ VMM_FIELD(vmm_plugin_descriptor, destroy, 64);
 VMM_FIELD(vmm_plugin_descriptor, read, 72);
 VMM_FIELD(vmm_plugin_descriptor, write, 80);
 
+/* ---- ABI 1.1 ------------------------------------------------------------ */
+#if VMM_ABI_MINOR >= 1
+VMM_FIELD(vmm_host_api, region_address, 48);
+#endif
+
 /* ---- sizes of the current minor ------------------------------------------ */
 #if VMM_ABI_MINOR == 0
 VMM_SIZE(vmm_config_key, 32);
@@ -86,6 +91,14 @@ VMM_SIZE(vmm_region_decl, 24);
 VMM_SIZE(vmm_setting, 48);
 VMM_SIZE(vmm_region, 16);
 VMM_SIZE(vmm_host_api, 48);
+VMM_SIZE(vmm_device_create_info, 56);
+VMM_SIZE(vmm_plugin_descriptor, 88);
+#elif VMM_ABI_MINOR == 1
+VMM_SIZE(vmm_config_key, 32);
+VMM_SIZE(vmm_region_decl, 24);
+VMM_SIZE(vmm_setting, 48);
+VMM_SIZE(vmm_region, 16);
+VMM_SIZE(vmm_host_api, 56);
 VMM_SIZE(vmm_device_create_info, 56);
 VMM_SIZE(vmm_plugin_descriptor, 88);
 #else

@@ -4,6 +4,7 @@
 #include "test_paths.hpp"
 
 #include <catch2/catch.hpp>
+#include <vmm/plugin_abi.h>
 
 #include <filesystem>
 #include <fstream>
@@ -146,7 +147,8 @@ TEST_CASE("the options --version and --help", "[e2e][core]")
 {
     ProcessResult r = run_vmm({"--version"});
     CHECK(r.exit_status == 0);
-    CHECK_THAT(r.out, Catch::StartsWith("vmm 0.1.0 (plugin ABI 1.0)"));
+    CHECK_THAT(r.out, Catch::StartsWith("vmm 0.1.0 (plugin ABI " + std::to_string(VMM_ABI_MAJOR) + "." +
+                                        std::to_string(VMM_ABI_MINOR) + ")"));
     r = run_vmm({"--help"});
     CHECK(r.exit_status == 0);
     CHECK_THAT(r.out, Catch::Contains("--config"));

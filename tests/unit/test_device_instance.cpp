@@ -141,3 +141,26 @@ TEST_CASE("a C plugin whose create fails is explained by what it logged", "[devi
     CHECK(text == "device 'c' (plugin 'create-fails', " + plugin->file().string() +
                       "): the flux capacitor is not connected");
 }
+
+TEST_CASE("an instance of a plugin built for ABI 1.0 works in this host", "[device][abi]")
+{
+    FakeHost host;
+    auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / "vmm-old-minor.so");
+    DeviceInstance device(plugin, "old", {{Space::pio, 4}}, {setting("value", int64_t{0x1234})}, host);
+    uint8_t bytes[2] = {};
+    device.read(0, 0, bytes, 2);
+    CHECK(bytes[0] == 0x34);
+    CHECK(bytes[1] == 0x12);
+    const uint8_t status = 9;
+    device.write(0, 0, &status, 1);
+    CHECK(host.stops == 1);
+    CHECK(host.last_status == 9);
+    CHECK(device.failed_calls() == 0);
+}
+
+TEST_CASE("a device learns its own region's address only by asking (ABI 1.1)", "[device][abi]")
+{
+    FakeHost host;
+    DeviceInstance device(probe_plugin(), "p", {{Space::mmio, 0x40, 0xd0000000}}, {}, host);
+    CHECK(read64(device, 0x18) == 0xd0000000);
+}

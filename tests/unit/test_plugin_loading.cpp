@@ -18,6 +18,9 @@ namespace {
 
 fs::path fixture(const std::string &name) { return fs::path(vmm::test::paths::fixture_dir()) / ("vmm-" + name + ".so"); }
 
+// "1.<current minor>", as messages print this host's version.
+std::string host_abi() { return abi_version_string(VMM_ABI_VERSION); }
+
 std::string load_error(const std::string &name)
 {
     return input_error_text([&] { PluginLibrary::load(fixture(name)); });
@@ -45,20 +48,20 @@ TEST_CASE("a plugin with another ABI major is refused by its version alone", "[p
 {
     CHECK(load_error("wrong-major") ==
           fixture("wrong-major").string() +
-              ": plugin ABI 2.0 is incompatible with this vmm's ABI 1.0 (the major versions differ); rebuild the "
-              "plugin against this SDK");
+              ": plugin ABI 2.0 is incompatible with this vmm's ABI " + host_abi() +
+              " (the major versions differ); rebuild the plugin against this SDK");
 }
 
 TEST_CASE("a plugin built for a newer minor is refused", "[plugin][abi]")
 {
     CHECK(load_error("newer-minor") == fixture("newer-minor").string() +
-                                           ": plugin ABI 1.99 is newer than this vmm's ABI 1.0; upgrade vmm or "
-                                           "build the plugin against SDK 1.0");
+                                           ": plugin ABI 1.99 is newer than this vmm's ABI " + host_abi() +
+                                           "; upgrade vmm or build the plugin against SDK " + host_abi());
 }
 
 TEST_CASE("a plugin missing its descriptor entry point is refused", "[plugin][abi]")
 {
-    CHECK(load_error("no-describe") == fixture("no-describe").string() + ": plugin ABI 1.0 but no entry point vmm_plugin_describe");
+    CHECK(load_error("no-describe") == fixture("no-describe").string() + ": plugin ABI " + host_abi() + " but no entry point vmm_plugin_describe");
 }
 
 TEST_CASE("a shared object that is not a plugin is refused", "[plugin][abi]")
@@ -117,4 +120,12 @@ TEST_CASE("a file whose plugin name differs from the name asked for is refused",
     const std::string text = input_error_text([&] { finder.load("impostor", "/"); });
     fs::remove_all(dir);
     CHECK(text == (dir / "vmm-impostor.so").string() + " declares the plugin name 'probe', not 'impostor'");
+}
+
+TEST_CASE("a plugin built against the previous minor version still loads and works", "[plugin][abi]")
+{
+    auto plugin = PluginLibrary::load(fixture("old-minor"));
+    CHECK(plugin->abi_version() == VMM_ABI_MAKE_VERSION(1, 0));
+    CHECK(plugin->name() == "old-minor");
+    CHECK(plugin->find_key("value") != nullptr);
 }

@@ -75,7 +75,7 @@ private:
         mapping.where = where;
         try {
             (space == Space::pio ? plan_.pio : plan_.mmio).insert(std::move(mapping));
-            planned.regions.push_back(DeviceRegion{space, size});
+            planned.regions.push_back(DeviceRegion{space, size, base});
         } catch (const InputError &e) {
             errors_.emplace_back(e.what() + origin);
         }

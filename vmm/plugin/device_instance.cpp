@@ -66,9 +66,19 @@ void host_request_stop(vmm_host_context *host, int32_t exit_status)
         host->services->request_stop(exit_status, host->instance_name);
 }
 
+vmm_status host_region_address(vmm_host_context *host, uint32_t region, uint64_t *address)
+{
+    if (host == nullptr || address == nullptr)
+        return VMM_ERROR_INVALID;
+    if (region >= host->region_bases.size())
+        return VMM_ERROR_RANGE;
+    *address = host->region_bases[region];
+    return VMM_OK;
+}
+
 const vmm_host_api kHostApi = {
     sizeof(vmm_host_api), VMM_ABI_VERSION, &host_log, &host_guest_read, &host_guest_write, &host_guest_map,
-    &host_request_stop,
+    &host_request_stop, &host_region_address,
 };
 
 // The settings array handed to create(); owns the strings it points to.
@@ -119,6 +129,8 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     context_->instance_name = name_;
     context_->logger = logging::make_logger(name_);
     context_->services = &services;
+    for (const DeviceRegion &r : regions_)
+        context_->region_bases.push_back(r.base);
 
     const SettingsBlock block(settings);
     std::vector<vmm_region> abi_regions;

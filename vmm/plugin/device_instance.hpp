@@ -21,6 +21,7 @@ struct vmm_host_context {
     std::string instance_name;
     std::shared_ptr<spdlog::logger> logger;
     vmm::HostServices *services = nullptr;
+    std::vector<uint64_t> region_bases;
     // While create() runs, error lines are kept to explain a failure.
     std::atomic<bool> capturing{false};
     std::string captured_errors;
@@ -31,6 +32,7 @@ namespace vmm {
 struct DeviceRegion {
     Space space = Space::pio;
     uint64_t size = 0;
+    uint64_t base = 0; // given to the device only through region_address()
 };
 
 // The host table every instance receives.

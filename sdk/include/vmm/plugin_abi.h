@@ -17,6 +17,10 @@
  * Version check: a plugin exports `vmm_plugin_abi_version`, which the host
  * reads before calling anything. The host loads the plugin only if the
  * majors are equal and the plugin's minor is not newer than the host's.
+ * A plugin using a service added in a later minor checks that the host's
+ * table is long enough (struct_size) before calling it.
+ *
+ * History: 1.0 the first; 1.1 vmm_host_api.region_address.
  *
  * Lifetimes: strings and arrays the host passes are valid for the duration
  * of the call that received them, except `vmm_device_create_info` members,
@@ -33,7 +37,7 @@ extern "C" {
 #endif
 
 #define VMM_ABI_MAJOR 1u
-#define VMM_ABI_MINOR 0u
+#define VMM_ABI_MINOR 1u
 #define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
 #define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
 #define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -140,6 +144,14 @@ typedef struct vmm_host_api {
 
     /* End the VM; `vmm` exits with `exit_status`. The first request wins. */
     void (*request_stop)(vmm_host_context *host, int32_t exit_status);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* The guest-physical base of the device's region `region`, for the rare
+     * protocol that publishes a device's own address to the guest (a
+     * discovery table). Accesses still arrive as offsets; VMM_ERROR_RANGE
+     * for a region the device does not have. */
+    vmm_status (*region_address)(vmm_host_context *host, uint32_t region, uint64_t *address);
 } vmm_host_api;
 
 typedef struct vmm_device_create_info {

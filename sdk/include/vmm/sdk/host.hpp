@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -96,6 +97,16 @@ public:
     {
         if (provides(&vmm_host_api::request_stop))
             api_->request_stop(context_, exit_status);
+    }
+
+    // ABI 1.1: the guest-physical base of one of the device's regions, for
+    // protocols that publish it to the guest. Nothing from an older host.
+    std::optional<uint64_t> region_address(uint32_t region) const noexcept
+    {
+        uint64_t address = 0;
+        if (provides(&vmm_host_api::region_address) && api_->region_address(context_, region, &address) == VMM_OK)
+            return address;
+        return std::nullopt;
     }
 
     const vmm_host_api *api() const noexcept { return api_; }
