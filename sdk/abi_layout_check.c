@@ -84,6 +84,44 @@ VMM_FIELD(vmm_plugin_descriptor, write, 80);
 VMM_FIELD(vmm_host_api, region_address, 48);
 #endif
 
+/* ---- ABI 1.2 ------------------------------------------------------------ */
+#if VMM_ABI_MINOR >= 2
+VMM_FIELD(vmm_host_api, vcpu_count, 56);
+VMM_FIELD(vmm_host_api, current_vcpu, 64);
+VMM_FIELD(vmm_host_api, vcpu_info, 72);
+VMM_FIELD(vmm_host_api, get_vcpu_registers, 80);
+VMM_FIELD(vmm_host_api, set_vcpu_registers, 88);
+VMM_FIELD(vmm_plugin_descriptor, observe_exit, 88);
+
+VMM_FIELD(vmm_vcpu_registers, struct_size, 0);
+VMM_FIELD(vmm_vcpu_registers, rax, 8);
+VMM_FIELD(vmm_vcpu_registers, r15, 128);
+VMM_FIELD(vmm_vcpu_registers, rip, 136);
+VMM_FIELD(vmm_vcpu_registers, rflags, 144);
+
+VMM_FIELD(vmm_vcpu_info, struct_size, 0);
+VMM_FIELD(vmm_vcpu_info, index, 4);
+VMM_FIELD(vmm_vcpu_info, host_thread_id, 8);
+VMM_FIELD(vmm_vcpu_info, exits, 16);
+VMM_FIELD(vmm_vcpu_info, state, 24);
+
+VMM_FIELD(vmm_exit_event, struct_size, 0);
+VMM_FIELD(vmm_exit_event, vcpu, 4);
+VMM_FIELD(vmm_exit_event, reason, 8);
+VMM_FIELD(vmm_exit_event, space, 12);
+VMM_FIELD(vmm_exit_event, address, 16);
+VMM_FIELD(vmm_exit_event, size, 24);
+VMM_FIELD(vmm_exit_event, count, 28);
+VMM_FIELD(vmm_exit_event, data, 32);
+VMM_FIELD(vmm_exit_event, is_write, 40);
+VMM_FIELD(vmm_exit_event, cs_selector, 44);
+VMM_FIELD(vmm_exit_event, rip, 48);
+VMM_FIELD(vmm_exit_event, guest_ns, 56);
+VMM_FIELD(vmm_exit_event, handling_ns, 64);
+VMM_FIELD(vmm_exit_event, device, 72);
+VMM_FIELD(vmm_exit_event, reason_name, 80);
+#endif
+
 /* ---- sizes of the current minor ------------------------------------------ */
 #if VMM_ABI_MINOR == 0
 VMM_SIZE(vmm_config_key, 32);
@@ -101,6 +139,17 @@ VMM_SIZE(vmm_region, 16);
 VMM_SIZE(vmm_host_api, 56);
 VMM_SIZE(vmm_device_create_info, 56);
 VMM_SIZE(vmm_plugin_descriptor, 88);
+#elif VMM_ABI_MINOR == 2
+VMM_SIZE(vmm_config_key, 32);
+VMM_SIZE(vmm_region_decl, 24);
+VMM_SIZE(vmm_setting, 48);
+VMM_SIZE(vmm_region, 16);
+VMM_SIZE(vmm_host_api, 96);
+VMM_SIZE(vmm_device_create_info, 56);
+VMM_SIZE(vmm_plugin_descriptor, 96);
+VMM_SIZE(vmm_vcpu_registers, 152);
+VMM_SIZE(vmm_vcpu_info, 32);
+VMM_SIZE(vmm_exit_event, 88);
 #else
 #error "no recorded sizes for this ABI minor: record them in abi_layout_check.c"
 #endif

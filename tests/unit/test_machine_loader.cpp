@@ -150,6 +150,12 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\n[cpu]\nstack_size = 0\n", "m.toml:4:14: [cpu]: stack_size = 0x0 must be a non-zero multiple of 16"},
         {"[machine]\nmemory = 4096\n[cpu]\nindex_register = \"rsp\"\n", "m.toml:4:18: [cpu]: index_register \"rsp\" must be a general-purpose register other than rsp (rax, rbx, ..., r15)"},
         {"[machine]\nmemory = 4096\nvcpus = 2\n[cpu]\nregisters = { rdi = 1 }\n", "m.toml:5:21: [cpu.registers]: rdi holds each vCPU's index (index_register); choose another index_register to set it"},
+        // CPUID identity.
+        {"[machine]\nmemory = 4096\n[cpu.cpuid]\nbrand = \"0123456789012345678901234567890123456789012345678\"\n", "m.toml:4:9: [cpu.cpuid]: brand must be at most 47 printable ASCII characters (it is 49 bytes)"},
+        {"[machine]\nmemory = 4096\n[cpu.cpuid]\noverrides = [{ leaf = 1 }]\n", "m.toml:4:14: [cpu.cpuid] overrides[0]: give at least one of eax, ebx, ecx, edx"},
+        {"[machine]\nmemory = 4096\n[cpu.cpuid]\noverrides = [{ leaf = 1, ecx = 0x100000000 }]\n", "m.toml:4:32: [cpu.cpuid] overrides[0]: ecx = 0x100000000 does not fit in 32 bits"},
+        {"[machine]\nmemory = 4096\n[cpu.cpuid]\noverrides = [{ eax = 1 }]\n", "m.toml:4:14: [cpu.cpuid] overrides[0]: missing required key 'leaf' (an integer)"},
+        {"[machine]\nmemory = 4096\n[cpu.cpuid]\nvendor = \"x\"\n", "m.toml:4:1: [cpu.cpuid]: unknown key 'vendor' (known keys: brand, overrides)"},
         // Image formats.
         {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\nformat = \"elf\"\naddress = 0x1000\n", "m.toml:6:11: image[0]: address is only for flat images (an ELF gives its own addresses)\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},
         {"[machine]\nmemory = 4096\n[[image]]\nfile = \"x\"\nformat = \"elf\"\ntype = \"rom\"\n", "m.toml:6:8: image[0]: only flat images can be ROMs\nm.toml:4:8: image[0]: image file \"x\" not found (looked in .)"},

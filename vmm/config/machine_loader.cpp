@@ -142,6 +142,8 @@ private:
         }
         if (const toml::table *registers = cpu.subtable("registers"))
             parse_registers(*registers);
+        if (const toml::table *cpuid = cpu.subtable("cpuid"))
+            parse_cpuid(*cpuid);
         if (spec.mode == CpuMode::reset && (spec.entry || !spec.registers.empty())) {
             diagnostics_.error(spec.entry ? spec.entry_where : spec.registers.front().where,
                                "[cpu]: mode \"reset\" starts from the architectural reset state; it takes no entry "
@@ -157,6 +159,57 @@ private:
                                                clash->name));
         }
         cpu.reject_unknown_keys();
+    }
+
+    void parse_cpuid(const toml::table &table)
+    {
+        TableReader reader(table, "[cpu.cpuid]", diagnostics_);
+        CpuidSpec &cpuid = spec_.cpu.cpuid;
+        cpuid.brand_where = reader.where("brand");
+        if (auto brand = reader.string("brand")) {
+            const bool printable = std::all_of(brand->begin(), brand->end(),
+                                               [](char c) { return c >= 0x20 && c < 0x7f; });
+            if (brand->size() > 47 || !printable)
+                diagnostics_.error(cpuid.brand_where, fmt::format("[cpu.cpuid]: brand must be at most 47 printable "
+                                                                  "ASCII characters (it is {} bytes)",
+                                                                  brand->size()));
+            else
+                cpuid.brand = *brand;
+        }
+        if (const toml::array *overrides = reader.array("overrides")) {
+            std::size_t index = 0;
+            for (const toml::node &node : *overrides) {
+                const std::string context = fmt::format("[cpu.cpuid] overrides[{}]", index++);
+                const toml::table *entry = node.as_table();
+                if (entry == nullptr) {
+                    diagnostics_.error(location_of(node), context + ": must be a table such as { leaf = 0x1, ecx = 0 }");
+                    continue;
+                }
+                TableReader o(*entry, context, diagnostics_);
+                CpuidOverride override_;
+                override_.where = location_of(node);
+                auto u32 = [&](std::string_view key, bool required = false) -> std::optional<uint32_t> {
+                    auto value = o.unsigned_integer(key, required);
+                    if (value && *value > 0xffffffffull) {
+                        diagnostics_.error(o.where(key), fmt::format("{}: {} = {:#x} does not fit in 32 bits", context,
+                                                                     key, *value));
+                        return std::nullopt;
+                    }
+                    return value ? std::optional<uint32_t>(static_cast<uint32_t>(*value)) : std::nullopt;
+                };
+                override_.leaf = u32("leaf", true).value_or(0);
+                override_.subleaf = u32("subleaf");
+                override_.eax = u32("eax");
+                override_.ebx = u32("ebx");
+                override_.ecx = u32("ecx");
+                override_.edx = u32("edx");
+                if (!o.has("eax") && !o.has("ebx") && !o.has("ecx") && !o.has("edx"))
+                    diagnostics_.error(override_.where, context + ": give at least one of eax, ebx, ecx, edx");
+                o.reject_unknown_keys();
+                cpuid.overrides.push_back(override_);
+            }
+        }
+        reader.reject_unknown_keys();
     }
 
     void parse_registers(const toml::table &table)

@@ -42,6 +42,20 @@ struct RegisterSetting {
 
 inline constexpr uint64_t kDefaultStackSize = 16 * 1024;
 
+// One CPUID leaf (and subleaf) to report differently from what KVM supports.
+struct CpuidOverride {
+    uint32_t leaf = 0;
+    std::optional<uint32_t> subleaf; // set: this subleaf only
+    std::optional<uint32_t> eax, ebx, ecx, edx;
+    SourceLocation where;
+};
+
+struct CpuidSpec {
+    std::optional<std::string> brand; // leaves 0x80000002-0x80000004
+    SourceLocation brand_where;
+    std::vector<CpuidOverride> overrides;
+};
+
 struct CpuSpec {
     CpuMode mode = CpuMode::real;
     bool mode_given = false;
@@ -55,6 +69,7 @@ struct CpuSpec {
     // Several vCPUs: each gets its own stack and its index in a register.
     uint64_t stack_size = kDefaultStackSize;
     std::string index_register = "rdi";
+    CpuidSpec cpuid;
     SourceLocation where;
 
     const RegisterSetting *find_register(const std::string &name) const

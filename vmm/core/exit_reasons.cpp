@@ -45,6 +45,15 @@ constexpr std::array kNames = {
 
 } // namespace
 
+const char *exit_reason_label(uint32_t reason)
+{
+    for (const Named &named : kNames) {
+        if (named.reason == reason)
+            return named.name.data(); // the literals are NUL-terminated
+    }
+    return "UNKNOWN";
+}
+
 std::string exit_reason_name(uint32_t reason)
 {
     for (const Named &named : kNames) {

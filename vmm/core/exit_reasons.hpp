@@ -8,5 +8,8 @@ namespace vmm {
 
 // "IO", "MMIO", "HLT", ... or "UNKNOWN(n)".
 std::string exit_reason_name(uint32_t reason);
+// The same without allocating (for the exit path): "UNKNOWN" for any
+// reason not in the table.
+const char *exit_reason_label(uint32_t reason);
 
 } // namespace vmm

@@ -34,6 +34,12 @@ bool IoRouter::access(Space space, uint64_t address, uint8_t *data, uint32_t siz
     return !strict_;
 }
 
+const DeviceInstance *IoRouter::owner(Space space, uint64_t address, uint32_t size) const
+{
+    const auto hit = (space == Space::pio ? pio_ : mmio_).find(address, size);
+    return hit ? devices_[hit->mapping->device].get() : nullptr;
+}
+
 void IoRouter::note_unhandled(Space space, uint64_t address, uint32_t size, bool is_write)
 {
     if (strict_)

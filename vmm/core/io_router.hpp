@@ -26,6 +26,8 @@ public:
     bool access(Space space, uint64_t address, uint8_t *data, uint32_t size, bool is_write);
 
     const AddressSpace &space(Space s) const { return s == Space::pio ? pio_ : mmio_; }
+    // The instance owning the access, for observers; nullptr when unclaimed.
+    const DeviceInstance *owner(Space space, uint64_t address, uint32_t size) const;
     const std::vector<std::unique_ptr<DeviceInstance>> &devices() const { return devices_; }
     // Destroy devices in reverse order of creation.
     void destroy_devices();

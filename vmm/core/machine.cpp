@@ -17,6 +17,7 @@ Machine::Machine(MachinePlan &plan) : plan_(plan), spec_(*plan.spec)
     build_memory();
     create_devices();
     create_vm();
+    find_observers();
 }
 
 Machine::~Machine()
@@ -72,9 +73,25 @@ void Machine::create_vm()
     const std::vector<kvm_cpuid_entry2> supported = kvm_->supported_cpuid();
     for (uint32_t i = 0; i < spec_.vcpus; ++i) {
         auto vcpu = std::make_unique<Vcpu>(*vm_, i);
-        vcpu->set_cpuid(cpuid_for_vcpu(supported, i));
+        vcpu->set_cpuid(cpuid_for_vcpu(supported, spec_.cpu.cpuid, i));
         setup_cpu(*vcpu, spec_, plan_.boot, i);
+        auto runtime = std::make_unique<VcpuRuntime>();
+        runtime->index = i;
+        runtime->vcpu = vcpu.get();
+        runtime->save(vcpu->regs()); // the state before the first exit
+        runtimes_.push_back(std::move(runtime));
         vcpus_.push_back(std::move(vcpu));
+    }
+    const int sync = kvm_->extension(KVM_CAP_SYNC_REGS);
+    sync_registers_ = (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) == (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+}
+
+void Machine::find_observers()
+{
+    for (const auto &device : io_->devices()) {
+        if (device->observes_exits())
+            observers_.observers.push_back(device.get());
+        observers_.keep_vcpu_state = observers_.keep_vcpu_state || device->needs_vcpu_state();
     }
 }
 
@@ -88,13 +105,100 @@ RunResult Machine::run()
 {
     RunResult result;
     {
-        VcpuGroup group(vcpus_, *io_, control_);
+        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_);
         result.vcpus = group.run();
     }
     result.cause = control_.cause();
     result.exit_status = control_.exit_status();
     result.reason = control_.reason();
     return result;
+}
+
+} // namespace vmm
+
+namespace vmm {
+namespace {
+
+void to_abi(const kvm_regs &r, vmm_vcpu_registers &out)
+{
+    out.rax = r.rax, out.rbx = r.rbx, out.rcx = r.rcx, out.rdx = r.rdx;
+    out.rsi = r.rsi, out.rdi = r.rdi, out.rsp = r.rsp, out.rbp = r.rbp;
+    out.r8 = r.r8, out.r9 = r.r9, out.r10 = r.r10, out.r11 = r.r11;
+    out.r12 = r.r12, out.r13 = r.r13, out.r14 = r.r14, out.r15 = r.r15;
+    out.rip = r.rip, out.rflags = r.rflags;
+}
+
+void from_abi(const vmm_vcpu_registers &in, kvm_regs &r)
+{
+    r.rax = in.rax, r.rbx = in.rbx, r.rcx = in.rcx, r.rdx = in.rdx;
+    r.rsi = in.rsi, r.rdi = in.rdi, r.rsp = in.rsp, r.rbp = in.rbp;
+    r.r8 = in.r8, r.r9 = in.r9, r.r10 = in.r10, r.r11 = in.r11;
+    r.r12 = in.r12, r.r13 = in.r13, r.r14 = in.r14, r.r15 = in.r15;
+    r.rip = in.rip, r.rflags = in.rflags | 0x2;
+}
+
+} // namespace
+
+VcpuRuntime *Machine::calling_vcpu()
+{
+    VcpuRuntime *runtime = current_vcpu_runtime();
+    for (const auto &mine : runtimes_) {
+        if (mine.get() == runtime)
+            return runtime;
+    }
+    return nullptr;
+}
+
+int32_t Machine::current_vcpu()
+{
+    const VcpuRuntime *runtime = calling_vcpu();
+    return runtime ? static_cast<int32_t>(runtime->index) : -1;
+}
+
+vmm_status Machine::vcpu_info(uint32_t vcpu, vmm_vcpu_info &info)
+{
+    if (vcpu >= runtimes_.size())
+        return VMM_ERROR_RANGE;
+    const VcpuRuntime &runtime = *runtimes_[vcpu];
+    info.index = vcpu;
+    info.host_thread_id = runtime.thread_id.load();
+    info.exits = runtime.exits.load(std::memory_order_relaxed);
+    info.state = runtime.state.load();
+    return VMM_OK;
+}
+
+vmm_status Machine::get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers)
+{
+    if (vcpu >= runtimes_.size())
+        return VMM_ERROR_RANGE;
+    VcpuRuntime &runtime = *runtimes_[vcpu];
+    if (&runtime == calling_vcpu()) {
+        // Its own thread: the live registers, at the time of the call.
+        to_abi(runtime.vcpu->regs(), registers);
+        return VMM_OK;
+    }
+    if (!observers_.keep_vcpu_state)
+        return VMM_ERROR_UNSUPPORTED;
+    std::lock_guard lock(runtime.saved_mutex);
+    if (!runtime.saved_valid)
+        return VMM_ERROR_UNSUPPORTED;
+    to_abi(runtime.saved, registers);
+    return VMM_OK;
+}
+
+vmm_status Machine::set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers)
+{
+    if (vcpu >= runtimes_.size())
+        return VMM_ERROR_RANGE;
+    VcpuRuntime &runtime = *runtimes_[vcpu];
+    if (&runtime != calling_vcpu())
+        return VMM_ERROR_INVALID; // another thread's vCPU may be inside KVM_RUN
+    kvm_regs regs = runtime.vcpu->regs();
+    from_abi(registers, regs);
+    runtime.vcpu->set_regs(regs);
+    if (sync_registers_) // keep kvm_run's copy in step with what KVM will run
+        runtime.vcpu->run_page()->s.regs.regs = regs;
+    return VMM_OK;
 }
 
 } // namespace vmm

@@ -6,8 +6,10 @@
 #include "config/machine_spec.hpp"
 #include "core/io_router.hpp"
 #include "core/machine_plan.hpp"
+#include "core/exit_observers.hpp"
 #include "core/run_control.hpp"
 #include "core/vcpu_loop.hpp"
+#include "core/vcpu_runtime.hpp"
 #include "kvm/guest_memory.hpp"
 #include "kvm/kvm_system.hpp"
 #include "kvm/vcpu.hpp"
@@ -37,6 +39,11 @@ public:
 
     GuestMemory &memory() override { return *memory_; }
     void request_stop(int32_t exit_status, const std::string &requester) override;
+    uint32_t vcpu_count() override { return static_cast<uint32_t>(runtimes_.size()); }
+    int32_t current_vcpu() override;
+    vmm_status vcpu_info(uint32_t vcpu, vmm_vcpu_info &info) override;
+    vmm_status get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers) override;
+    vmm_status set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers) override;
     RunControl &control() { return control_; }
     IoRouter &io() { return *io_; }
 
@@ -44,6 +51,9 @@ private:
     void build_memory();
     void create_devices();
     void create_vm();
+    void find_observers();
+    // The runtime of the calling thread's vCPU, if it is one of ours.
+    VcpuRuntime *calling_vcpu();
 
     MachinePlan &plan_;
     const MachineSpec &spec_;
@@ -55,6 +65,9 @@ private:
     std::unique_ptr<Vm> vm_;
     std::unique_ptr<IoRouter> io_;
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
+    std::vector<std::unique_ptr<VcpuRuntime>> runtimes_;
+    ExitObservers observers_;
+    bool sync_registers_ = false;
 };
 
 } // namespace vmm

@@ -6,6 +6,7 @@
 #include "support/logging.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <fmt/format.h>
@@ -29,8 +30,10 @@ void install_kick_handler()
 
 } // namespace
 
-VcpuGroup::VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, IoRouter &io, RunControl &control)
-    : vcpus_(vcpus), io_(io), control_(control), active_(vcpus.size(), false), outcomes_(vcpus.size())
+VcpuGroup::VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
+                     IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers)
+    : vcpus_(vcpus), runtimes_(runtimes), io_(io), control_(control), observers_(observers),
+      sync_registers_(sync_registers), active_(vcpus.size(), false), outcomes_(vcpus.size())
 {
     install_kick_handler();
     control_.set_kick([this] { kick_all(); });
@@ -58,7 +61,16 @@ void VcpuGroup::kick_all()
 
 void VcpuGroup::thread_main(std::size_t slot)
 {
-    VcpuOutcome outcome = run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_});
+    VcpuRuntime &runtime = *runtimes_[slot];
+    runtime.thread_id = static_cast<int64_t>(::gettid());
+    runtime.state = VMM_VCPU_RUNNING;
+    set_current_vcpu_runtime(&runtime);
+    VcpuOutcome outcome =
+        run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_});
+    set_current_vcpu_runtime(nullptr);
+    runtime.state = outcome.end == VcpuEnd::halted  ? VMM_VCPU_HALTED
+                    : outcome.end == VcpuEnd::fatal ? VMM_VCPU_FAILED
+                                                    : VMM_VCPU_STOPPED;
 
     if (outcome.end == VcpuEnd::fatal) {
         std::string report = fmt::format("vcpu {}: fatal exit: {} (last exit reason {}, {} exits)", outcome.index,

@@ -19,7 +19,8 @@ namespace vmm {
 
 class VcpuGroup {
 public:
-    VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, IoRouter &io, RunControl &control);
+    VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
+              IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers);
     ~VcpuGroup();
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
@@ -33,8 +34,11 @@ private:
     void kick_all();
 
     std::vector<std::unique_ptr<Vcpu>> &vcpus_;
+    std::vector<std::unique_ptr<VcpuRuntime>> &runtimes_;
     IoRouter &io_;
     RunControl &control_;
+    const ExitObservers &observers_;
+    bool sync_registers_;
 
     std::mutex mutex_; // guards active_, running_ and the kick
     std::vector<bool> active_;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -159,17 +160,86 @@ const char *vcpu_end_name(VcpuEnd end)
     return "?";
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t nanoseconds(Clock::duration d)
+{
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
+// The registers of the exit just taken: from kvm_run when KVM syncs them,
+// else with ioctls (correct, slower).
+void exit_registers(VcpuLoopContext &context, kvm_regs &regs, uint16_t &cs)
+{
+    const kvm_run &run = *context.vcpu.run_page();
+    if (context.sync_registers) {
+        regs = run.s.regs.regs;
+        cs = run.s.regs.sregs.cs.selector;
+        return;
+    }
+    regs = context.vcpu.regs();
+    cs = context.observers.observing() ? context.vcpu.sregs().cs.selector : 0;
+}
+
+void notify_observers(VcpuLoopContext &context, const kvm_regs &regs, uint16_t cs, uint64_t guest_ns,
+                      uint64_t handling_ns)
+{
+    const kvm_run &run = *context.vcpu.run_page();
+    vmm_exit_event event{};
+    event.struct_size = sizeof event;
+    event.vcpu = context.vcpu.index();
+    event.reason = run.exit_reason;
+    event.count = 1;
+    event.cs_selector = cs;
+    event.rip = regs.rip;
+    event.guest_ns = guest_ns;
+    event.handling_ns = handling_ns;
+    event.reason_name = exit_reason_label(run.exit_reason);
+    const DeviceInstance *owner = nullptr;
+    if (run.exit_reason == KVM_EXIT_IO) {
+        event.space = VMM_SPACE_PIO;
+        event.address = run.io.port;
+        event.size = run.io.size;
+        event.count = run.io.count;
+        event.is_write = run.io.direction == KVM_EXIT_IO_OUT;
+        if (run.io.size <= 8 && run.io.data_offset + run.io.size <= context.vcpu.run_page_size())
+            std::memcpy(&event.data, reinterpret_cast<const uint8_t *>(&run) + run.io.data_offset, run.io.size);
+        owner = context.io.owner(Space::pio, run.io.port, run.io.size);
+    } else if (run.exit_reason == KVM_EXIT_MMIO) {
+        event.space = VMM_SPACE_MMIO;
+        event.address = run.mmio.phys_addr;
+        event.size = run.mmio.len;
+        event.is_write = run.mmio.is_write;
+        std::memcpy(&event.data, run.mmio.data, std::min<uint32_t>(run.mmio.len, 8));
+        owner = context.io.owner(Space::mmio, run.mmio.phys_addr, run.mmio.len);
+    }
+    event.device = owner ? owner->name().c_str() : nullptr;
+    for (DeviceInstance *observer : context.observers.observers)
+        observer->observe_exit(event);
+}
+
+} // namespace
+
 VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
 {
     VcpuOutcome outcome;
     outcome.index = context.vcpu.index();
     kvm_run &run = *context.vcpu.run_page();
+    const bool observing = context.observers.observing();
+    const bool need_registers = context.observers.need_registers();
+    if (need_registers && context.sync_registers)
+        run.kvm_valid_regs = KVM_SYNC_X86_REGS | (observing ? KVM_SYNC_X86_SREGS : 0);
 
+    Clock::time_point entered{};
     while (outcome.end == VcpuEnd::running) {
         if (context.control.stop_requested()) {
             outcome.end = VcpuEnd::stopped;
             break;
         }
+        if (observing)
+            entered = Clock::now();
         const int error = context.vcpu.run();
         if (error == EINTR || error == EAGAIN)
             continue; // a kick, or an AP waiting for SIPI: look at the stop flag again
@@ -178,9 +248,20 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
             outcome.detail = errno_message("KVM_RUN", error);
             break;
         }
+        const Clock::time_point exited = observing ? Clock::now() : Clock::time_point{};
         ++outcome.exits;
+        context.runtime.exits.fetch_add(1, std::memory_order_relaxed);
         ++outcome.exits_by_reason[std::min<std::size_t>(run.exit_reason, kExitReasonSlots - 1)];
         outcome.last_exit_reason = run.exit_reason;
+
+        kvm_regs regs{};
+        uint16_t cs = 0;
+        if (need_registers) {
+            exit_registers(context, regs, cs);
+            if (context.observers.keep_vcpu_state)
+                context.runtime.save(regs);
+        }
+
         ExitState state{context, run, {}};
         const ExitHandler handler = run.exit_reason < kMaxReason ? kHandlers[run.exit_reason] : &handle_unknown;
         switch (handler(state)) {
@@ -191,6 +272,8 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
             outcome.detail = std::move(state.detail);
             break;
         }
+        if (observing)
+            notify_observers(context, regs, cs, nanoseconds(exited - entered), nanoseconds(Clock::now() - exited));
     }
     capture_state(context.vcpu, outcome);
     return outcome;

@@ -2,8 +2,10 @@
 // reason from a table, until the vCPU halts, dies, or the VM stops.
 #pragma once
 
+#include "core/exit_observers.hpp"
 #include "core/io_router.hpp"
 #include "core/run_control.hpp"
+#include "core/vcpu_runtime.hpp"
 #include "kvm/vcpu.hpp"
 
 #include <linux/kvm.h>
@@ -43,6 +45,9 @@ struct VcpuLoopContext {
     Vcpu &vcpu;
     IoRouter &io;
     RunControl &control;
+    VcpuRuntime &runtime;
+    const ExitObservers &observers;
+    bool sync_registers = false; // KVM_CAP_SYNC_REGS: registers arrive in kvm_run
 };
 
 // Runs until the vCPU's end, then captures its registers into the outcome.

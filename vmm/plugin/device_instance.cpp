@@ -76,9 +76,35 @@ vmm_status host_region_address(vmm_host_context *host, uint32_t region, uint64_t
     return VMM_OK;
 }
 
+uint32_t host_vcpu_count(vmm_host_context *host) { return host ? host->services->vcpu_count() : 0; }
+
+int32_t host_current_vcpu(vmm_host_context *host) { return host ? host->services->current_vcpu() : -1; }
+
+vmm_status host_vcpu_info(vmm_host_context *host, uint32_t vcpu, vmm_vcpu_info *info)
+{
+    if (host == nullptr || info == nullptr || info->struct_size < sizeof(vmm_vcpu_info))
+        return VMM_ERROR_INVALID;
+    return host->services->vcpu_info(vcpu, *info);
+}
+
+vmm_status host_get_vcpu_registers(vmm_host_context *host, uint32_t vcpu, vmm_vcpu_registers *registers)
+{
+    if (host == nullptr || registers == nullptr || registers->struct_size < sizeof(vmm_vcpu_registers))
+        return VMM_ERROR_INVALID;
+    return host->services->get_vcpu_registers(vcpu, *registers);
+}
+
+vmm_status host_set_vcpu_registers(vmm_host_context *host, uint32_t vcpu, const vmm_vcpu_registers *registers)
+{
+    if (host == nullptr || registers == nullptr || registers->struct_size < sizeof(vmm_vcpu_registers))
+        return VMM_ERROR_INVALID;
+    return host->services->set_vcpu_registers(vcpu, *registers);
+}
+
 const vmm_host_api kHostApi = {
-    sizeof(vmm_host_api), VMM_ABI_VERSION, &host_log, &host_guest_read, &host_guest_write, &host_guest_map,
-    &host_request_stop, &host_region_address,
+    sizeof(vmm_host_api), VMM_ABI_VERSION,    &host_log,          &host_guest_read,        &host_guest_write,
+    &host_guest_map,      &host_request_stop, &host_region_address, &host_vcpu_count,       &host_current_vcpu,
+    &host_vcpu_info,      &host_get_vcpu_registers, &host_set_vcpu_registers,
 };
 
 // The settings array handed to create(); owns the strings it points to.
@@ -200,6 +226,17 @@ void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint3
         std::memset(data, 0xff, size);
         report_failure("read", region, offset, size, status);
     }
+}
+
+void DeviceInstance::observe_exit(const vmm_exit_event &event)
+{
+    const auto fn = plugin_->descriptor().observe_exit;
+    if (fn == nullptr)
+        return;
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    if (serialize_)
+        lock.lock();
+    fn(instance_, &event);
 }
 
 void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size)

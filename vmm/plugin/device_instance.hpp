@@ -52,6 +52,10 @@ public:
     // then counted), reads return all ones, and the guest goes on.
     void read(uint32_t region, uint64_t offset, uint8_t *data, uint32_t size);
     void write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size);
+    // ABI 1.2: tell an observer plugin about a handled exit.
+    void observe_exit(const vmm_exit_event &event);
+    bool observes_exits() const { return plugin_->descriptor().observe_exit != nullptr; }
+    bool needs_vcpu_state() const { return (plugin_->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0; }
 
     const std::string &name() const { return name_; }
     const PluginLibrary &plugin() const { return *plugin_; }

@@ -2,6 +2,8 @@
 // Kept abstract so the plugin layer does not depend on the core's classes.
 #pragma once
 
+#include <vmm/plugin_abi.h>
+
 #include <cstdint>
 #include <string>
 
@@ -15,6 +17,28 @@ public:
     virtual GuestMemory &memory() = 0;
     // `requester` names the device, for the log line explaining the stop.
     virtual void request_stop(int32_t exit_status, const std::string &requester) = 0;
+
+    // vCPU services (ABI 1.2). The defaults describe a host without vCPUs.
+    virtual uint32_t vcpu_count() { return 0; }
+    virtual int32_t current_vcpu() { return -1; }
+    virtual vmm_status vcpu_info(uint32_t vcpu, vmm_vcpu_info &info)
+    {
+        (void)vcpu;
+        (void)info;
+        return VMM_ERROR_RANGE;
+    }
+    virtual vmm_status get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers)
+    {
+        (void)vcpu;
+        (void)registers;
+        return VMM_ERROR_RANGE;
+    }
+    virtual vmm_status set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers)
+    {
+        (void)vcpu;
+        (void)registers;
+        return VMM_ERROR_RANGE;
+    }
 };
 
 } // namespace vmm

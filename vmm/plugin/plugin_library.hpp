@@ -58,6 +58,7 @@ public:
     const ConfigKeyInfo *find_key(const std::string &name) const;
     const std::vector<RegionDecl> &default_regions() const { return default_regions_; }
     bool thread_safe() const { return (descriptor_.flags & VMM_PLUGIN_THREAD_SAFE) != 0; }
+    bool observes_exits() const { return descriptor_.observe_exit != nullptr; }
 
 private:
     PluginLibrary() = default;

@@ -20,7 +20,9 @@
  * A plugin using a service added in a later minor checks that the host's
  * table is long enough (struct_size) before calling it.
  *
- * History: 1.0 the first; 1.1 vmm_host_api.region_address.
+ * History: 1.0 the first; 1.1 vmm_host_api.region_address; 1.2 exit
+ * observers (vmm_plugin_descriptor.observe_exit) and vCPU services
+ * (vmm_host_api.vcpu_count ... set_vcpu_registers).
  *
  * Lifetimes: strings and arrays the host passes are valid for the duration
  * of the call that received them, except `vmm_device_create_info` members,
@@ -37,7 +39,7 @@ extern "C" {
 #endif
 
 #define VMM_ABI_MAJOR 1u
-#define VMM_ABI_MINOR 1u
+#define VMM_ABI_MINOR 2u
 #define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
 #define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
 #define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -76,7 +78,18 @@ typedef int32_t vmm_status;
 #define VMM_VALUE_STRING 4u
 
 /* vmm_plugin_descriptor.flags */
-#define VMM_PLUGIN_THREAD_SAFE 0x1u /* read/write may run concurrently on one instance */
+#define VMM_PLUGIN_THREAD_SAFE 0x1u /* callbacks may run concurrently on one instance */
+/* ABI 1.2: keep every vCPU's registers as of its last exit, so that
+ * get_vcpu_registers works for vCPUs other than the calling one. Costs a
+ * register copy per exit while such a plugin is loaded. */
+#define VMM_PLUGIN_NEEDS_VCPU_STATE 0x2u
+
+/* vmm_vcpu_info.state (ABI 1.2) */
+#define VMM_VCPU_CREATED 0u /* not started yet */
+#define VMM_VCPU_RUNNING 1u
+#define VMM_VCPU_HALTED 2u
+#define VMM_VCPU_STOPPED 3u
+#define VMM_VCPU_FAILED 4u
 
 /* ---- what a plugin declares --------------------------------------------- */
 
@@ -119,6 +132,45 @@ typedef struct vmm_region {
     uint64_t size;
 } vmm_region;
 
+/* ABI 1.2: a vCPU's general-purpose registers. */
+typedef struct vmm_vcpu_registers {
+    uint32_t struct_size;
+    uint32_t reserved;
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+} vmm_vcpu_registers;
+
+/* ABI 1.2: what the host knows about one vCPU. */
+typedef struct vmm_vcpu_info {
+    uint32_t struct_size;
+    uint32_t index;
+    int64_t host_thread_id; /* the Linux thread id running it; 0 before it starts */
+    uint64_t exits;         /* VM exits so far */
+    uint32_t state;         /* VMM_VCPU_* */
+    uint32_t reserved;
+} vmm_vcpu_info;
+
+/* ABI 1.2: one VM exit, as an observer sees it once the host handled it. */
+typedef struct vmm_exit_event {
+    uint32_t struct_size;
+    uint32_t vcpu;           /* index of the vCPU that exited */
+    uint32_t reason;         /* KVM_EXIT_* from <linux/kvm.h> */
+    uint32_t space;          /* VMM_SPACE_PIO or VMM_SPACE_MMIO for I/O exits, else 0 */
+    uint64_t address;        /* the port, or the guest-physical address */
+    uint32_t size;           /* bytes per access */
+    uint32_t count;          /* accesses in a row (string I/O), else 1 */
+    uint64_t data;           /* the (first) access's value, little-endian */
+    uint32_t is_write;       /* 1: OUT / MMIO write; 0: IN / MMIO read */
+    uint16_t cs_selector;    /* guest CS at the exit */
+    uint16_t reserved;
+    uint64_t rip;            /* guest RIP at the exit */
+    uint64_t guest_ns;       /* time in KVM_RUN before this exit */
+    uint64_t handling_ns;    /* time the VMM took to handle it */
+    const char *device;      /* instance owning the address; NULL if none */
+    const char *reason_name; /* "IO", "MMIO", "HLT", ... */
+} vmm_exit_event;
+
 /* Opaque: identifies the device instance in calls back into the host. */
 typedef struct vmm_host_context vmm_host_context;
 
@@ -152,6 +204,21 @@ typedef struct vmm_host_api {
      * discovery table). Accesses still arrive as offsets; VMM_ERROR_RANGE
      * for a region the device does not have. */
     vmm_status (*region_address)(vmm_host_context *host, uint32_t region, uint64_t *address);
+
+    /* ---- ABI 1.2 ---- */
+
+    uint32_t (*vcpu_count)(vmm_host_context *host);
+    /* The vCPU whose exit the current call is handling, or -1 when called
+     * from another thread (a device's own thread, create, destroy). */
+    int32_t (*current_vcpu)(vmm_host_context *host);
+    vmm_status (*vcpu_info)(vmm_host_context *host, uint32_t vcpu, vmm_vcpu_info *info);
+    /* The calling vCPU's registers now; another vCPU's as saved at its last
+     * exit (VMM_ERROR_UNSUPPORTED unless the plugin set
+     * VMM_PLUGIN_NEEDS_VCPU_STATE). VMM_ERROR_RANGE for an unknown vCPU. */
+    vmm_status (*get_vcpu_registers)(vmm_host_context *host, uint32_t vcpu, vmm_vcpu_registers *registers);
+    /* Only the calling vCPU's (VMM_ERROR_INVALID otherwise): they take
+     * effect when it re-enters the guest. */
+    vmm_status (*set_vcpu_registers)(vmm_host_context *host, uint32_t vcpu, const vmm_vcpu_registers *registers);
 } vmm_host_api;
 
 typedef struct vmm_device_create_info {
@@ -191,6 +258,13 @@ typedef struct vmm_plugin_descriptor {
      * reads as all ones. */
     vmm_status (*read)(void *instance, uint32_t region, uint64_t offset, void *data, uint32_t size);
     vmm_status (*write)(void *instance, uint32_t region, uint64_t offset, const void *data, uint32_t size);
+
+    /* ---- ABI 1.2 ---- */
+
+    /* Non-NULL: called after every exit of every vCPU, once handled, on that
+     * vCPU's thread (serialized unless VMM_PLUGIN_THREAD_SAFE). The event is
+     * valid during the call only. Keep it cheap: it is on the exit path. */
+    void (*observe_exit)(void *instance, const vmm_exit_event *event);
 } vmm_plugin_descriptor;
 
 /* ---- the two exports ---------------------------------------------------- */

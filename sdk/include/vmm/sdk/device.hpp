@@ -111,6 +111,10 @@ public:
         (void)data;
     }
 
+    // ABI 1.2: called after every VM exit when the plugin's PluginInfo sets
+    // `observes_exits`; the event is valid during the call only.
+    virtual void observe_exit(const vmm_exit_event &event) { (void)event; }
+
     const Host &host() const noexcept { return host_; }
     const std::string &name() const noexcept { return name_; }
 

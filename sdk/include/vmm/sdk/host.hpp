@@ -109,6 +109,44 @@ public:
         return std::nullopt;
     }
 
+    // ---- ABI 1.2: vCPUs ----
+
+    // 0 from a host older than 1.2.
+    uint32_t vcpu_count() const noexcept { return provides(&vmm_host_api::vcpu_count) ? api_->vcpu_count(context_) : 0; }
+    // The vCPU whose exit is being handled, or nothing (another thread).
+    std::optional<uint32_t> current_vcpu() const noexcept
+    {
+        if (!provides(&vmm_host_api::current_vcpu))
+            return std::nullopt;
+        const int32_t vcpu = api_->current_vcpu(context_);
+        return vcpu < 0 ? std::nullopt : std::optional<uint32_t>(static_cast<uint32_t>(vcpu));
+    }
+    std::optional<vmm_vcpu_info> vcpu_info(uint32_t vcpu) const noexcept
+    {
+        vmm_vcpu_info info{};
+        info.struct_size = sizeof info;
+        if (provides(&vmm_host_api::vcpu_info) && api_->vcpu_info(context_, vcpu, &info) == VMM_OK)
+            return info;
+        return std::nullopt;
+    }
+    std::optional<vmm_vcpu_registers> vcpu_registers(uint32_t vcpu) const noexcept
+    {
+        vmm_vcpu_registers registers{};
+        registers.struct_size = sizeof registers;
+        if (provides(&vmm_host_api::get_vcpu_registers) &&
+            api_->get_vcpu_registers(context_, vcpu, &registers) == VMM_OK)
+            return registers;
+        return std::nullopt;
+    }
+    // Only the calling vCPU's; they take effect when it re-enters the guest.
+    bool set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers) const noexcept
+    {
+        vmm_vcpu_registers copy = registers;
+        copy.struct_size = sizeof copy;
+        return provides(&vmm_host_api::set_vcpu_registers) &&
+               api_->set_vcpu_registers(context_, vcpu, &copy) == VMM_OK;
+    }
+
     const vmm_host_api *api() const noexcept { return api_; }
     vmm_host_context *context() const noexcept { return context_; }
 

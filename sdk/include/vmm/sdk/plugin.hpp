@@ -29,7 +29,9 @@ struct PluginInfo {
     const char *description = nullptr;
     std::span<const vmm_config_key> config_keys{};
     std::span<const vmm_region_decl> default_regions{};
-    bool thread_safe = false;
+    bool thread_safe = false;      // callbacks may run concurrently (the plugin locks itself)
+    bool observes_exits = false;   // ABI 1.2: observe_exit() sees every VM exit
+    bool needs_vcpu_state = false; // ABI 1.2: registers of other vCPUs, as of their last exit
 };
 
 constexpr vmm_config_key config_key(uint32_t type, const char *name, const char *description,
@@ -139,6 +141,18 @@ inline vmm_status write(void *instance, uint32_t region, uint64_t offset, const 
     }
 }
 
+inline void observe_exit(void *instance, const vmm_exit_event *event) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr || event == nullptr)
+        return;
+    try {
+        device->observe_exit(*event);
+    } catch (...) {
+        report_exception(device->host(), "observe_exit failed");
+    }
+}
+
 template <typename T>
 const vmm_plugin_descriptor *describe() noexcept
 {
@@ -146,7 +160,8 @@ const vmm_plugin_descriptor *describe() noexcept
         const PluginInfo info = T::plugin_info();
         vmm_plugin_descriptor d{};
         d.struct_size = sizeof(vmm_plugin_descriptor);
-        d.flags = info.thread_safe ? VMM_PLUGIN_THREAD_SAFE : 0u;
+        d.flags = (info.thread_safe ? VMM_PLUGIN_THREAD_SAFE : 0u) |
+                  (info.needs_vcpu_state ? VMM_PLUGIN_NEEDS_VCPU_STATE : 0u);
         d.name = info.name;
         d.version = info.version;
         d.description = info.description;
@@ -158,6 +173,7 @@ const vmm_plugin_descriptor *describe() noexcept
         d.destroy = &destroy;
         d.read = &read;
         d.write = &write;
+        d.observe_exit = info.observes_exits ? &observe_exit : nullptr;
         return d;
     }();
     return &descriptor;
