@@ -122,6 +122,12 @@ VMM_FIELD(vmm_exit_event, device, 72);
 VMM_FIELD(vmm_exit_event, reason_name, 80);
 #endif
 
+/* ---- ABI 1.3 ------------------------------------------------------------ */
+#if VMM_ABI_MINOR >= 3
+VMM_FIELD(vmm_plugin_descriptor, save_state, 96);
+VMM_FIELD(vmm_plugin_descriptor, load_state, 104);
+#endif
+
 /* ---- sizes of the current minor ------------------------------------------ */
 #if VMM_ABI_MINOR == 0
 VMM_SIZE(vmm_config_key, 32);
@@ -147,6 +153,17 @@ VMM_SIZE(vmm_region, 16);
 VMM_SIZE(vmm_host_api, 96);
 VMM_SIZE(vmm_device_create_info, 56);
 VMM_SIZE(vmm_plugin_descriptor, 96);
+VMM_SIZE(vmm_vcpu_registers, 152);
+VMM_SIZE(vmm_vcpu_info, 32);
+VMM_SIZE(vmm_exit_event, 88);
+#elif VMM_ABI_MINOR == 3
+VMM_SIZE(vmm_config_key, 32);
+VMM_SIZE(vmm_region_decl, 24);
+VMM_SIZE(vmm_setting, 48);
+VMM_SIZE(vmm_region, 16);
+VMM_SIZE(vmm_host_api, 96);
+VMM_SIZE(vmm_device_create_info, 56);
+VMM_SIZE(vmm_plugin_descriptor, 112);
 VMM_SIZE(vmm_vcpu_registers, 152);
 VMM_SIZE(vmm_vcpu_info, 32);
 VMM_SIZE(vmm_exit_event, 88);

@@ -1,6 +1,9 @@
 // vmm: run the machine a TOML file describes.
 #include "cli/options.hpp"
+#include "cli/plugins_command.hpp"
 #include "config/machine_loader.hpp"
+#include "control/control_requests.hpp"
+#include "control/control_server.hpp"
 #include "core/checks.hpp"
 #include "core/exit_reasons.hpp"
 #include "core/machine.hpp"
@@ -19,6 +22,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 namespace {
 
@@ -63,8 +67,13 @@ int run(const Options &options)
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
-        Machine machine(plan);
+        Machine machine(plan, plugins);
+        std::optional<ControlServer> control;
+        if (!options.control.empty())
+            control.emplace(options.control,
+                            [&machine](std::string_view line) { return handle_control_request(line, machine); });
         RunResult result = machine.run();
+        control.reset(); // before the machine it talks to
         print_summary(result);
         const std::vector<CheckResult> checks = evaluate_checks(spec.checks, result.vcpus, machine.memory());
         bool checks_passed = true;
@@ -117,6 +126,10 @@ int main(int argc, char **argv)
     if (!parsed.options)
         return parsed.exit_status;
     try {
+        if (parsed.options->command == Command::list_plugins) {
+            logging::init(*logging::parse_level(parsed.options->log_level));
+            return list_plugins(*parsed.options);
+        }
         return run(*parsed.options);
     } catch (const std::exception &error) {
         std::cerr << "vmm: internal error: " << error.what() << std::endl;

@@ -12,5 +12,9 @@ std::string fixture_dir();     // fixture plugins and files
 std::string plugin_dir();      // the bundled plugins
 std::string guest_dir();       // the built guests
 std::string configs_dir();     // configs/ (bundled machines)
+std::string build_dir();       // the CMake build tree under test
+std::string cmake();           // the cmake that configured it
+std::string c_compiler();
+std::string cxx_compiler();
 
 } // namespace vmm::test::paths

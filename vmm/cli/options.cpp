@@ -1,13 +1,10 @@
 #include "cli/options.hpp"
 
 #include "support/errors.hpp"
-#include "support/logging.hpp"
 #include "support/paths.hpp"
 #include "vmm_version.hpp"
 
 #include <CLI/CLI.hpp>
-
-#include <iostream>
 
 namespace vmm {
 
@@ -18,8 +15,7 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
                  "Runs the machine described by a TOML file, with devices loaded from plugins."};
     app.set_version_flag("--version", std::string("vmm ") + kVmmVersion + " (plugin ABI " + kVmmAbiVersion + ")");
     app.add_option("-c,--config", options.config,
-                   "machine file; looked up as given, then under the bundled configs/ (e.g. machines/hello.toml)")
-        ->required();
+                   "machine file; looked up as given, then under the bundled configs/ (e.g. machines/hello.toml)");
     app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     app.add_option("--plugin-path", options.plugin_path,
@@ -28,10 +24,21 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
     app.add_option("--report", options.report,
                    "write a JSON report of the run: per vCPU its end, exit counts by reason and final registers, "
                    "and the machine's checks");
+    app.add_option("--control", options.control,
+                   "listen on this UNIX socket for control requests, one JSON object per line: "
+                   "{\"command\": \"status\"}, {\"command\": \"swap\", \"device\": D, \"plugin\": P}, "
+                   "{\"command\": \"stop\"}");
+    CLI::App *plugins = app.add_subcommand("plugins", "list every plugin on the search path, with its settings");
+    plugins->add_flag("--json", options.json, "as JSON");
+    app.require_subcommand(0, 1);
     app.footer("Exit status: the guest's own (debug-exit), 0 when every vCPU halted, 1 when the guest died or a\n"
                "check failed, 2 for bad input (machine file, image, plugin or option).");
     try {
         app.parse(argc, argv);
+        if (plugins->parsed())
+            options.command = Command::list_plugins;
+        else if (options.config.empty())
+            throw CLI::RequiredError("--config");
     } catch (const CLI::ParseError &error) {
         const int status = app.exit(error);
         return ParsedCommandLine{std::nullopt, status == 0 ? kExitOk : kExitBadInput};

@@ -1,4 +1,7 @@
 // The command line of `vmm`.
+//
+//   vmm [options] --config FILE      run a machine
+//   vmm [options] plugins [--json]   list the plugins on the search path
 #pragma once
 
 #include <optional>
@@ -7,11 +10,16 @@
 
 namespace vmm {
 
+enum class Command { run, list_plugins };
+
 struct Options {
+    Command command = Command::run;
     std::string config;
     std::string log_level = "info";
     std::vector<std::string> plugin_path;
-    std::string report; // JSON report file, empty: none
+    std::string report;  // JSON report file, empty: none
+    std::string control; // control socket path, empty: none
+    bool json = false;   // `plugins --json`
 };
 
 // Parses argv. Returns the options, or an exit status when the program

@@ -58,6 +58,21 @@ void IoRouter::note_unhandled(Space space, uint64_t address, uint32_t size, bool
     }
 }
 
+std::optional<std::size_t> IoRouter::find_device(const std::string &name) const
+{
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+        if (devices_[i]->name() == name)
+            return i;
+    }
+    return std::nullopt;
+}
+
+std::unique_ptr<DeviceInstance> IoRouter::replace_device(std::size_t index, std::unique_ptr<DeviceInstance> device)
+{
+    std::swap(devices_.at(index), device);
+    return device;
+}
+
 void IoRouter::destroy_devices()
 {
     while (!devices_.empty())

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <set>
 #include <utility>
 #include <vector>
@@ -31,6 +33,11 @@ public:
     const std::vector<std::unique_ptr<DeviceInstance>> &devices() const { return devices_; }
     // Destroy devices in reverse order of creation.
     void destroy_devices();
+    // Index of the device called `name`, if any.
+    std::optional<std::size_t> find_device(const std::string &name) const;
+    // Put `device` in place of device `index` and return the old one. Only
+    // while no vCPU can dispatch (the VM is paused, or not running).
+    std::unique_ptr<DeviceInstance> replace_device(std::size_t index, std::unique_ptr<DeviceInstance> device);
 
 private:
     void note_unhandled(Space space, uint64_t address, uint32_t size, bool is_write);

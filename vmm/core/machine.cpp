@@ -1,6 +1,7 @@
 #include "core/machine.hpp"
 
 #include "core/cpu_setup.hpp"
+#include "plugin/settings_check.hpp"
 #include "core/vcpu_group.hpp"
 #include "kvm/cpuid.hpp"
 #include "support/errors.hpp"
@@ -8,11 +9,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstring>
 
 namespace vmm {
 
-Machine::Machine(MachinePlan &plan) : plan_(plan), spec_(*plan.spec)
+Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(*plan.spec), plugins_(plugins)
 {
     build_memory();
     create_devices();
@@ -106,7 +108,13 @@ RunResult Machine::run()
     RunResult result;
     {
         VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_);
+        {
+            std::lock_guard lock(group_mutex_);
+            group_ = &group;
+        }
         result.vcpus = group.run();
+        std::lock_guard lock(group_mutex_); // waits for a swap in progress
+        group_ = nullptr;
     }
     result.cause = control_.cause();
     result.exit_status = control_.exit_status();
@@ -199,6 +207,77 @@ vmm_status Machine::set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &
     if (sync_registers_) // keep kvm_run's copy in step with what KVM will run
         runtime.vcpu->run_page()->s.regs.regs = regs;
     return VMM_OK;
+}
+
+} // namespace vmm
+
+namespace vmm {
+
+SwapResult Machine::swap_device(const std::string &device, const std::string &plugin_reference,
+                                const std::optional<std::vector<Setting>> &settings)
+{
+    std::lock_guard lock(group_mutex_);
+    if (group_ == nullptr)
+        throw SystemError("the VM is not running");
+    const auto index = io_->find_device(device);
+    if (!index)
+        throw InputError(fmt::format("no device named '{}'", device));
+    DeviceInstance &old = *io_->devices()[*index];
+    PlannedDevice &planned = plan_.devices[*index];
+
+    // Everything that can fail without the guest noticing, before the pause.
+    auto plugin = plugins_.load(plugin_reference, spec_.file.parent_path());
+    const std::vector<Setting> &new_settings = settings ? *settings : planned.spec->settings;
+    std::vector<InputError> problems = check_settings(device, planned.spec->where, new_settings, *plugin);
+    if (!problems.empty())
+        throw InputErrors(std::move(problems));
+    if (old.has_state() && plugin->descriptor().load_state == nullptr)
+        throw InputError(fmt::format("plugin '{}' cannot take device '{}''s state (it has no load_state)",
+                                     plugin->name(), device));
+    if (old.observes_exits() != plugin->observes_exits() ||
+        old.needs_vcpu_state() != ((plugin->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0))
+        throw InputError(fmt::format("plugins '{}' and '{}' differ in observing exits or keeping vCPU state, which "
+                                     "cannot change while the VM runs",
+                                     old.plugin().name(), plugin->name()));
+    auto replacement = std::make_unique<DeviceInstance>(plugin, device, old.regions(), new_settings, *this);
+
+    SwapResult result;
+    result.device = device;
+    result.old_plugin = old.plugin().name();
+    result.new_plugin = plugin->name();
+    const auto paused_at = std::chrono::steady_clock::now();
+    if (!group_->pause(std::chrono::seconds(5)))
+        throw SystemError("the vCPUs did not pause (the VM is stopping, or a vCPU is stuck in a device)");
+    std::unique_ptr<DeviceInstance> retired;
+    try {
+        if (old.has_state()) {
+            const std::vector<uint8_t> state = old.save_state();
+            result.state_bytes = state.size();
+            try {
+                replacement->load_state(state);
+            } catch (...) {
+                old.load_state(state); // the old device goes on where it was
+                throw;
+            }
+        }
+        DeviceInstance *observer = replacement.get();
+        retired = io_->replace_device(*index, std::move(replacement));
+        for (DeviceInstance *&o : observers_.observers) {
+            if (o == retired.get())
+                o = observer;
+        }
+    } catch (...) {
+        group_->resume();
+        throw;
+    }
+    group_->resume();
+    result.pause_us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - paused_at).count();
+    retired.reset();                  // destroyed once the guest runs again
+    planned.plugin = std::move(plugin); // the old library unloads if no device uses it
+    logging::core().info("device '{}': swapped plugin '{}' for '{}' ({} bytes of state); vCPUs paused for {:.0f} us",
+                         device, result.old_plugin, result.new_plugin, result.state_bytes, result.pause_us);
+    return result;
 }
 
 } // namespace vmm

@@ -8,6 +8,7 @@
 #include "core/machine_plan.hpp"
 #include "core/exit_observers.hpp"
 #include "core/run_control.hpp"
+#include "core/vcpu_group.hpp"
 #include "core/vcpu_loop.hpp"
 #include "core/vcpu_runtime.hpp"
 #include "kvm/guest_memory.hpp"
@@ -15,11 +16,22 @@
 #include "kvm/vcpu.hpp"
 #include "kvm/vm.hpp"
 #include "plugin/host_services.hpp"
+#include "plugin/plugin_finder.hpp"
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 namespace vmm {
+
+struct SwapResult {
+    std::string device;
+    std::string old_plugin;
+    std::string new_plugin;
+    uint64_t state_bytes = 0;
+    double pause_us = 0; // vCPUs stopped, from the pause request to the resume
+};
 
 struct RunResult {
     int exit_status = 0;
@@ -31,8 +43,8 @@ struct RunResult {
 class Machine final : public HostServices {
 public:
     // Creates devices (input errors: InputError), then KVM objects
-    // (SystemError). `plan` must outlive the machine.
-    explicit Machine(MachinePlan &plan);
+    // (SystemError). `plan` and `plugins` must outlive the machine.
+    Machine(MachinePlan &plan, PluginFinder &plugins);
     ~Machine() override;
 
     RunResult run();
@@ -46,6 +58,17 @@ public:
     vmm_status set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers) override;
     RunControl &control() { return control_; }
     IoRouter &io() { return *io_; }
+    const MachineSpec &spec() const { return spec_; }
+    const std::vector<std::unique_ptr<VcpuRuntime>> &vcpu_runtimes() const { return runtimes_; }
+
+    // Hot swap: device `device` moves to plugin `plugin` (a name or a path)
+    // while the guest runs: the new instance is made (with `settings`, or
+    // the machine file's), the vCPUs are paused at an exit boundary, the old
+    // device's state moves into the new one, and they resume. Throws
+    // InputError for a bad request, SystemError when the swap failed (the
+    // old device then still runs).
+    SwapResult swap_device(const std::string &device, const std::string &plugin,
+                           const std::optional<std::vector<Setting>> &settings);
 
 private:
     void build_memory();
@@ -57,7 +80,11 @@ private:
 
     MachinePlan &plan_;
     const MachineSpec &spec_;
+    PluginFinder &plugins_;
     RunControl control_;
+    // The running vCPU group, for pausing; swaps are one at a time.
+    std::mutex group_mutex_;
+    VcpuGroup *group_ = nullptr;
     // Destroyed bottom-up: vCPUs, devices, the VM, KVM, then memory last, so
     // nothing ever points into unmapped guest memory.
     std::unique_ptr<GuestMemory> memory_;

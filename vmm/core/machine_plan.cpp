@@ -1,6 +1,7 @@
 #include "core/machine_plan.hpp"
 
 #include "kvm/vm.hpp"
+#include "plugin/settings_check.hpp"
 #include "support/errors.hpp"
 
 #include <fmt/format.h>
@@ -49,7 +50,8 @@ private:
             error(device.plugin_where, fmt::format("device '{}': {}", device.name, e.what()));
             return;
         }
-        check_settings(device, *planned.plugin);
+        for (InputError &e : check_settings(device.name, device.where, device.settings, *planned.plugin))
+            errors_.push_back(std::move(e));
 
         const uint32_t index = static_cast<uint32_t>(plan_.devices.size());
         if (!device.ranges.empty()) {
@@ -78,37 +80,6 @@ private:
             planned.regions.push_back(DeviceRegion{space, size, base});
         } catch (const InputError &e) {
             errors_.emplace_back(e.what() + origin);
-        }
-    }
-
-    void check_settings(const DeviceSpec &device, const PluginLibrary &plugin)
-    {
-        for (const Setting &setting : device.settings) {
-            const ConfigKeyInfo *key = plugin.find_key(setting.key);
-            if (key == nullptr) {
-                std::string accepted;
-                for (const ConfigKeyInfo &k : plugin.config_keys())
-                    accepted += (accepted.empty() ? "" : ", ") + k.name;
-                error(setting.where, fmt::format("device '{}': plugin '{}' has no setting '{}' (it accepts: {})",
-                                                 device.name, plugin.name(), setting.key,
-                                                 accepted.empty() ? "no settings" : accepted));
-                continue;
-            }
-            const char *given = setting_type_name(setting.value);
-            const bool int_as_float = key->type == VMM_VALUE_FLOAT && std::holds_alternative<int64_t>(setting.value);
-            if (std::string(given) != value_type_name(key->type) && !int_as_float)
-                error(setting.where, fmt::format("device '{}': setting '{}' must be a {}, not a {}", device.name,
-                                                 setting.key, value_type_name(key->type), given));
-        }
-        for (const ConfigKeyInfo &key : plugin.config_keys()) {
-            if (!key.required)
-                continue;
-            bool present = false;
-            for (const Setting &setting : device.settings)
-                present = present || setting.key == key.name;
-            if (!present)
-                error(device.where, fmt::format("device '{}': plugin '{}' requires setting '{}' ({}: {})", device.name,
-                                                plugin.name(), key.name, value_type_name(key.type), key.description));
         }
     }
 

@@ -11,6 +11,7 @@ const char *stop_cause_name(StopCause cause)
     case StopCause::fatal: return "fatal exit";
     case StopCause::signal: return "signal";
     case StopCause::timeout: return "timeout";
+    case StopCause::control: return "control request";
     }
     return "?";
 }

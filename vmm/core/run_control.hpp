@@ -16,6 +16,7 @@ enum class StopCause {
     fatal,         // a vCPU cannot go on: triple fault, entry failure...
     signal,        // SIGINT / SIGTERM
     timeout,       // --timeout elapsed
+    control,       // a stop request on the control socket
 };
 const char *stop_cause_name(StopCause cause);
 

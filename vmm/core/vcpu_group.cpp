@@ -48,15 +48,58 @@ VcpuGroup::~VcpuGroup()
     }
 }
 
-void VcpuGroup::kick_all()
+void VcpuGroup::kick_locked()
 {
-    std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < threads_.size(); ++i) {
         if (!active_[i])
             continue;
         vcpus_[i]->run_page()->immediate_exit = 1;
         ::pthread_kill(threads_[i].native_handle(), kKickSignal);
     }
+    changed_.notify_all(); // paused vCPUs must see a stop
+}
+
+void VcpuGroup::kick_all()
+{
+    std::lock_guard lock(mutex_);
+    kick_locked();
+}
+
+bool VcpuGroup::pause(std::chrono::milliseconds timeout)
+{
+    std::unique_lock lock(mutex_);
+    if (pause_requested_ || control_.stop_requested())
+        return false;
+    pause_requested_ = true;
+    pause_pending_ = true;
+    kick_locked(); // immediate_exit completes any pending I/O, then returns
+    const bool all_paused =
+        changed_.wait_for(lock, timeout, [&] { return paused_ == running_ || control_.stop_requested(); });
+    if (!all_paused || control_.stop_requested()) {
+        pause_requested_ = false;
+        pause_pending_ = false;
+        changed_.notify_all();
+        return false;
+    }
+    return true;
+}
+
+void VcpuGroup::resume()
+{
+    std::lock_guard lock(mutex_);
+    pause_requested_ = false;
+    pause_pending_ = false;
+    changed_.notify_all();
+}
+
+void VcpuGroup::checkpoint(kvm_run &run)
+{
+    std::unique_lock lock(mutex_);
+    ++paused_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return !pause_requested_ || control_.stop_requested(); });
+    --paused_;
+    run.immediate_exit = 0; // the kick's, or the next KVM_RUN would return at once
 }
 
 void VcpuGroup::thread_main(std::size_t slot)
@@ -66,7 +109,7 @@ void VcpuGroup::thread_main(std::size_t slot)
     runtime.state = VMM_VCPU_RUNNING;
     set_current_vcpu_runtime(&runtime);
     VcpuOutcome outcome =
-        run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_});
+        run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_, this});
     set_current_vcpu_runtime(nullptr);
     runtime.state = outcome.end == VcpuEnd::halted  ? VMM_VCPU_HALTED
                     : outcome.end == VcpuEnd::fatal ? VMM_VCPU_FAILED
@@ -87,6 +130,7 @@ void VcpuGroup::thread_main(std::size_t slot)
         active_[slot] = false;
         outcomes_[slot] = std::move(outcome);
         last_to_halt = --running_ == 0 && outcomes_[slot].end == VcpuEnd::halted;
+        changed_.notify_all(); // a pause waits for running vCPUs only
     }
     if (last_to_halt)
         control_.request_stop(StopCause::all_halted, kExitOk, "every vCPU halted");

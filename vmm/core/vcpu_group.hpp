@@ -10,6 +10,9 @@
 #include "core/vcpu_loop.hpp"
 #include "kvm/vcpu.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -17,7 +20,7 @@
 
 namespace vmm {
 
-class VcpuGroup {
+class VcpuGroup final : public PausePoint {
 public:
     VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
               IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers);
@@ -29,9 +32,19 @@ public:
     // vCPU order.
     std::vector<VcpuOutcome> run();
 
+    // Stops every running vCPU between two exits (devices are then not
+    // called by any vCPU). False if they did not all stop within `timeout`,
+    // or the VM is stopping; then nothing is paused.
+    bool pause(std::chrono::milliseconds timeout);
+    void resume();
+
+    bool pause_pending() const override { return pause_pending_.load(std::memory_order_relaxed); }
+    void checkpoint(kvm_run &run) override;
+
 private:
     void thread_main(std::size_t slot);
     void kick_all();
+    void kick_locked(); // mutex_ held
 
     std::vector<std::unique_ptr<Vcpu>> &vcpus_;
     std::vector<std::unique_ptr<VcpuRuntime>> &runtimes_;
@@ -40,9 +53,13 @@ private:
     const ExitObservers &observers_;
     bool sync_registers_;
 
-    std::mutex mutex_; // guards active_, running_ and the kick
+    std::mutex mutex_; // guards active_, running_, the pause state and the kick
+    std::condition_variable changed_;
     std::vector<bool> active_;
     std::size_t running_ = 0;
+    bool pause_requested_ = false;
+    std::size_t paused_ = 0;
+    std::atomic<bool> pause_pending_{false};
     std::vector<std::thread> threads_;
     std::vector<VcpuOutcome> outcomes_;
 };

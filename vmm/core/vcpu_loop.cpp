@@ -238,6 +238,10 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
             outcome.end = VcpuEnd::stopped;
             break;
         }
+        if (context.pause_point != nullptr && context.pause_point->pause_pending()) {
+            context.pause_point->checkpoint(run);
+            continue; // the VM may have been stopped meanwhile
+        }
         if (observing)
             entered = Clock::now();
         const int error = context.vcpu.run();

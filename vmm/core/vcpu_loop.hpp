@@ -41,6 +41,16 @@ struct VcpuOutcome {
     kvm_sregs sregs{};
 };
 
+// Where a vCPU thread stops while the VM is paused (between two exits).
+class PausePoint {
+public:
+    virtual ~PausePoint() = default;
+    // One relaxed atomic load per loop iteration when nobody pauses.
+    virtual bool pause_pending() const = 0;
+    // Blocks until the pause ends (or the VM stops).
+    virtual void checkpoint(kvm_run &run) = 0;
+};
+
 struct VcpuLoopContext {
     Vcpu &vcpu;
     IoRouter &io;
@@ -48,6 +58,7 @@ struct VcpuLoopContext {
     VcpuRuntime &runtime;
     const ExitObservers &observers;
     bool sync_registers = false; // KVM_CAP_SYNC_REGS: registers arrive in kvm_run
+    PausePoint *pause_point = nullptr;
 };
 
 // Runs until the vCPU's end, then captures its registers into the outcome.

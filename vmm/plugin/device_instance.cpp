@@ -228,6 +228,56 @@ void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint3
     }
 }
 
+std::vector<uint8_t> DeviceInstance::save_state()
+{
+    const auto fn = plugin_->descriptor().save_state;
+    if (fn == nullptr)
+        throw SystemError(fmt::format("device '{}' (plugin '{}') cannot save its state", name_, plugin_->name()));
+    constexpr uint64_t kMaxState = 64ull << 20;
+    std::vector<uint8_t> blob(4096);
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    if (serialize_)
+        lock.lock();
+    context_->capturing = true;
+    context_->captured_errors.clear();
+    for (;;) {
+        uint64_t size = 0;
+        const vmm_status status = fn(instance_, blob.data(), blob.size(), &size);
+        if (status == VMM_OK && size <= blob.size()) {
+            blob.resize(size);
+            break;
+        }
+        if (status == VMM_ERROR_RANGE && size > blob.size() && size <= kMaxState) {
+            blob.resize(size);
+            continue;
+        }
+        context_->capturing = false;
+        throw SystemError(fmt::format("device '{}' (plugin '{}'): save_state failed (status {}{}{})", name_,
+                                      plugin_->name(), status, context_->captured_errors.empty() ? "" : ": ",
+                                      context_->captured_errors));
+    }
+    context_->capturing = false;
+    return blob;
+}
+
+void DeviceInstance::load_state(const std::vector<uint8_t> &blob)
+{
+    const auto fn = plugin_->descriptor().load_state;
+    if (fn == nullptr)
+        throw SystemError(fmt::format("device '{}' (plugin '{}') cannot load a state", name_, plugin_->name()));
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    if (serialize_)
+        lock.lock();
+    context_->capturing = true;
+    context_->captured_errors.clear();
+    const vmm_status status = fn(instance_, blob.data(), blob.size());
+    context_->capturing = false;
+    if (status != VMM_OK)
+        throw SystemError(fmt::format("device '{}' (plugin '{}') refused the state ({}{}{})", name_, plugin_->name(),
+                                      status, context_->captured_errors.empty() ? "" : ": ",
+                                      context_->captured_errors));
+}
+
 void DeviceInstance::observe_exit(const vmm_exit_event &event)
 {
     const auto fn = plugin_->descriptor().observe_exit;

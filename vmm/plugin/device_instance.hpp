@@ -55,6 +55,11 @@ public:
     // ABI 1.2: tell an observer plugin about a handled exit.
     void observe_exit(const vmm_exit_event &event);
     bool observes_exits() const { return plugin_->descriptor().observe_exit != nullptr; }
+    // ABI 1.3: the device's state as a blob, and back. Throw SystemError with
+    // the plugin's reason when it fails (or cannot: no state functions).
+    bool has_state() const { return plugin_->descriptor().save_state != nullptr; }
+    std::vector<uint8_t> save_state();
+    void load_state(const std::vector<uint8_t> &blob);
     bool needs_vcpu_state() const { return (plugin_->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0; }
 
     const std::string &name() const { return name_; }

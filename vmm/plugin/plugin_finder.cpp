@@ -51,13 +51,15 @@ std::shared_ptr<PluginLibrary> PluginFinder::load(const std::string &reference, 
     }
     std::error_code ec;
     const fs::path key = fs::weakly_canonical(file, ec);
-    if (auto it = loaded_.find(ec ? file : key); it != loaded_.end())
-        return it->second;
+    if (auto it = loaded_.find(ec ? file : key); it != loaded_.end()) {
+        if (auto plugin = it->second.lock())
+            return plugin;
+    }
     auto plugin = PluginLibrary::load(file);
     if (!is_path && plugin->name() != reference)
         throw InputError(fmt::format("{} declares the plugin name '{}', not '{}'", file.string(), plugin->name(),
                                      reference));
-    loaded_.emplace(ec ? file : key, plugin);
+    loaded_[ec ? file : key] = plugin;
     return plugin;
 }
 

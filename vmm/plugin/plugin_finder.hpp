@@ -32,7 +32,8 @@ private:
     std::optional<std::filesystem::path> locate(const std::string &name) const;
 
     std::vector<std::filesystem::path> dirs_;
-    std::map<std::filesystem::path, std::shared_ptr<PluginLibrary>> loaded_;
+    // Weak: a plugin no device uses any more is unloaded (after a swap).
+    std::map<std::filesystem::path, std::weak_ptr<PluginLibrary>> loaded_;
 };
 
 } // namespace vmm

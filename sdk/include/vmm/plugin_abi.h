@@ -22,7 +22,8 @@
  *
  * History: 1.0 the first; 1.1 vmm_host_api.region_address; 1.2 exit
  * observers (vmm_plugin_descriptor.observe_exit) and vCPU services
- * (vmm_host_api.vcpu_count ... set_vcpu_registers).
+ * (vmm_host_api.vcpu_count ... set_vcpu_registers); 1.3 device state
+ * (vmm_plugin_descriptor.save_state, load_state).
  *
  * Lifetimes: strings and arrays the host passes are valid for the duration
  * of the call that received them, except `vmm_device_create_info` members,
@@ -39,7 +40,7 @@ extern "C" {
 #endif
 
 #define VMM_ABI_MAJOR 1u
-#define VMM_ABI_MINOR 2u
+#define VMM_ABI_MINOR 3u
 #define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
 #define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
 #define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -265,6 +266,25 @@ typedef struct vmm_plugin_descriptor {
      * vCPU's thread (serialized unless VMM_PLUGIN_THREAD_SAFE). The event is
      * valid during the call only. Keep it cheap: it is on the exit path. */
     void (*observe_exit)(void *instance, const vmm_exit_event *event);
+
+    /* ---- ABI 1.3 ---- */
+
+    /* Device state, so that a device can move to another plugin (hot swap)
+     * without the guest noticing. Both NULL: the device has no state to move.
+     *
+     * save_state first brings the device to rest (its own threads stopped,
+     * pending work done), then writes its state into `buffer` and sets
+     * *size. If `capacity` is too small it sets *size to what it needs and
+     * returns VMM_ERROR_RANGE; the host calls again. After a successful
+     * save_state the host either destroys the instance or hands the blob
+     * back to its load_state (to resume it).
+     *
+     * The blob is the plugin's own format. It should name that format and
+     * its version (the C++ SDK's StateWriter does), so that load_state can
+     * refuse, with VMM_ERROR_INVALID and a logged reason, a blob it does not
+     * understand. Plugins that implement the same device share the format. */
+    vmm_status (*save_state)(void *instance, void *buffer, uint64_t capacity, uint64_t *size);
+    vmm_status (*load_state)(void *instance, const void *data, uint64_t size);
 } vmm_plugin_descriptor;
 
 /* ---- the two exports ---------------------------------------------------- */

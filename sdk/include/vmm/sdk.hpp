@@ -12,3 +12,4 @@
 #include <vmm/sdk/host.hpp>
 #include <vmm/sdk/plugin.hpp>
 #include <vmm/sdk/settings.hpp>
+#include <vmm/sdk/state.hpp>

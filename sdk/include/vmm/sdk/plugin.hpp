@@ -14,8 +14,10 @@
 
 #include <vmm/plugin_abi.h>
 #include <vmm/sdk/device.hpp>
+#include <vmm/sdk/state.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <span>
@@ -32,6 +34,7 @@ struct PluginInfo {
     bool thread_safe = false;      // callbacks may run concurrently (the plugin locks itself)
     bool observes_exits = false;   // ABI 1.2: observe_exit() sees every VM exit
     bool needs_vcpu_state = false; // ABI 1.2: registers of other vCPUs, as of their last exit
+    bool has_state = false;        // ABI 1.3: save_state()/load_state() move the device
 };
 
 constexpr vmm_config_key config_key(uint32_t type, const char *name, const char *description,
@@ -153,6 +156,41 @@ inline void observe_exit(void *instance, const vmm_exit_event *event) noexcept
     }
 }
 
+inline vmm_status save_state(void *instance, void *buffer, uint64_t capacity, uint64_t *size) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr || size == nullptr)
+        return VMM_ERROR_INVALID;
+    try {
+        // Saved once per swap; the host's first capacity is usually enough.
+        const std::vector<uint8_t> state = device->save_state();
+        *size = state.size();
+        if (state.size() > capacity || (buffer == nullptr && !state.empty()))
+            return VMM_ERROR_RANGE;
+        if (!state.empty())
+            std::memcpy(buffer, state.data(), state.size());
+        return VMM_OK;
+    } catch (...) {
+        return report_exception(device->host(), "save_state failed");
+    }
+}
+
+inline vmm_status load_state(void *instance, const void *data, uint64_t size) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr || (data == nullptr && size != 0))
+        return VMM_ERROR_INVALID;
+    try {
+        device->load_state(std::span<const uint8_t>(static_cast<const uint8_t *>(data), size));
+        return VMM_OK;
+    } catch (const StateError &e) {
+        device->host().logf(LogLevel::error, "load_state refused: %s", e.what());
+        return VMM_ERROR_INVALID;
+    } catch (...) {
+        return report_exception(device->host(), "load_state failed");
+    }
+}
+
 template <typename T>
 const vmm_plugin_descriptor *describe() noexcept
 {
@@ -174,6 +212,8 @@ const vmm_plugin_descriptor *describe() noexcept
         d.read = &read;
         d.write = &write;
         d.observe_exit = info.observes_exits ? &observe_exit : nullptr;
+        d.save_state = info.has_state ? &save_state : nullptr;
+        d.load_state = info.has_state ? &load_state : nullptr;
         return d;
     }();
     return &descriptor;

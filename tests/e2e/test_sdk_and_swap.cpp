@@ -1,0 +1,367 @@
+// End to end: the installed SDK builds a plugin out of the tree; plugins are
+// listed without a VM; one device swaps implementation by machine file and
+// while the guest runs, through the control socket.
+#include "run_process.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch.hpp>
+#include <vmm/plugin_abi.h>
+
+#define VMM_ABI_MAJOR_FOR_TEST VMM_ABI_MAJOR
+#define VMM_ABI_MINOR_FOR_TEST VMM_ABI_MINOR
+#include <nlohmann/json.hpp>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+using namespace vmm::test;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+void show(const ProcessResult &r)
+{
+    UNSCOPED_INFO("exit status " << r.exit_status << ", signal " << r.signal << (r.timed_out ? ", timed out" : ""));
+    UNSCOPED_INFO("stdout:\n" << r.out.substr(0, 4000));
+    UNSCOPED_INFO("stderr:\n" << r.err.substr(0, 4000));
+}
+
+struct TempDir {
+    fs::path path;
+    explicit TempDir(const std::string &name)
+        : path(fs::temp_directory_path() / ("vmm-e2e-" + name + "-" + std::to_string(::getpid())))
+    {
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+    std::string write(const std::string &name, const std::string &text) const
+    {
+        std::ofstream(path / name) << text;
+        return (path / name).string();
+    }
+};
+
+std::string read_file(const fs::path &file)
+{
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+std::string counter_text(int count)
+{
+    std::string text;
+    for (int i = 0; i < count; ++i)
+        text += std::to_string(i) + "\n";
+    return text;
+}
+
+std::string counter_machine(int count, const std::string &device_lines)
+{
+    return "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = " + std::to_string(count) +
+           " }\n[[image]]\nfile = \"counter.elf\"\n[[device]]\nname = \"com1\"\n" + device_lines;
+}
+
+// A client of the control socket: one JSON line out, one JSON line back.
+class ControlClient {
+public:
+    explicit ControlClient(const std::string &path)
+    {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+        for (int attempt = 0; attempt < 200 && fd_ < 0; ++attempt) {
+            const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0)
+                fd_ = fd;
+            else {
+                ::close(fd);
+                std::this_thread::sleep_for(std::chrono::milliseconds(25));
+            }
+        }
+    }
+    ~ControlClient()
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    bool connected() const { return fd_ >= 0; }
+    std::string raw(const std::string &line)
+    {
+        const std::string text = line + "\n";
+        if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
+            return "";
+        std::string reply;
+        char c;
+        while (::recv(fd_, &c, 1, 0) == 1 && c != '\n')
+            reply += c;
+        return reply;
+    }
+    json request(const json &message) { return json::parse(raw(message.dump())); }
+
+private:
+    int fd_ = -1;
+};
+
+} // namespace
+
+TEST_CASE("the example plugin builds from the installed SDK alone and runs its guest", "[e2e][sdk]")
+{
+    TempDir dir("sdk");
+    const fs::path prefix = dir.path / "prefix";
+    ProcessResult r = run_process({paths::cmake(), "--install", paths::build_dir(), "--prefix", prefix.string()});
+    show(r);
+    REQUIRE(r.exit_status == 0);
+
+    // The SDK as installed must not point back into the source or build tree.
+    for (const char *part : {"include", "lib/cmake/VmmSdk", "lib/pkgconfig", "share/vmm/examples"}) {
+        for (const auto &entry : fs::recursive_directory_iterator(prefix / part)) {
+            if (!entry.is_regular_file())
+                continue;
+            const std::string text = read_file(entry.path());
+            INFO(entry.path());
+            CHECK(text.find(paths::source_dir()) == std::string::npos);
+            CHECK(text.find(paths::build_dir()) == std::string::npos);
+        }
+    }
+
+    // Only what the install tree holds: the example's sources and the package.
+    const fs::path work = dir.path / "crc32";
+    fs::copy(prefix / "share/vmm/examples/crc32", work, fs::copy_options::recursive);
+    ProcessOptions clean;
+    clean.working_directory = work.string();
+    clean.timeout = std::chrono::minutes(3);
+    r = run_process({paths::cmake(), "-S", ".", "-B", "build", "-DCMAKE_PREFIX_PATH=" + prefix.string(),
+                     "-DCMAKE_CXX_COMPILER=" + paths::cxx_compiler()},
+                    clean);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    r = run_process({paths::cmake(), "--build", "build"}, clean);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    REQUIRE(fs::exists(work / "build" / "vmm-crc32.so"));
+
+    r = run_process({(prefix / "bin/vmm").string(), "--config", "crc32.toml", "--plugin-path", "build"}, clean);
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == "crc32(\"123456789\") = 0xcbf43926\noutside RAM: status 0x00000001\ntoo long: status 0x00000002\n");
+    CHECK_THAT(r.err, Catch::Contains("[crc] warning: buffer 0x7ff00000 (+16) is not in guest RAM"));
+
+    // The same plugin through pkg-config instead of CMake.
+    ProcessOptions pc = clean;
+    pc.environment["PKG_CONFIG_PATH"] = (prefix / "lib/pkgconfig").string();
+    r = run_process({"/bin/sh", "-c",
+                     "mkdir -p pc && " + paths::cxx_compiler() +
+                         " -shared -o pc/vmm-crc32.so crc32.cpp $(pkg-config --cflags --libs vmm-sdk)"},
+                    pc);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    r = run_process({(prefix / "bin/vmm").string(), "--config", "crc32.toml", "--plugin-path", "pc"}, clean);
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("crc32(\"123456789\") = 0xcbf43926\n"));
+}
+
+TEST_CASE("vmm plugins lists every bundled plugin with its settings, without a VM", "[e2e][sdk]")
+{
+    const ProcessResult r = run_vmm({"plugins", "--json"});
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    const json listed = json::parse(r.out);
+    std::map<std::string, json> by_name;
+    for (const json &plugin : listed)
+        by_name[plugin["name"]] = plugin;
+    std::size_t files = 0;
+    for (const auto &entry : fs::directory_iterator(paths::plugin_dir())) {
+        const std::string file = entry.path().filename().string();
+        if (file.rfind("vmm-", 0) != 0 || entry.path().extension() != ".so")
+            continue;
+        ++files;
+        const std::string name = file.substr(4, file.size() - 7);
+        INFO(name);
+        REQUIRE(by_name.count(name) == 1);
+        CHECK_FALSE(by_name[name]["version"].get<std::string>().empty());
+        CHECK_FALSE(by_name[name]["description"].get<std::string>().empty());
+        CHECK(by_name[name]["abi"] == std::to_string(VMM_ABI_MAJOR_FOR_TEST) + "." + std::to_string(VMM_ABI_MINOR_FOR_TEST));
+    }
+    CHECK(listed.size() == files);
+    const auto keys = [&](const std::string &name) {
+        std::vector<std::string> out;
+        for (const json &k : by_name[name]["settings"])
+            out.push_back(k["name"].get<std::string>() + ":" + k["type"].get<std::string>());
+        return out;
+    };
+    CHECK(keys("serial") == std::vector<std::string>{"input:string"});
+    CHECK(keys("serial-file") ==
+          std::vector<std::string>{"path:string", "append:boolean", "socket:string", "input:string"});
+    CHECK(keys("debug-exit").empty());
+
+    const ProcessResult text = run_vmm({"plugins"});
+    CHECK(text.exit_status == 0);
+    CHECK_THAT(text.out, Catch::Contains("serial-file 1.0.0 (ABI "));
+    CHECK_THAT(text.out, Catch::Contains("    path (string): file to write the output to (created if missing)"));
+}
+
+TEST_CASE("one guest, one vmm binary: the serial device's implementation is chosen by the machine file", "[e2e][swap]")
+{
+    TempDir dir("swap-file");
+    const std::string expected = counter_text(40);
+
+    ProcessResult r = run_vmm({"--config", dir.write("stdout.toml", counter_machine(40, "plugin = \"serial\"\n"))});
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == expected);
+
+    const fs::path out = dir.path / "out.txt";
+    r = run_vmm({"--config", dir.write("file.toml", counter_machine(40, "plugin = \"serial-file\"\nsettings = { path = \"" +
+                                                                          out.string() + "\" }\n"))});
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out.empty());
+    CHECK(read_file(out) == expected);
+
+    // A UNIX socket: this test listens, vmm connects and streams into it.
+    const std::string socket_path = (dir.path / "serial.sock").string();
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    REQUIRE(::bind(listener, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 1) == 0);
+    std::string received;
+    std::thread reader([&] {
+        const int client = ::accept(listener, nullptr, nullptr);
+        char buffer[4096];
+        for (ssize_t n; (n = ::recv(client, buffer, sizeof buffer, 0)) > 0;)
+            received.append(buffer, static_cast<std::size_t>(n));
+        ::close(client);
+    });
+    r = run_vmm({"--config", dir.write("socket.toml", counter_machine(40, "plugin = \"serial-file\"\nsettings = { socket = \"" +
+                                                                            socket_path + "\" }\n"))});
+    reader.join();
+    ::close(listener);
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(received == expected);
+}
+
+TEST_CASE("hot swap: the serial plugin changes while the guest streams, with no byte lost or doubled", "[e2e][swap]")
+{
+    TempDir dir("hot-swap");
+    const int count = 4000; // long enough to swap in the middle
+    const std::string machine = dir.write("m.toml", counter_machine(count, "plugin = \"serial\"\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    const fs::path rest = dir.path / "rest.txt";
+
+    ProcessResult vmm;
+    std::thread runner([&] { vmm = run_vmm({"--config", machine, "--control", socket}); });
+    json swap;
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        // Swap once the guest is well into its stream.
+        for (int i = 0; i < 400; ++i) {
+            const json status = control.request({{"command", "status"}});
+            if (status["vcpus"][0]["exits"].get<uint64_t>() > 3000)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        swap = control.request({{"command", "swap"},
+                                {"device", "com1"},
+                                {"plugin", "serial-file"},
+                                {"settings", {{"path", rest.string()}}}});
+        const json after = control.request({{"command", "status"}});
+        CHECK(after["devices"][0]["plugin"] == "serial-file");
+    }
+    runner.join();
+    show(vmm);
+    INFO("swap reply: " << swap.dump());
+    REQUIRE(swap["ok"] == true);
+    CHECK(swap["old_plugin"] == "serial");
+    CHECK(swap["new_plugin"] == "serial-file");
+    CHECK(swap["state_bytes"].get<uint64_t>() > 0);
+    std::cout << "hot swap: vCPUs paused for " << swap["pause_us"].get<double>() << " us" << std::endl;
+    CHECK(vmm.exit_status == 0);
+
+    const std::string before = vmm.out, after = read_file(rest);
+    CHECK_FALSE(before.empty()); // the swap happened mid-stream,
+    CHECK_FALSE(after.empty());  // not before or after it
+    CHECK(before + after == counter_text(count));
+    CHECK_THAT(vmm.err, Catch::Contains("device 'com1': swapped plugin 'serial' for 'serial-file'"));
+}
+
+TEST_CASE("the control socket answers bad requests with errors, reports status, and stops the VM", "[e2e][swap]")
+{
+    TempDir dir("control");
+    const std::string machine = dir.write("m.toml", counter_machine(100000000, "plugin = \"serial-file\"\nsettings = { path = \"" +
+                                                                                   (dir.path / "out.txt").string() + "\" }\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    ProcessResult vmm;
+    std::thread runner([&] { vmm = run_vmm({"--config", machine, "--control", socket}); });
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        const auto error_of = [&](const std::string &line) {
+            const json reply = json::parse(control.raw(line));
+            CHECK(reply["ok"] == false);
+            return reply.value("error", std::string());
+        };
+        CHECK_THAT(error_of("this is not json"), Catch::StartsWith("not a valid request: "));
+        CHECK(error_of("[1, 2]") == "a request is a JSON object such as {\"command\": \"status\"}");
+        CHECK(error_of("{}") == "\"command\" must be a string");
+        CHECK(error_of(R"({"command": 7})") == "\"command\" must be a string");
+        CHECK(error_of(R"({"command": "reboot"})") == "unknown command \"reboot\" (status, swap, stop)");
+        CHECK(error_of(R"({"command": "swap", "plugin": "serial"})") == "\"device\" must be a string");
+        CHECK(error_of(R"({"command": "swap", "device": "nope", "plugin": "serial"})") == "no device named 'nope'");
+        CHECK_THAT(error_of(R"({"command": "swap", "device": "com1", "plugin": "no-such-plugin"})"),
+                   Catch::StartsWith("plugin 'no-such-plugin' not found"));
+        CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": [1]})") ==
+              "\"settings\" must be an object");
+        CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": {"speed": 9600}})") ==
+              "device 'com1': plugin 'serial' has no setting 'speed' (it accepts: input)");
+        CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "debug-exit", "settings": {}})") ==
+              "plugin 'debug-exit' cannot take device 'com1''s state (it has no load_state)");
+        CHECK_THAT(error_of(std::string(70000, 'x')), Catch::Contains("longer than 64 KiB"));
+
+        ControlClient again(socket); // the server survived all of the above
+        REQUIRE(again.connected());
+        const json status = again.request({{"command", "status"}});
+        CHECK(status["ok"] == true);
+        CHECK(status["machine"] == "m");
+        REQUIRE(status["devices"].size() == 1);
+        CHECK(status["devices"][0]["name"] == "com1");
+        CHECK(status["devices"][0]["plugin"] == "serial-file");
+        CHECK(status["devices"][0]["ranges"][0] == "pio 0x3f8-0x3ff");
+        REQUIRE(status["vcpus"].size() == 1);
+        CHECK(status["vcpus"][0]["state"] == "running");
+        CHECK(status["vcpus"][0]["host_thread_id"].get<int64_t>() > 0);
+        CHECK(again.request({{"command", "stop"}})["ok"] == true);
+    }
+    runner.join();
+    show(vmm);
+    CHECK(vmm.exit_status == 0);
+    CHECK_THAT(vmm.err, Catch::Contains("stopped: stopped through the control socket"));
+    CHECK_FALSE(fs::exists(socket)); // removed on the way out
+}
+
+TEST_CASE("a control socket path that is not a socket is bad input", "[e2e][swap]")
+{
+    TempDir dir("control-path");
+    const std::string file = dir.write("not-a-socket", "precious data");
+    const ProcessResult r = run_vmm({"--config", "machines/hello.toml", "--control", file});
+    CHECK(r.exit_status == 2);
+    CHECK(r.err == "control socket path " + file + " exists and is not a socket\n");
+    CHECK(read_file(file) == "precious data");
+}

@@ -1,0 +1,92 @@
+#include "cli/plugins_command.hpp"
+
+#include "plugin/plugin_finder.hpp"
+#include "support/errors.hpp"
+#include "support/paths.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace vmm {
+namespace {
+
+std::string describe_region(const RegionDecl &r) { return describe_range(r.space, r.base, r.size); }
+
+void print_text(const PluginLibrary &p)
+{
+    std::cout << fmt::format("{} {} (ABI {}{}{})\n", p.name(), p.version().empty() ? "?" : p.version(),
+                             abi_version_string(p.abi_version()), p.thread_safe() ? ", thread-safe" : "",
+                             p.observes_exits() ? ", observes exits" : "");
+    std::cout << "  " << (p.description().empty() ? "(no description)" : p.description()) << "\n";
+    std::cout << "  file: " << p.file().string() << "\n";
+    if (!p.default_regions().empty()) {
+        std::string ranges;
+        for (const RegionDecl &r : p.default_regions())
+            ranges += (ranges.empty() ? "" : ", ") + describe_region(r);
+        std::cout << "  default ranges: " << ranges << "\n";
+    }
+    if (p.config_keys().empty()) {
+        std::cout << "  settings: none\n";
+    } else {
+        std::cout << "  settings:\n";
+        for (const ConfigKeyInfo &key : p.config_keys())
+            std::cout << fmt::format("    {} ({}{}): {}\n", key.name, value_type_name(key.type),
+                                     key.required ? ", required" : "", key.description);
+    }
+}
+
+nlohmann::ordered_json to_json(const PluginLibrary &p)
+{
+    nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+    for (const ConfigKeyInfo &key : p.config_keys())
+        keys.push_back({{"name", key.name},
+                        {"type", value_type_name(key.type)},
+                        {"required", key.required},
+                        {"description", key.description}});
+    nlohmann::ordered_json ranges = nlohmann::ordered_json::array();
+    for (const RegionDecl &r : p.default_regions())
+        ranges.push_back({{"space", space_name(r.space)}, {"base", r.base}, {"size", r.size}});
+    return {{"name", p.name()},
+            {"version", p.version()},
+            {"abi", abi_version_string(p.abi_version())},
+            {"description", p.description()},
+            {"file", p.file().string()},
+            {"thread_safe", p.thread_safe()},
+            {"observes_exits", p.observes_exits()},
+            {"default_ranges", ranges},
+            {"settings", keys}};
+}
+
+} // namespace
+
+int list_plugins(const Options &options)
+{
+    const PluginFinder finder(paths::plugin_dirs(options.plugin_path));
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    int broken = 0;
+    bool first = true;
+    for (const auto &file : finder.list_files()) {
+        try {
+            const auto plugin = PluginLibrary::load(file);
+            if (options.json) {
+                all.push_back(to_json(*plugin));
+            } else {
+                if (!first)
+                    std::cout << "\n";
+                print_text(*plugin);
+            }
+            first = false;
+        } catch (const InputError &error) {
+            // One broken file does not hide the others.
+            std::cerr << error.what() << std::endl;
+            ++broken;
+        }
+    }
+    if (options.json)
+        std::cout << all.dump(2) << std::endl;
+    return broken == 0 ? kExitOk : kExitBadInput;
+}
+
+} // namespace vmm

@@ -1,0 +1,145 @@
+#include "control/control_server.hpp"
+
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace vmm {
+namespace {
+
+constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::size_t kMaxClients = 16;
+
+struct Client {
+    UniqueFd fd;
+    std::string pending; // bytes read, not yet a whole line
+};
+
+bool send_line(int fd, const std::string &line)
+{
+    std::string text = line + "\n";
+    const char *cursor = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+        const ssize_t sent = ::send(fd, cursor, left, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent <= 0)
+            return false;
+        cursor += sent;
+        left -= static_cast<std::size_t>(sent);
+    }
+    return true;
+}
+
+} // namespace
+
+ControlServer::ControlServer(std::filesystem::path path, Handler handler)
+    : path_(std::move(path)), handler_(std::move(handler))
+{
+    sockaddr_un address{};
+    const std::string text = path_.string();
+    if (text.empty() || text.size() >= sizeof address.sun_path)
+        throw InputError(fmt::format("control socket path '{}' is empty or longer than {} bytes", text,
+                                     sizeof address.sun_path - 1));
+    struct stat st {};
+    if (::lstat(text.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            throw InputError(fmt::format("control socket path {} exists and is not a socket", text));
+        ::unlink(text.c_str()); // a stale socket from an earlier run
+    }
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+    listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!listener_.valid())
+        throw SystemError(errno_message("socket", errno));
+    if (::bind(listener_.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0)
+        throw InputError(errno_message("cannot listen on control socket " + text, errno));
+    if (::listen(listener_.get(), 8) != 0)
+        throw SystemError(errno_message("listen on " + text, errno));
+    wake_.reset(::eventfd(0, EFD_CLOEXEC));
+    if (!wake_.valid())
+        throw SystemError(errno_message("eventfd", errno));
+    thread_ = std::thread([this] { serve(); });
+    logging::core().info("control socket listening on {}", text);
+}
+
+ControlServer::~ControlServer()
+{
+    const uint64_t one = 1;
+    if (::write(wake_.get(), &one, sizeof one) < 0)
+        logging::core().warn("cannot wake the control thread: {}", std::strerror(errno));
+    if (thread_.joinable())
+        thread_.join();
+    ::unlink(path_.c_str());
+}
+
+void ControlServer::serve()
+{
+    std::vector<Client> clients;
+    for (;;) {
+        std::vector<pollfd> fds = {{wake_.get(), POLLIN, 0}, {listener_.get(), POLLIN, 0}};
+        for (const Client &c : clients)
+            fds.push_back({c.fd.get(), POLLIN, 0});
+        if (::poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            logging::core().error("control socket: poll failed: {}", std::strerror(errno));
+            return;
+        }
+        if (fds[0].revents != 0)
+            return;
+        if (fds[1].revents & POLLIN) {
+            UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (client.valid()) {
+                if (clients.size() >= kMaxClients)
+                    send_line(client.get(), R"({"ok":false,"error":"too many control connections"})");
+                else
+                    clients.push_back(Client{std::move(client), {}});
+            }
+        }
+        // Clients, from the end so that erasing keeps indices valid.
+        for (std::size_t i = clients.size(); i-- > 0;) {
+            if (fds[2 + i].revents == 0)
+                continue;
+            Client &client = clients[i];
+            char buffer[4096];
+            const ssize_t n = ::recv(client.fd.get(), buffer, sizeof buffer, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            bool keep = n > 0;
+            if (keep)
+                client.pending.append(buffer, static_cast<std::size_t>(n));
+            for (auto newline = client.pending.find('\n'); keep && newline != std::string::npos;
+                 newline = client.pending.find('\n')) {
+                std::string line = client.pending.substr(0, newline);
+                client.pending.erase(0, newline + 1);
+                if (!line.empty() && line.back() == '\r')
+                    line.pop_back();
+                if (line.empty())
+                    continue;
+                keep = send_line(client.fd.get(), handler_(line));
+            }
+            if (keep && client.pending.size() > kMaxLine) {
+                send_line(client.fd.get(), R"({"ok":false,"error":"request line longer than 64 KiB"})");
+                keep = false;
+            }
+            if (!keep)
+                clients.erase(clients.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+    }
+}
+
+} // namespace vmm
