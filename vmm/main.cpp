@@ -13,6 +13,7 @@
 #include "support/errors.hpp"
 #include "support/logging.hpp"
 #include "support/paths.hpp"
+#include "support/stop_watcher.hpp"
 
 #include <fmt/format.h>
 
@@ -68,6 +69,24 @@ int run(const Options &options)
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);
+        // Signals that arrived while the machine was being built are
+        // waiting in the signalfd: the VM stops at once.
+        StopWatcher watcher(
+            [&machine](StopWatcher::Reason reason) {
+                switch (reason) {
+                case StopWatcher::Reason::sigint:
+                    machine.control().request_stop(StopCause::signal, kExitSigint, "interrupted (SIGINT)");
+                    break;
+                case StopWatcher::Reason::sigterm:
+                    machine.control().request_stop(StopCause::signal, kExitSigterm, "terminated (SIGTERM)");
+                    break;
+                case StopWatcher::Reason::timeout:
+                    machine.control().request_stop(StopCause::timeout, kExitTimeout, "the --timeout elapsed");
+                    break;
+                }
+            },
+            options.timeout > 0 ? std::optional(std::chrono::milliseconds(static_cast<int64_t>(options.timeout * 1000)))
+                                : std::nullopt);
         std::optional<ControlServer> control;
         if (!options.control.empty())
             control.emplace(options.control,
@@ -122,6 +141,7 @@ void ensure_standard_fds()
 int main(int argc, char **argv)
 {
     ensure_standard_fds();
+    block_stop_signals(); // before any thread: all inherit the mask
     const ParsedCommandLine parsed = parse_command_line(argc, argv);
     if (!parsed.options)
         return parsed.exit_status;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct ProcessOptions {
     std::map<std::string, std::string> environment; // added to ours
     std::chrono::milliseconds timeout{60000};
     bool close_stdout = false; // start the program with fd 1 closed
+    // Called in the parent once the child runs (e.g. to signal it later).
+    std::function<void(int pid)> on_start;
 };
 
 ProcessResult run_process(const std::vector<std::string> &argv, const ProcessOptions &options = {});

@@ -79,9 +79,9 @@ TEST_CASE("settings are checked against what the plugin declares", "[plan]")
           s.at(9, 23) + "device 'p': plugin 'probe' has no setting 'nubmer' (it accepts: number, text, flag, ratio, "
                         "fail_create)");
     CHECK(s.plan(kHead + device + "settings = { number = \"3\" }\n") ==
-          s.at(9, 23) + "device 'p': setting 'number' must be a integer, not a string");
+          s.at(9, 23) + "device 'p': setting 'number' must be an integer, not a string");
     CHECK(s.plan(kHead + device + "settings = { flag = 1 }\n") ==
-          s.at(9, 21) + "device 'p': setting 'flag' must be a boolean, not a integer");
+          s.at(9, 21) + "device 'p': setting 'flag' must be a boolean, not an integer");
     // An integer is a fine float.
     CHECK(s.plan(kHead + device + "settings = { ratio = 2 }\n") == "");
 }

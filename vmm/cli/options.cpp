@@ -28,11 +28,15 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
                    "listen on this UNIX socket for control requests, one JSON object per line: "
                    "{\"command\": \"status\"}, {\"command\": \"swap\", \"device\": D, \"plugin\": P}, "
                    "{\"command\": \"stop\"}");
+    app.add_option("--timeout", options.timeout,
+                   "stop the VM after this many seconds of wall-clock time (exit status 124)")
+        ->check(CLI::Range(0.0, 1e9));
     CLI::App *plugins = app.add_subcommand("plugins", "list every plugin on the search path, with its settings");
     plugins->add_flag("--json", options.json, "as JSON");
     app.require_subcommand(0, 1);
     app.footer("Exit status: the guest's own (debug-exit), 0 when every vCPU halted, 1 when the guest died or a\n"
-               "check failed, 2 for bad input (machine file, image, plugin or option).");
+               "check failed, 2 for bad input (machine file, image, plugin or option), 124 after --timeout,\n"
+               "130 / 143 after SIGINT / SIGTERM.");
     try {
         app.parse(argc, argv);
         if (plugins->parsed())

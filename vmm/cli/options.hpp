@@ -20,6 +20,7 @@ struct Options {
     std::string report;  // JSON report file, empty: none
     std::string control; // control socket path, empty: none
     bool json = false;   // `plugins --json`
+    double timeout = 0;  // seconds of wall-clock time before the VM is stopped; 0: none
 };
 
 // Parses argv. Returns the options, or an exit status when the program

@@ -1,5 +1,6 @@
 #include "config/machine_loader.hpp"
 
+#include "config/toml_guard.hpp"
 #include "config/toml_reader.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
@@ -573,6 +574,8 @@ const char *setting_type_name(const SettingValue &value)
 
 MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs)
 {
+    if (auto problem = check_toml_characters(text, source_name))
+        throw InputError(problem->where, problem->message);
     toml::table root;
     try {
         root = toml::parse(text, source_name);

@@ -193,8 +193,10 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
 
 DeviceInstance::~DeviceInstance()
 {
-    if (instance_ != nullptr)
-        plugin_->descriptor().destroy(instance_);
+    if (instance_ == nullptr)
+        return;
+    context_->logger->debug("destroying the instance (plugin '{}')", plugin_->name());
+    plugin_->descriptor().destroy(instance_);
 }
 
 void DeviceInstance::report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size,

@@ -21,9 +21,11 @@ std::vector<InputError> check_settings(const std::string &device, const SourceLo
         }
         const char *given = setting_type_name(setting.value);
         const bool int_as_float = key->type == VMM_VALUE_FLOAT && std::holds_alternative<int64_t>(setting.value);
+        const auto article = [](const char *word) { return std::string(word[0] == 'i' ? "an " : "a ") + word; };
         if (std::string(given) != value_type_name(key->type) && !int_as_float)
-            errors.emplace_back(setting.where, fmt::format("device '{}': setting '{}' must be a {}, not a {}", device,
-                                                           setting.key, value_type_name(key->type), given));
+            errors.emplace_back(setting.where, fmt::format("device '{}': setting '{}' must be {}, not {}", device,
+                                                           setting.key, article(value_type_name(key->type)),
+                                                           article(given)));
     }
     for (const ConfigKeyInfo &key : plugin.config_keys()) {
         if (!key.required)

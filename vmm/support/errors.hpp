@@ -13,8 +13,9 @@ namespace vmm {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // the guest died, a check failed, KVM failed
 inline constexpr int kExitBadInput = 2;  // bad machine file, image, plugin or option
-inline constexpr int kExitSigint = 130;
-inline constexpr int kExitSigterm = 143;
+inline constexpr int kExitTimeout = 124;  // --timeout elapsed (as timeout(1) does)
+inline constexpr int kExitSigint = 130;   // 128 + SIGINT
+inline constexpr int kExitSigterm = 143;  // 128 + SIGTERM
 
 // Bad input a person can fix: a machine file, an image, a plugin, an option.
 // what() is the whole message, prefixed with `file:line:col: ` when known.

@@ -8,11 +8,20 @@
 namespace vmm::paths {
 namespace {
 
+// Appends an existing directory unless it is already listed (in a build
+// tree the install-relative and the build directories are the same).
 void append_if_dir(std::vector<fs::path> &dirs, const fs::path &dir)
 {
     std::error_code ec;
-    if (!dir.empty() && fs::is_directory(dir, ec))
-        dirs.push_back(dir.lexically_normal());
+    if (dir.empty() || !fs::is_directory(dir, ec))
+        return;
+    const fs::path canonical = fs::weakly_canonical(dir, ec);
+    for (const fs::path &listed : dirs) {
+        std::error_code ec2;
+        if (fs::weakly_canonical(listed, ec2) == canonical)
+            return;
+    }
+    dirs.push_back(dir.lexically_normal());
 }
 
 std::vector<fs::path> from_env(const char *name)

@@ -1,0 +1,96 @@
+// SIGINT, SIGTERM and --timeout stop the VM cleanly: vCPUs leave KVM_RUN
+// and are joined, devices are destroyed in reverse order, the report is
+// still written, and the exit status says why.
+#include "run_process.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+using namespace vmm::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path = fs::temp_directory_path() / ("vmm-e2e-signals-" + std::to_string(::getpid()));
+    TempDir() { fs::create_directories(path); }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+// A guest that would stream for hours, with two devices.
+std::string endless_machine(const TempDir &dir)
+{
+    const fs::path file = dir.path / "endless.toml";
+    std::ofstream(file) << "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 1000000000 }\n"
+                           "[[image]]\nfile = \"counter.elf\"\n"
+                           "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
+                           "[[device]]\nname = \"exit\"\nplugin = \"debug-exit\"\n";
+    return file.string();
+}
+
+ProcessResult run_and_signal(const std::vector<std::string> &args, int signo)
+{
+    ProcessOptions options;
+    options.on_start = [signo](int pid) {
+        std::thread([pid, signo] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(700));
+            ::kill(pid, signo);
+        }).detach();
+    };
+    const ProcessResult r = run_vmm(args, options);
+    UNSCOPED_INFO("exit status " << r.exit_status << ", signal " << r.signal << "\nstderr:\n" << r.err);
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("SIGINT stops the VM cleanly: status 130, devices destroyed in reverse, report written", "[e2e][signals]")
+{
+    TempDir dir;
+    const std::string report = (dir.path / "report.json").string();
+    const ProcessResult r =
+        run_and_signal({"--config", endless_machine(dir), "--log-level", "debug", "--report", report}, SIGINT);
+    CHECK(r.signal == 0); // it exited by itself, not killed
+    CHECK(r.exit_status == 130);
+    CHECK_THAT(r.err, Catch::Contains("stopped: interrupted (SIGINT) (exit status 130)"));
+    CHECK_THAT(r.err, Catch::Contains("vcpu 0: stopped after"));
+    const auto exit_gone = r.err.find("[exit] debug: destroying the instance");
+    const auto com1_gone = r.err.find("[com1] debug: destroying the instance");
+    REQUIRE(exit_gone != std::string::npos);
+    REQUIRE(com1_gone != std::string::npos);
+    CHECK(exit_gone < com1_gone); // created com1 then exit: destroyed exit then com1
+    CHECK_FALSE(r.out.empty());   // the guest did run
+    std::ifstream in(report);
+    REQUIRE(in);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    CHECK(j["exit_status"] == 130);
+    CHECK(j["stop"]["cause"] == "signal");
+    CHECK(j["vcpus"][0]["end"] == "stopped");
+}
+
+TEST_CASE("SIGTERM stops the VM cleanly with status 143", "[e2e][signals]")
+{
+    TempDir dir;
+    const ProcessResult r = run_and_signal({"--config", endless_machine(dir)}, SIGTERM);
+    CHECK(r.signal == 0);
+    CHECK(r.exit_status == 143);
+    CHECK_THAT(r.err, Catch::Contains("stopped: terminated (SIGTERM) (exit status 143)"));
+}
+
+TEST_CASE("the --timeout option stops a runaway guest with status 124", "[e2e][signals]")
+{
+    TempDir dir;
+    const auto start = std::chrono::steady_clock::now();
+    const ProcessResult r = run_vmm({"--config", endless_machine(dir), "--timeout", "0.5"});
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(r.exit_status == 124);
+    CHECK_THAT(r.err, Catch::Contains("stopped: the --timeout elapsed (exit status 124)"));
+    CHECK(took < std::chrono::seconds(30)); // stopped by the timeout, not by the test's own limit
+}

@@ -1,0 +1,151 @@
+#include "config/toml_guard.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+
+namespace vmm {
+namespace {
+
+enum class State { normal, comment, basic, literal, multiline_basic, multiline_literal };
+
+// Decodes one UTF-8 sequence at text[i]: the code point and its length,
+// or nothing for an invalid sequence (overlong, surrogate, out of range).
+std::optional<std::pair<char32_t, std::size_t>> decode(std::string_view text, std::size_t i)
+{
+    const auto byte = [&](std::size_t k) { return static_cast<uint8_t>(text[k]); };
+    const uint8_t lead = byte(i);
+    if (lead < 0x80)
+        return std::pair<char32_t, std::size_t>{lead, 1};
+    std::size_t length = 0;
+    char32_t cp = 0;
+    if ((lead & 0xe0) == 0xc0)
+        length = 2, cp = lead & 0x1f;
+    else if ((lead & 0xf0) == 0xe0)
+        length = 3, cp = lead & 0x0f;
+    else if ((lead & 0xf8) == 0xf0)
+        length = 4, cp = lead & 0x07;
+    else
+        return std::nullopt;
+    if (i + length > text.size())
+        return std::nullopt;
+    for (std::size_t k = 1; k < length; ++k) {
+        if ((byte(i + k) & 0xc0) != 0x80)
+            return std::nullopt;
+        cp = (cp << 6) | (byte(i + k) & 0x3f);
+    }
+    static constexpr char32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMinimum[length] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return std::nullopt;
+    return std::pair<char32_t, std::size_t>{cp, length};
+}
+
+bool starts_with(std::string_view text, std::size_t i, std::string_view prefix)
+{
+    return text.substr(i, prefix.size()) == prefix;
+}
+
+} // namespace
+
+std::optional<CharacterProblem> check_toml_characters(std::string_view text, const std::string &source_name)
+{
+    State state = State::normal;
+    uint32_t line = 1, column = 1;
+    bool after_line_backslash = false; // multi-line basic string, trimming whitespace
+    const auto problem = [&](std::string message) {
+        return CharacterProblem{SourceLocation{source_name, line, column}, std::move(message)};
+    };
+
+    for (std::size_t i = 0; i < text.size();) {
+        const auto decoded = decode(text, i);
+        if (!decoded)
+            return problem(fmt::format("invalid UTF-8 (byte {:#04x})", static_cast<uint8_t>(text[i])));
+        const auto [cp, length] = *decoded;
+        const char c = static_cast<char>(cp < 0x80 ? cp : 0);
+
+        if (cp >= 0x80) {
+            if (state == State::normal)
+                return problem(fmt::format("character U+{:04X} outside a string or comment", static_cast<uint32_t>(cp)));
+            if (after_line_backslash)
+                return problem(fmt::format("character U+{:04X} right after a line-ending backslash in a multi-line "
+                                           "string (escape it as \\u{:04X})",
+                                           static_cast<uint32_t>(cp), static_cast<uint32_t>(cp)));
+        }
+
+        std::size_t advance = length;
+        switch (state) {
+        case State::normal:
+            if (c == '#') {
+                state = State::comment;
+            } else if (starts_with(text, i, "\"\"\"")) {
+                state = State::multiline_basic;
+                advance = 3;
+            } else if (starts_with(text, i, "'''")) {
+                state = State::multiline_literal;
+                advance = 3;
+            } else if (c == '"') {
+                state = State::basic;
+            } else if (c == '\'') {
+                state = State::literal;
+            }
+            break;
+        case State::comment:
+            if (c == '\n')
+                state = State::normal;
+            break;
+        case State::basic:
+            if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
+                advance = 2; // an escape: the next character is not a quote
+            else if (c == '"' || c == '\n')
+                state = State::normal;
+            break;
+        case State::literal:
+            if (c == '\'' || c == '\n')
+                state = State::normal;
+            break;
+        case State::multiline_basic:
+            if (after_line_backslash) {
+                if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+                    after_line_backslash = false;
+                else
+                    break;
+            }
+            if (c == '\\') {
+                // A line-ending backslash: only whitespace up to the newline.
+                std::size_t k = i + 1;
+                while (k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r'))
+                    ++k;
+                if (k < text.size() && text[k] == '\n')
+                    after_line_backslash = true;
+                else
+                    advance = i + 1 < text.size() ? 2 : 1;
+            } else if (starts_with(text, i, "\"\"\"")) {
+                state = State::normal;
+                advance = 3;
+            }
+            break;
+        case State::multiline_literal:
+            if (starts_with(text, i, "'''")) {
+                state = State::normal;
+                advance = 3;
+            }
+            break;
+        }
+        // Keep line and column in step with what was consumed.
+        for (std::size_t k = i; k < i + advance && k < text.size();) {
+            const auto d = decode(text, k);
+            const std::size_t step = d ? d->second : 1;
+            if (text[k] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+            k += step;
+        }
+        i += advance;
+    }
+    return std::nullopt;
+}
+
+} // namespace vmm

@@ -1,0 +1,43 @@
+// Turns SIGINT, SIGTERM and a wall-clock limit into a clean stop.
+//
+// block_stop_signals() must run in main() before any thread exists, so
+// that every thread inherits the mask and the signals wait in a signalfd
+// instead of interrupting whatever thread the kernel picks. The watcher's
+// thread reads that signalfd (and a timerfd for --timeout) and calls the
+// handler, which asks the VM to stop: vCPUs are kicked out of KVM_RUN and
+// joined, devices destroyed in reverse order, reports written. A second
+// signal while stopping ends the process at once.
+#pragma once
+
+#include "support/unique_fd.hpp"
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <thread>
+
+namespace vmm {
+
+void block_stop_signals();
+
+class StopWatcher {
+public:
+    enum class Reason { sigint, sigterm, timeout };
+    using Handler = std::function<void(Reason)>;
+
+    StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout);
+    ~StopWatcher();
+    StopWatcher(const StopWatcher &) = delete;
+    StopWatcher &operator=(const StopWatcher &) = delete;
+
+private:
+    void watch();
+
+    Handler handler_;
+    UniqueFd signals_;
+    UniqueFd timer_;
+    UniqueFd wake_;
+    std::thread thread_;
+};
+
+} // namespace vmm
