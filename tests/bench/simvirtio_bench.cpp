@@ -1,0 +1,164 @@
+// simvirtio benchmark: guest -> host streaming through the SIMVIRTIO device
+// in its two notify modes, side by side in one run.
+//
+// Each run is a whole `vmm` process on the simvirtio-stream guest, which
+// does the handshake and sends RBX bytes through TX (bulk pushes as large
+// as the ring, then a flush); vmm's stdout goes to /dev/null. Every
+// measurement is taken at two sizes, N and N/8, and the difference cancels
+// start-up (process, VM, handshake, the guest's own set-up): bytes/s is
+// (N - N/8) / (t(N) - t(N/8)), exits per KiB likewise from `vmm --report`
+// (exits.total). Runs are interleaved and the medians taken, so drift hits
+// both modes alike. Only ratios measured side by side mean anything on
+// shared, nested machines.
+//
+// Usage: bench-simvirtio [MiB (16)] [repetitions (3)] [queue length (4096)]
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string &what)
+{
+    std::fprintf(stderr, "bench-simvirtio: %s\n", what.c_str());
+    std::exit(1);
+}
+
+struct Run {
+    double seconds = 0;
+    double exits = 0;
+    double mmio_exits = 0;
+};
+
+std::string temp_dir()
+{
+    char name[] = "/tmp/vmm-bench-simvirtio-XXXXXX";
+    if (::mkdtemp(name) == nullptr)
+        die(std::string("mkdtemp: ") + std::strerror(errno));
+    return name;
+}
+
+// One whole vmm process streaming `bytes` in `notify` mode.
+Run run_vmm(const std::string &dir, const std::string &notify, uint64_t bytes, unsigned queue_length)
+{
+    const std::string machine = dir + "/stream.toml";
+    const std::string report = dir + "/report.json";
+    const std::string log = dir + "/stderr.txt";
+    std::ofstream(machine) << "[machine]\nmemory = \"1M\"\n"
+                           << "[cpu]\nmode = \"long\"\nregisters = { rsp = 0x100000, rbx = " << bytes << " }\n"
+                           << "[[image]]\nfile = \"" VMM_BENCH_GUEST_DIR "/simvirtio-stream.elf\"\nformat = \"elf\"\n"
+                           << "[[device]]\nname = \"simvirtio\"\nplugin = \"simvirtio\"\n"
+                           << "mmio = [{ base = 0xd0000000, size = 0x1000 }]\n"
+                           << "settings = { device_table = 0x800, notify = \"" << notify
+                           << "\", max_queue_length = " << queue_length << " }\n"
+                           << "[[check]]\nregister = \"rax\"\nequals = 42\n";
+    const auto start = Clock::now();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int null = ::open("/dev/null", O_WRONLY);
+        const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(null, STDOUT_FILENO);
+        ::dup2(err, STDERR_FILENO);
+        ::execl(VMM_BENCH_VMM_BINARY, VMM_BENCH_VMM_BINARY, "--config", machine.c_str(), "--log-level", "warn",
+                "--report", report.c_str(), static_cast<char *>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    Run run;
+    run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::ifstream in(log);
+        const std::string text((std::istreambuf_iterator<char>(in)), {});
+        die("vmm failed (status " + std::to_string(status) + ", notify = " + notify + ", " + std::to_string(bytes) +
+            " bytes):\n" + text);
+    }
+    std::ifstream in(report);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    run.exits = j["exits"]["total"].get<double>();
+    run.mmio_exits = j["exits"]["by_reason"].value("MMIO", 0.0);
+    return run;
+}
+
+double median(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
+struct Figures {
+    double bytes_per_second = 0;
+    double exits_large = 0; // total exits of a run with N bytes
+    double exits_per_kib = 0;
+    double us_per_kib = 0;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const uint64_t mib = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 16;
+    const int repetitions = argc > 2 ? std::atoi(argv[2]) : 3;
+    const unsigned queue_length = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 4096;
+    if (mib == 0 || repetitions < 1 || queue_length < 2 || queue_length > 65535)
+        die("usage: bench-simvirtio [MiB >= 1] [repetitions >= 1] [queue length 2..65535]");
+    const uint64_t large = mib << 20;
+    const uint64_t small = large / 8;
+    const std::string dir = temp_dir();
+    const char *modes[] = {"exit", "poll"};
+
+    // [mode][size] -> runs, interleaved.
+    std::vector<Run> runs[2][2];
+    for (int r = 0; r < repetitions; ++r) {
+        for (int m = 0; m < 2; ++m) {
+            runs[m][0].push_back(run_vmm(dir, modes[m], small, queue_length));
+            runs[m][1].push_back(run_vmm(dir, modes[m], large, queue_length));
+        }
+    }
+    std::remove((dir + "/stream.toml").c_str());
+    std::remove((dir + "/report.json").c_str());
+    std::remove((dir + "/stderr.txt").c_str());
+    ::rmdir(dir.c_str());
+
+    Figures figures[2];
+    const double delta_bytes = static_cast<double>(large - small);
+    for (int m = 0; m < 2; ++m) {
+        auto field = [&](int size, double Run::*member) {
+            std::vector<double> values;
+            for (const Run &run : runs[m][size])
+                values.push_back(run.*member);
+            return median(values);
+        };
+        const double seconds = field(1, &Run::seconds) - field(0, &Run::seconds);
+        const double exits = field(1, &Run::exits) - field(0, &Run::exits);
+        figures[m].bytes_per_second = seconds > 0 ? delta_bytes / seconds : 0;
+        figures[m].exits_large = field(1, &Run::exits);
+        figures[m].exits_per_kib = exits / (delta_bytes / 1024);
+        figures[m].us_per_kib = seconds * 1e6 / (delta_bytes / 1024);
+    }
+
+    std::printf("simvirtio streaming guest -> host, %llu MiB vs %llu KiB, ring of %u bytes, stdout to /dev/null, "
+                "median of %d runs each\n",
+                static_cast<unsigned long long>(mib), static_cast<unsigned long long>(small >> 10), queue_length,
+                repetitions);
+    std::printf("%-16s %12s %12s %16s %12s\n", "", "MB/s", "us/KiB", "exits (N MiB)", "exits/KiB");
+    for (int m = 0; m < 2; ++m)
+        std::printf("notify = %-7s %12.2f %12.1f %16.0f %12.4f\n", modes[m], figures[m].bytes_per_second / 1e6,
+                    figures[m].us_per_kib, figures[m].exits_large, figures[m].exits_per_kib);
+    if (figures[0].bytes_per_second > 0)
+        std::printf("poll / exit throughput: %.2f\n", figures[1].bytes_per_second / figures[0].bytes_per_second);
+    return 0;
+}
