@@ -94,3 +94,23 @@ TEST_CASE("the --timeout option stops a runaway guest with status 124", "[e2e][s
     CHECK_THAT(r.err, Catch::Contains("stopped: the --timeout elapsed (exit status 124)"));
     CHECK(took < std::chrono::seconds(30)); // stopped by the timeout, not by the test's own limit
 }
+
+TEST_CASE("after SIGINT the profiler's report is still written", "[e2e][signals]")
+{
+    TempDir dir;
+    const fs::path json = dir.path / "profile.json";
+    const fs::path machine = dir.path / "profiled.toml";
+    std::ofstream(machine) << "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 1000000000 }\n"
+                              "[[image]]\nfile = \"counter.elf\"\n"
+                              "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
+                              "[[device]]\nname = \"prof\"\nplugin = \"profiler\"\nsettings = { json = \""
+                           << json.string() << "\" }\n";
+    const ProcessResult r = run_and_signal({"--config", machine.string()}, SIGINT);
+    CHECK(r.exit_status == 130);
+    std::ifstream in(json);
+    REQUIRE(in);
+    const nlohmann::json profile = nlohmann::json::parse(in);
+    // The guest ran for a while: its port exits were counted.
+    CHECK(profile.dump().find("\"IO\"") != std::string::npos);
+    CHECK_FALSE(r.out.empty());
+}

@@ -38,6 +38,9 @@ ProcessResult run_process(const std::vector<std::string> &argv, const ProcessOpt
             ::close(STDOUT_FILENO);
         if (!options.working_directory.empty() && ::chdir(options.working_directory.c_str()) != 0)
             ::_exit(126);
+        // A developer's own search paths must not change what is tested.
+        ::unsetenv("VMM_PLUGIN_PATH");
+        ::unsetenv("VMM_GUEST_PATH");
         for (const auto &[name, value] : options.environment)
             ::setenv(name.c_str(), value.c_str(), 1);
         ::execv(args[0], args.data());

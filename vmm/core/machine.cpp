@@ -165,8 +165,15 @@ int32_t Machine::current_vcpu()
 
 vmm_status Machine::vcpu_info(uint32_t vcpu, vmm_vcpu_info &info)
 {
-    if (vcpu >= runtimes_.size())
+    if (vcpu >= spec_.vcpus)
         return VMM_ERROR_RANGE;
+    info.index = vcpu;
+    if (vcpu >= runtimes_.size()) { // asked from a device's create: not made yet
+        info.host_thread_id = 0;
+        info.exits = 0;
+        info.state = VMM_VCPU_CREATED;
+        return VMM_OK;
+    }
     const VcpuRuntime &runtime = *runtimes_[vcpu];
     info.index = vcpu;
     info.host_thread_id = runtime.thread_id.load();

@@ -51,7 +51,8 @@ public:
 
     GuestMemory &memory() override { return *memory_; }
     void request_stop(int32_t exit_status, const std::string &requester) override;
-    uint32_t vcpu_count() override { return static_cast<uint32_t>(runtimes_.size()); }
+    // The machine's vCPUs, also while devices are created (before them).
+    uint32_t vcpu_count() override { return spec_.vcpus; }
     int32_t current_vcpu() override;
     vmm_status vcpu_info(uint32_t vcpu, vmm_vcpu_info &info) override;
     vmm_status get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers) override;

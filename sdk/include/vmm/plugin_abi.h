@@ -165,7 +165,9 @@ typedef struct vmm_exit_event {
     uint32_t is_write;       /* 1: OUT / MMIO write; 0: IN / MMIO read */
     uint16_t cs_selector;    /* guest CS at the exit */
     uint16_t reserved;
-    uint64_t rip;            /* guest RIP at the exit */
+    uint64_t rip;            /* guest RIP as KVM reports it: the instruction
+                              * after an OUT, an MMIO write or a HLT; the
+                              * access itself for an IN or an MMIO read */
     uint64_t guest_ns;       /* time in KVM_RUN before this exit */
     uint64_t handling_ns;    /* time the VMM took to handle it */
     const char *device;      /* instance owning the address; NULL if none */
@@ -208,6 +210,8 @@ typedef struct vmm_host_api {
 
     /* ---- ABI 1.2 ---- */
 
+    /* The machine's vCPUs (also during create, before they exist: their
+     * vcpu_info then says VMM_VCPU_CREATED). */
     uint32_t (*vcpu_count)(vmm_host_context *host);
     /* The vCPU whose exit the current call is handling, or -1 when called
      * from another thread (a device's own thread, create, destroy). */
