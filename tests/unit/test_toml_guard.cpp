@@ -60,3 +60,15 @@ TEST_CASE("the machine loader reports the character problem as a machine-file er
         vmm::test::input_error_text([] { parse_machine("[machine]\nmemory = 4096 \xc3\xa9\n", "m.toml", {}); });
     CHECK(text == "m.toml:2:15: character U+00E9 outside a string or comment");
 }
+
+TEST_CASE("inside a bare token a quote does not open a string", "[config][guard]")
+{
+    // What the fuzzer found: TOML++ scans an invalid value up to a
+    // terminator, quotes and all, and meets the character after them.
+    CHECK(problem("entry = 0~~\"\"\"\xef\xba\xbf\" \n") == "m.toml:1:15: character U+FEBF outside a string or comment");
+    CHECK(problem("a = x\"\xc3\xa9\"\n") == "m.toml:1:7: character U+00E9 outside a string or comment");
+    CHECK(problem("a = \"x\"\xc3\xa9\n") == "m.toml:1:8: character U+00E9 outside a string or comment");
+    // After a terminator, a quote opens a string again.
+    CHECK(problem("a = [1,\"\xc3\xa9\"]\n") == "");
+    CHECK(problem("a = { b = \"\xc3\xa9\" }\n") == "");
+}

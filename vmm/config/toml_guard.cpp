@@ -40,6 +40,19 @@ std::optional<std::pair<char32_t, std::size_t>> decode(std::string_view text, st
     return std::pair<char32_t, std::size_t>{cp, length};
 }
 
+// What ends a bare token for TOML++: whitespace, a newline, and the
+// characters that separate keys, values and tables.
+bool is_terminator(char c)
+{
+    switch (c) {
+    case ' ': case '\t': case '\r': case '\n': case '#': case ',': case '=':
+    case '[': case ']': case '{': case '}':
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool starts_with(std::string_view text, std::size_t i, std::string_view prefix)
 {
     return text.substr(i, prefix.size()) == prefix;
@@ -52,6 +65,7 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
     State state = State::normal;
     uint32_t line = 1, column = 1;
     bool after_line_backslash = false; // multi-line basic string, trimming whitespace
+    bool in_bare_token = false;        // normal state, inside a run of non-terminators
     const auto problem = [&](std::string message) {
         return CharacterProblem{SourceLocation{source_name, line, column}, std::move(message)};
     };
@@ -64,7 +78,7 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
         const char c = static_cast<char>(cp < 0x80 ? cp : 0);
 
         if (cp >= 0x80) {
-            if (state == State::normal)
+            if (state == State::normal) // between tokens, or inside a bare one
                 return problem(fmt::format("character U+{:04X} outside a string or comment", static_cast<uint32_t>(cp)));
             if (after_line_backslash)
                 return problem(fmt::format("character U+{:04X} right after a line-ending backslash in a multi-line "
@@ -75,6 +89,16 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
         std::size_t advance = length;
         switch (state) {
         case State::normal:
+            // Inside a bare token (a key, a number, a date, an invalid word)
+            // TOML++ scans every character up to a terminator, quotes
+            // included: only where a token may start does a quote open a
+            // string.
+            if (in_bare_token) {
+                if (is_terminator(c))
+                    in_bare_token = false;
+                else
+                    break;
+            }
             if (c == '#') {
                 state = State::comment;
             } else if (starts_with(text, i, "\"\"\"")) {
@@ -87,6 +111,8 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
                 state = State::basic;
             } else if (c == '\'') {
                 state = State::literal;
+            } else if (!is_terminator(c)) {
+                in_bare_token = true;
             }
             break;
         case State::comment:
