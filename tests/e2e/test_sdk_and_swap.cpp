@@ -333,6 +333,9 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
               "device 'com1': plugin 'serial' has no setting 'speed' (it accepts: input)");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "debug-exit", "settings": {}})") ==
               "plugin 'debug-exit' cannot take device 'com1''s state (it has no load_state)");
+        CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "restart": "yes"})") ==
+              "\"restart\" must be true or false");
+        // Last on this connection: the server answers, then closes it.
         CHECK_THAT(error_of(std::string(70000, 'x')), Catch::Contains("longer than 64 KiB"));
 
         ControlClient again(socket); // the server survived all of the above
@@ -354,6 +357,31 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
     CHECK(vmm.exit_status == 0);
     CHECK_THAT(vmm.err, Catch::Contains("stopped: stopped through the control socket"));
     CHECK_FALSE(fs::exists(socket)); // removed on the way out
+}
+
+TEST_CASE("a device that cannot save its state is swapped only when a restart is asked for", "[e2e][swap]")
+{
+    TempDir dir("restart");
+    const std::string machine = dir.write("m.toml", counter_machine(100000000, "plugin = \"serial-file\"\nsettings = { path = \"" +
+                                                                                   (dir.path / "out.txt").string() + "\" }\n"
+                                                                                   "[[device]]\nname = \"exit\"\nplugin = \"debug-exit\"\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    ProcessResult vmm;
+    std::thread runner([&] { vmm = run_vmm({"--config", machine, "--control", socket}); });
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        json reply = control.request({{"command", "swap"}, {"device", "exit"}, {"plugin", "debug-exit"}});
+        CHECK(reply["ok"] == false);
+        CHECK(reply["error"] == "device 'exit' (plugin 'debug-exit') cannot save its state: swapping it would restart it "
+                                "from scratch (ask with \"restart\": true if that is what you want)");
+        reply = control.request({{"command", "swap"}, {"device", "exit"}, {"plugin", "debug-exit"}, {"restart", true}});
+        CHECK(reply["ok"] == true);
+        CHECK(reply["state_bytes"] == 0);
+        CHECK(control.request({{"command", "stop"}})["ok"] == true);
+    }
+    runner.join();
+    CHECK(vmm.exit_status == 0);
 }
 
 TEST_CASE("a control socket path that is not a socket is bad input", "[e2e][swap]")

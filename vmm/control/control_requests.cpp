@@ -96,7 +96,14 @@ json handle(const json &request, Machine &machine)
         std::optional<std::vector<Setting>> settings;
         if (request.contains("settings"))
             settings = settings_from(request["settings"]);
-        const SwapResult r = machine.swap_device(field(request, "device"), field(request, "plugin"), settings);
+        bool restart = false;
+        if (request.contains("restart")) {
+            if (!request["restart"].is_boolean())
+                throw InputError("\"restart\" must be true or false");
+            restart = request["restart"].get<bool>();
+        }
+        const SwapResult r =
+            machine.swap_device(field(request, "device"), field(request, "plugin"), settings, restart);
         return {{"ok", true},          {"device", r.device},           {"old_plugin", r.old_plugin},
                 {"new_plugin", r.new_plugin}, {"state_bytes", r.state_bytes}, {"pause_us", r.pause_us}};
     }

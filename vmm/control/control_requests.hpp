@@ -3,6 +3,8 @@
 //   {"command": "status"}
 //   {"command": "swap", "device": "com1", "plugin": "serial-file",
 //    "settings": {"path": "/tmp/out"}}            settings: optional
+//    (add "restart": true to swap a device whose plugin cannot save its
+//    state: the new instance then starts from scratch)
 //   {"command": "stop"}                          exit status 0
 //
 // Every reply has "ok": true or false; a false one has "error". Requests

@@ -221,7 +221,7 @@ vmm_status Machine::set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &
 namespace vmm {
 
 SwapResult Machine::swap_device(const std::string &device, const std::string &plugin_reference,
-                                const std::optional<std::vector<Setting>> &settings)
+                                const std::optional<std::vector<Setting>> &settings, bool restart)
 {
     std::lock_guard lock(group_mutex_);
     if (group_ == nullptr)
@@ -238,6 +238,10 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     std::vector<InputError> problems = check_settings(device, planned.spec->where, new_settings, *plugin);
     if (!problems.empty())
         throw InputErrors(std::move(problems));
+    if (!old.has_state() && !restart)
+        throw InputError(fmt::format("device '{}' (plugin '{}') cannot save its state: swapping it would restart it "
+                                     "from scratch (ask with \"restart\": true if that is what you want)",
+                                     device, old.plugin().name()));
     if (old.has_state() && plugin->descriptor().load_state == nullptr)
         throw InputError(fmt::format("plugin '{}' cannot take device '{}''s state (it has no load_state)",
                                      plugin->name(), device));

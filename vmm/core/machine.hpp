@@ -67,9 +67,11 @@ public:
     // the machine file's), the vCPUs are paused at an exit boundary, the old
     // device's state moves into the new one, and they resume. Throws
     // InputError for a bad request, SystemError when the swap failed (the
-    // old device then still runs).
+    // old device then still runs). A device whose plugin cannot save its
+    // state is swapped only when `restart` allows the new one to start
+    // afresh.
     SwapResult swap_device(const std::string &device, const std::string &plugin,
-                           const std::optional<std::vector<Setting>> &settings);
+                           const std::optional<std::vector<Setting>> &settings, bool restart = false);
 
 private:
     void build_memory();
