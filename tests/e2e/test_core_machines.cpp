@@ -1,5 +1,6 @@
 // End to end: `vmm` runs the core's machines on KVM and is judged by its
 // stdout, stderr and exit status.
+#include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -16,13 +17,6 @@ namespace {
 
 std::string test_machine(const std::string &name) { return paths::machines_dir() + "/" + name; }
 
-// Make failures readable: show what vmm printed.
-void show(const ProcessResult &r)
-{
-    UNSCOPED_INFO("exit status " << r.exit_status << ", signal " << r.signal << (r.timed_out ? ", timed out" : ""));
-    UNSCOPED_INFO("stdout:\n" << r.out);
-    UNSCOPED_INFO("stderr:\n" << r.err);
-}
 
 } // namespace
 

@@ -1,5 +1,6 @@
 // End to end: guests in every x86 mode, ELF and multiboot images, checks on
 // the final state, the JSON report, and several vCPUs.
+#include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -17,12 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void show(const ProcessResult &r)
-{
-    UNSCOPED_INFO("exit status " << r.exit_status << ", signal " << r.signal << (r.timed_out ? ", timed out" : ""));
-    UNSCOPED_INFO("stdout:\n" << r.out);
-    UNSCOPED_INFO("stderr:\n" << r.err);
-}
 
 ProcessResult run_machine(const std::string &name, std::vector<std::string> extra = {})
 {
@@ -33,16 +28,6 @@ ProcessResult run_machine(const std::string &name, std::vector<std::string> extr
     return r;
 }
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("vmm-e2e-modes-" + std::to_string(::getpid()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    std::string write(const std::string &name, const std::string &text) const
-    {
-        std::ofstream(path / name) << text;
-        return (path / name).string();
-    }
-};
 
 } // namespace
 

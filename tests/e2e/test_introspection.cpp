@@ -6,6 +6,7 @@
 // Addresses of guest instructions come from the guest's ELF symbol table,
 // and the instruction bytes there are checked before the test relies on
 // their lengths: nothing about the layout is guessed.
+#include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -34,43 +35,15 @@ using nlohmann::json;
 
 namespace {
 
-void show(const ProcessResult &r)
+// A JSON file a plugin wrote in `dir` (a relative path in the machine file).
+json read_json(const TempDir &dir, const std::string &name)
 {
-    UNSCOPED_INFO("exit status " << r.exit_status << ", signal " << r.signal << (r.timed_out ? ", timed out" : ""));
-    UNSCOPED_INFO("stdout:\n" << r.out);
-    UNSCOPED_INFO("stderr:\n" << r.err);
+    std::ifstream in(dir.path / name);
+    REQUIRE(in.good());
+    return json::parse(in);
 }
 
-// A fresh directory per use, removed afterwards; vmm runs inside it so the
-// files the plugins write (relative paths in the machine files) land there.
-struct TempDir {
-    fs::path path;
-    TempDir()
-    {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() /
-               ("vmm-e2e-intro-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string write(const std::string &name, const std::string &text) const
-    {
-        std::ofstream(path / name) << text;
-        return (path / name).string();
-    }
-    std::string read(const std::string &name) const
-    {
-        std::ifstream in(path / name);
-        return {std::istreambuf_iterator<char>(in), {}};
-    }
-    json read_json(const std::string &name) const
-    {
-        std::ifstream in(path / name);
-        REQUIRE(in.good());
-        return json::parse(in); // throws (and fails the test) if it does not parse
-    }
-};
+
 
 ProcessResult run_in(const TempDir &dir, const std::vector<std::string> &args)
 {
@@ -288,8 +261,8 @@ TEST_CASE("profiler: exact exit counts by reason, port, MMIO address, device and
     TempDir dir;
     const ProcessResult r = run_in(dir, {"--config", "machines/exit-counts.toml", "--report", "report.json"});
     REQUIRE(r.exit_status == 0);
-    const json p = dir.read_json("exit-counts.json");
-    const json report = dir.read_json("report.json");
+    const json p = read_json(dir, "exit-counts.json");
+    const json report = read_json(dir, "report.json");
 
     CHECK(p["exits"] == 23);
     CHECK(p["by_reason"]["IO"]["count"] == 13);
@@ -366,7 +339,7 @@ TEST_CASE("profiler: the Chrome trace has one complete event per exit, with its 
     TempDir dir;
     const ProcessResult r = run_in(dir, {"--config", "machines/exit-counts.toml"});
     REQUIRE(r.exit_status == 0);
-    const json t = dir.read_json("exit-counts-trace.json");
+    const json t = read_json(dir, "exit-counts-trace.json");
     REQUIRE(t.contains("traceEvents"));
     CHECK(t["otherData"]["events"] == 23);
     CHECK(t["otherData"]["dropped"] == 0);
@@ -435,13 +408,13 @@ TEST_CASE("profiler: trace_limit bounds the trace and says how many exits were d
                                       "settings = { json = \"p.json\", trace = \"t.json\", trace_limit = 5 }\n"));
     const ProcessResult r = run_in(dir, {"--config", machine});
     REQUIRE(r.exit_status == 0);
-    const json t = dir.read_json("t.json");
+    const json t = read_json(dir, "t.json");
     int complete = 0;
     for (const json &e : t["traceEvents"])
         complete += e["ph"] == "X";
     CHECK(complete == 5);
     CHECK(t["otherData"]["dropped"] == 18);
-    const json p = dir.read_json("p.json");
+    const json p = read_json(dir, "p.json");
     CHECK(p["exits"] == 23); // the counts are not limited
     CHECK(p["trace"]["events"] == 5);
     CHECK(p["trace"]["dropped"] == 18);
@@ -497,7 +470,7 @@ TEST_CASE("tracer: one line per exit with the CS:RIP of the guest's known instru
                                       "0 older ones overwritten"));
 
     // The code selector, as the core reports it at the end.
-    const json report = dir.read_json("report.json");
+    const json report = read_json(dir, "report.json");
     const uint16_t cs = report["vcpus"][0]["segments"]["cs"]["selector"].get<uint16_t>();
     CHECK(cs == 0x08);
 
@@ -638,7 +611,7 @@ TEST_CASE("hypercall: vcpu_info logs both vCPUs' threads, registers and exit cou
     CHECK((v1->state == "halted" || v1->state == "running"));
 
     // The core's own count for vCPU 1 at the end: 5 OUTs and the HLT.
-    const json report = dir.read_json("report.json");
+    const json report = read_json(dir, "report.json");
     CHECK(report["vcpus"][1]["exits"] == 6);
     CHECK(count_of(r.err, "[vcpu1-port] info: out  port+0x0") == 5);
 

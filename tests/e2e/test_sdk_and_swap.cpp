@@ -1,6 +1,7 @@
 // End to end: the installed SDK builds a plugin out of the tree; plugins are
 // listed without a VM; one device swaps implementation by machine file and
 // while the guest runs, through the control socket.
+#include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -30,36 +31,8 @@ using json = nlohmann::json;
 
 namespace {
 
-void show(const ProcessResult &r)
-{
-    UNSCOPED_INFO("exit status " << r.exit_status << ", signal " << r.signal << (r.timed_out ? ", timed out" : ""));
-    UNSCOPED_INFO("stdout:\n" << r.out.substr(0, 4000));
-    UNSCOPED_INFO("stderr:\n" << r.err.substr(0, 4000));
-}
 
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string &name)
-        : path(fs::temp_directory_path() / ("vmm-e2e-" + name + "-" + std::to_string(::getpid())))
-    {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string write(const std::string &name, const std::string &text) const
-    {
-        std::ofstream(path / name) << text;
-        return (path / name).string();
-    }
-};
 
-std::string read_file(const fs::path &file)
-{
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 std::string counter_text(int count)
 {

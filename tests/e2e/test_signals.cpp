@@ -1,6 +1,7 @@
 // SIGINT, SIGTERM and --timeout stop the VM cleanly: vCPUs leave KVM_RUN
 // and are joined, devices are destroyed in reverse order, the report is
 // still written, and the exit status says why.
+#include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -18,11 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("vmm-e2e-signals-" + std::to_string(::getpid()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 // A guest that would stream for hours, with two devices.
 std::string endless_machine(const TempDir &dir)

@@ -1,6 +1,7 @@
 // End to end: the SIMVIRTIO guests under `vmm` with the simvirtio plugin, in
 // both notify modes (test cases with "poll" in their names run the device
 // thread; CI runs those under ThreadSanitizer too).
+#include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -23,12 +24,6 @@ const std::string kHostileOutput = "Recovered: the device survived every hostile
 // simvirtio-stream's repeating line (guests/simvirtio/stream.c).
 const std::string kStreamLine = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.\n";
 
-void show(const ProcessResult &r)
-{
-    UNSCOPED_INFO("exit status " << r.exit_status << ", signal " << r.signal << (r.timed_out ? ", timed out" : ""));
-    UNSCOPED_INFO("stdout (" << r.out.size() << " bytes):\n" << r.out.substr(0, 2000));
-    UNSCOPED_INFO("stderr:\n" << r.err);
-}
 
 ProcessResult run_machine(const std::string &name, std::vector<std::string> extra = {})
 {
@@ -39,16 +34,6 @@ ProcessResult run_machine(const std::string &name, std::vector<std::string> extr
     return r;
 }
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("vmm-e2e-simvirtio-" + std::to_string(::getpid()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    std::string write(const std::string &name, const std::string &text) const
-    {
-        std::ofstream(path / name) << text;
-        return (path / name).string();
-    }
-};
 
 std::string stream_machine(const std::string &notify, uint64_t bytes)
 {
