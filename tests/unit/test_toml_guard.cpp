@@ -41,8 +41,13 @@ TEST_CASE("non-ASCII text elsewhere is refused where it is", "[config][guard]")
 TEST_CASE("the multi-line string case of TOML++ issue 190 is refused", "[config][guard]")
 {
     CHECK(problem("s = \"\"\"\\\n\xc2\xa7\"\"\"\n") ==
-          "m.toml:2:1: character U+00A7 right after a line-ending backslash in a multi-line string (escape it as "
-          "\\u00A7)");
+          "m.toml:2:1: character U+00A7 right after a backslash and whitespace in a string (escape it as \\u00A7)");
+    // What the fuzzer found next: a backslash and a space, no newline.
+    CHECK(problem("\"\"\"1Inle\\ \xe2\xbf\xa3\"\"\"\n") ==
+          "m.toml:1:11: character U+2FE3 right after a backslash and whitespace in a string (escape it as \\u2FE3)");
+    CHECK(problem("a = \"x\\ \xc3\xa9\"\n") ==
+          "m.toml:1:9: character U+00E9 right after a backslash and whitespace in a string (escape it as \\u00E9)");
+    CHECK(problem("a = \"x\\\xc3\xa9\"\n") == ""); // a backslash before it: TOML++ calls that an invalid escape
     CHECK(problem("s = \"\"\"\\   \n   \n  x\xc2\xa7\"\"\"\n") == ""); // after other text it is fine
 }
 

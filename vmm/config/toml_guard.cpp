@@ -64,7 +64,7 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
 {
     State state = State::normal;
     uint32_t line = 1, column = 1;
-    bool after_line_backslash = false; // multi-line basic string, trimming whitespace
+    bool after_backslash = false;      // basic string, after "\" and whitespace
     bool in_bare_token = false;        // normal state, inside a run of non-terminators
     const auto problem = [&](std::string message) {
         return CharacterProblem{SourceLocation{source_name, line, column}, std::move(message)};
@@ -80,9 +80,9 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
         if (cp >= 0x80) {
             if (state == State::normal) // between tokens, or inside a bare one
                 return problem(fmt::format("character U+{:04X} outside a string or comment", static_cast<uint32_t>(cp)));
-            if (after_line_backslash)
-                return problem(fmt::format("character U+{:04X} right after a line-ending backslash in a multi-line "
-                                           "string (escape it as \\u{:04X})",
+            if (after_backslash)
+                return problem(fmt::format("character U+{:04X} right after a backslash and whitespace in a string "
+                                           "(escape it as \\u{:04X})",
                                            static_cast<uint32_t>(cp), static_cast<uint32_t>(cp)));
         }
 
@@ -120,35 +120,31 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
                 state = State::normal;
             break;
         case State::basic:
-            if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
-                advance = 2; // an escape: the next character is not a quote
-            else if (c == '"' || c == '\n')
+        case State::multiline_basic:
+            // After a backslash TOML++ may skip whitespace (a line-ending
+            // backslash, or what it takes for one) and classify the next
+            // character: it must be ASCII (see after_backslash below).
+            if (after_backslash) {
+                if (c == ' ' || c == '\t' || c == '\r' || (c == '\n' && state == State::multiline_basic))
+                    break;
+                after_backslash = false;
+            }
+            if (c == '\\') {
+                const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+                if (next == ' ' || next == '\t' || next == '\r' || next == '\n')
+                    after_backslash = true; // whitespace follows: trimmed, or an error
+                else if (next != '\0')
+                    advance = 1 + (static_cast<unsigned char>(next) < 0x80 ? 1 : 0); // an escaped ASCII character
+            } else if (state == State::basic && (c == '"' || c == '\n')) {
                 state = State::normal;
+            } else if (state == State::multiline_basic && starts_with(text, i, "\"\"\"")) {
+                state = State::normal;
+                advance = 3;
+            }
             break;
         case State::literal:
             if (c == '\'' || c == '\n')
                 state = State::normal;
-            break;
-        case State::multiline_basic:
-            if (after_line_backslash) {
-                if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-                    after_line_backslash = false;
-                else
-                    break;
-            }
-            if (c == '\\') {
-                // A line-ending backslash: only whitespace up to the newline.
-                std::size_t k = i + 1;
-                while (k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r'))
-                    ++k;
-                if (k < text.size() && text[k] == '\n')
-                    after_line_backslash = true;
-                else
-                    advance = i + 1 < text.size() ? 2 : 1;
-            } else if (starts_with(text, i, "\"\"\"")) {
-                state = State::normal;
-                advance = 3;
-            }
             break;
         case State::multiline_literal:
             if (starts_with(text, i, "'''")) {

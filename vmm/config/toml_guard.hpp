@@ -7,7 +7,7 @@
 // trigger. Non-ASCII text is valid TOML only inside strings and comments,
 // so anything else is refused here with a located message, as is invalid
 // UTF-8, and the one place inside strings the bug is reached (the first
-// character after a line-ending backslash in a multi-line basic string).
+// character after a backslash and whitespace in a basic string).
 #pragma once
 
 #include "support/source_location.hpp"
