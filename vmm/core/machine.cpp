@@ -1,7 +1,6 @@
 #include "core/machine.hpp"
 
 #include "core/cpu_setup.hpp"
-#include "plugin/settings_check.hpp"
 #include "core/vcpu_group.hpp"
 #include "kvm/cpuid.hpp"
 #include "support/errors.hpp"
@@ -9,7 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cstring>
 
 namespace vmm {
@@ -119,175 +117,6 @@ RunResult Machine::run()
     result.cause = control_.cause();
     result.exit_status = control_.exit_status();
     result.reason = control_.reason();
-    return result;
-}
-
-} // namespace vmm
-
-namespace vmm {
-namespace {
-
-void to_abi(const kvm_regs &r, vmm_vcpu_registers &out)
-{
-    out.rax = r.rax, out.rbx = r.rbx, out.rcx = r.rcx, out.rdx = r.rdx;
-    out.rsi = r.rsi, out.rdi = r.rdi, out.rsp = r.rsp, out.rbp = r.rbp;
-    out.r8 = r.r8, out.r9 = r.r9, out.r10 = r.r10, out.r11 = r.r11;
-    out.r12 = r.r12, out.r13 = r.r13, out.r14 = r.r14, out.r15 = r.r15;
-    out.rip = r.rip, out.rflags = r.rflags;
-}
-
-void from_abi(const vmm_vcpu_registers &in, kvm_regs &r)
-{
-    r.rax = in.rax, r.rbx = in.rbx, r.rcx = in.rcx, r.rdx = in.rdx;
-    r.rsi = in.rsi, r.rdi = in.rdi, r.rsp = in.rsp, r.rbp = in.rbp;
-    r.r8 = in.r8, r.r9 = in.r9, r.r10 = in.r10, r.r11 = in.r11;
-    r.r12 = in.r12, r.r13 = in.r13, r.r14 = in.r14, r.r15 = in.r15;
-    r.rip = in.rip, r.rflags = in.rflags | 0x2;
-}
-
-} // namespace
-
-VcpuRuntime *Machine::calling_vcpu()
-{
-    VcpuRuntime *runtime = current_vcpu_runtime();
-    for (const auto &mine : runtimes_) {
-        if (mine.get() == runtime)
-            return runtime;
-    }
-    return nullptr;
-}
-
-int32_t Machine::current_vcpu()
-{
-    const VcpuRuntime *runtime = calling_vcpu();
-    return runtime ? static_cast<int32_t>(runtime->index) : -1;
-}
-
-vmm_status Machine::vcpu_info(uint32_t vcpu, vmm_vcpu_info &info)
-{
-    if (vcpu >= spec_.vcpus)
-        return VMM_ERROR_RANGE;
-    info.index = vcpu;
-    if (vcpu >= runtimes_.size()) { // asked from a device's create: not made yet
-        info.host_thread_id = 0;
-        info.exits = 0;
-        info.state = VMM_VCPU_CREATED;
-        return VMM_OK;
-    }
-    const VcpuRuntime &runtime = *runtimes_[vcpu];
-    info.index = vcpu;
-    info.host_thread_id = runtime.thread_id.load();
-    info.exits = runtime.exits.load(std::memory_order_relaxed);
-    info.state = runtime.state.load();
-    return VMM_OK;
-}
-
-vmm_status Machine::get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers)
-{
-    if (vcpu >= runtimes_.size())
-        return VMM_ERROR_RANGE;
-    VcpuRuntime &runtime = *runtimes_[vcpu];
-    if (&runtime == calling_vcpu()) {
-        // Its own thread: the live registers, at the time of the call.
-        to_abi(runtime.vcpu->regs(), registers);
-        return VMM_OK;
-    }
-    if (!observers_.keep_vcpu_state)
-        return VMM_ERROR_UNSUPPORTED;
-    std::lock_guard lock(runtime.saved_mutex);
-    if (!runtime.saved_valid)
-        return VMM_ERROR_UNSUPPORTED;
-    to_abi(runtime.saved, registers);
-    return VMM_OK;
-}
-
-vmm_status Machine::set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers)
-{
-    if (vcpu >= runtimes_.size())
-        return VMM_ERROR_RANGE;
-    VcpuRuntime &runtime = *runtimes_[vcpu];
-    if (&runtime != calling_vcpu())
-        return VMM_ERROR_INVALID; // another thread's vCPU may be inside KVM_RUN
-    kvm_regs regs = runtime.vcpu->regs();
-    from_abi(registers, regs);
-    runtime.vcpu->set_regs(regs);
-    if (sync_registers_) // keep kvm_run's copy in step with what KVM will run
-        runtime.vcpu->run_page()->s.regs.regs = regs;
-    return VMM_OK;
-}
-
-} // namespace vmm
-
-namespace vmm {
-
-SwapResult Machine::swap_device(const std::string &device, const std::string &plugin_reference,
-                                const std::optional<std::vector<Setting>> &settings, bool restart)
-{
-    std::lock_guard lock(group_mutex_);
-    if (group_ == nullptr)
-        throw SystemError("the VM is not running");
-    const auto index = io_->find_device(device);
-    if (!index)
-        throw InputError(fmt::format("no device named '{}'", device));
-    DeviceInstance &old = *io_->devices()[*index];
-    PlannedDevice &planned = plan_.devices[*index];
-
-    // Everything that can fail without the guest noticing, before the pause.
-    auto plugin = plugins_.load(plugin_reference, spec_.file.parent_path());
-    const std::vector<Setting> &new_settings = settings ? *settings : planned.spec->settings;
-    std::vector<InputError> problems = check_settings(device, planned.spec->where, new_settings, *plugin);
-    if (!problems.empty())
-        throw InputErrors(std::move(problems));
-    if (!old.has_state() && !restart)
-        throw InputError(fmt::format("device '{}' (plugin '{}') cannot save its state: swapping it would restart it "
-                                     "from scratch (ask with \"restart\": true if that is what you want)",
-                                     device, old.plugin().name()));
-    if (old.has_state() && plugin->descriptor().load_state == nullptr)
-        throw InputError(fmt::format("plugin '{}' cannot take device '{}''s state (it has no load_state)",
-                                     plugin->name(), device));
-    if (old.observes_exits() != plugin->observes_exits() ||
-        old.needs_vcpu_state() != ((plugin->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0))
-        throw InputError(fmt::format("plugins '{}' and '{}' differ in observing exits or keeping vCPU state, which "
-                                     "cannot change while the VM runs",
-                                     old.plugin().name(), plugin->name()));
-    auto replacement = std::make_unique<DeviceInstance>(plugin, device, old.regions(), new_settings, *this);
-
-    SwapResult result;
-    result.device = device;
-    result.old_plugin = old.plugin().name();
-    result.new_plugin = plugin->name();
-    const auto paused_at = std::chrono::steady_clock::now();
-    if (!group_->pause(std::chrono::seconds(5)))
-        throw SystemError("the vCPUs did not pause (the VM is stopping, or a vCPU is stuck in a device)");
-    std::unique_ptr<DeviceInstance> retired;
-    try {
-        if (old.has_state()) {
-            const std::vector<uint8_t> state = old.save_state();
-            result.state_bytes = state.size();
-            try {
-                replacement->load_state(state);
-            } catch (...) {
-                old.load_state(state); // the old device goes on where it was
-                throw;
-            }
-        }
-        DeviceInstance *observer = replacement.get();
-        retired = io_->replace_device(*index, std::move(replacement));
-        for (DeviceInstance *&o : observers_.observers) {
-            if (o == retired.get())
-                o = observer;
-        }
-    } catch (...) {
-        group_->resume();
-        throw;
-    }
-    group_->resume();
-    result.pause_us =
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - paused_at).count();
-    retired.reset();                  // destroyed once the guest runs again
-    planned.plugin = std::move(plugin); // the old library unloads if no device uses it
-    logging::core().info("device '{}': swapped plugin '{}' for '{}' ({} bytes of state); vCPUs paused for {:.0f} us",
-                         device, result.old_plugin, result.new_plugin, result.state_bytes, result.pause_us);
     return result;
 }
 

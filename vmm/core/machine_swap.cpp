@@ -1,0 +1,85 @@
+// Hot swap: a device moves to another plugin while the guest runs.
+#include "core/machine.hpp"
+
+#include "plugin/settings_check.hpp"
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace vmm {
+
+SwapResult Machine::swap_device(const std::string &device, const std::string &plugin_reference,
+                                const std::optional<std::vector<Setting>> &settings, bool restart)
+{
+    std::lock_guard lock(group_mutex_);
+    if (group_ == nullptr)
+        throw SystemError("the VM is not running");
+    const auto index = io_->find_device(device);
+    if (!index)
+        throw InputError(fmt::format("no device named '{}'", device));
+    DeviceInstance &old = *io_->devices()[*index];
+    PlannedDevice &planned = plan_.devices[*index];
+
+    // Everything that can fail without the guest noticing, before the pause.
+    auto plugin = plugins_.load(plugin_reference, spec_.file.parent_path());
+    const std::vector<Setting> &new_settings = settings ? *settings : planned.spec->settings;
+    std::vector<InputError> problems = check_settings(device, planned.spec->where, new_settings, *plugin);
+    if (!problems.empty())
+        throw InputErrors(std::move(problems));
+    if (!old.has_state() && !restart)
+        throw InputError(fmt::format("device '{}' (plugin '{}') cannot save its state: swapping it would restart it "
+                                     "from scratch (ask with \"restart\": true if that is what you want)",
+                                     device, old.plugin().name()));
+    if (old.has_state() && plugin->descriptor().load_state == nullptr)
+        throw InputError(fmt::format("plugin '{}' cannot take device '{}''s state (it has no load_state)",
+                                     plugin->name(), device));
+    if (old.observes_exits() != plugin->observes_exits() ||
+        old.needs_vcpu_state() != ((plugin->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0))
+        throw InputError(fmt::format("plugins '{}' and '{}' differ in observing exits or keeping vCPU state, which "
+                                     "cannot change while the VM runs",
+                                     old.plugin().name(), plugin->name()));
+    auto replacement = std::make_unique<DeviceInstance>(plugin, device, old.regions(), new_settings, *this);
+
+    SwapResult result;
+    result.device = device;
+    result.old_plugin = old.plugin().name();
+    result.new_plugin = plugin->name();
+    const auto paused_at = std::chrono::steady_clock::now();
+    if (!group_->pause(std::chrono::seconds(5)))
+        throw SystemError("the vCPUs did not pause (the VM is stopping, or a vCPU is stuck in a device)");
+    std::unique_ptr<DeviceInstance> retired;
+    try {
+        if (old.has_state()) {
+            const std::vector<uint8_t> state = old.save_state();
+            result.state_bytes = state.size();
+            try {
+                replacement->load_state(state);
+            } catch (...) {
+                old.load_state(state); // the old device goes on where it was
+                throw;
+            }
+        }
+        DeviceInstance *observer = replacement.get();
+        retired = io_->replace_device(*index, std::move(replacement));
+        for (DeviceInstance *&o : observers_.observers) {
+            if (o == retired.get())
+                o = observer;
+        }
+    } catch (...) {
+        group_->resume();
+        throw;
+    }
+    group_->resume();
+    result.pause_us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - paused_at).count();
+    retired.reset();                  // destroyed once the guest runs again
+    planned.plugin = std::move(plugin); // the old library unloads if no device uses it
+    logging::core().info("device '{}': swapped plugin '{}' for '{}' ({} bytes of state); vCPUs paused for {:.0f} us",
+                         device, result.old_plugin, result.new_plugin, result.state_bytes, result.pause_us);
+    return result;
+}
+
+} // namespace vmm
