@@ -16,9 +16,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -77,6 +80,10 @@ public:
         const std::string text = line + "\n";
         if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size()))
             return "";
+        return read_line();
+    }
+    std::string read_line()
+    {
         std::string reply;
         char c;
         while (::recv(fd_, &c, 1, 0) == 1 && c != '\n')
@@ -87,6 +94,45 @@ public:
 
 private:
     int fd_ = -1;
+};
+
+// vmm running on a thread of the test. A failed REQUIRE throws out of the
+// test while it runs, and destroying a joinable std::thread aborts the whole
+// test program: so the destructor kills a vmm that is still running and joins.
+class BackgroundVmm {
+public:
+    explicit BackgroundVmm(std::vector<std::string> args)
+        : thread_([this, args] {
+              ProcessOptions options;
+              options.on_start = [this](int pid) { pid_ = pid; };
+              result_ = run_vmm(args, options);
+              pid_ = 0;
+          })
+    {
+    }
+    ~BackgroundVmm()
+    {
+        if (!thread_.joinable())
+            return;
+        if (const int pid = pid_; pid > 0)
+            ::kill(pid, SIGKILL);
+        thread_.join();
+    }
+    BackgroundVmm(const BackgroundVmm &) = delete;
+    BackgroundVmm &operator=(const BackgroundVmm &) = delete;
+
+    // Waits for vmm to end on its own (within run_vmm's time limit).
+    const ProcessResult &wait()
+    {
+        if (thread_.joinable())
+            thread_.join();
+        return result_;
+    }
+
+private:
+    std::atomic<int> pid_{0};
+    ProcessResult result_;
+    std::thread thread_; // last: it starts once the members it uses exist
 };
 
 } // namespace
@@ -238,8 +284,7 @@ TEST_CASE("hot swap: the serial plugin changes while the guest streams, with no 
     const std::string socket = (dir.path / "control.sock").string();
     const fs::path rest = dir.path / "rest.txt";
 
-    ProcessResult vmm;
-    std::thread runner([&] { vmm = run_vmm({"--config", machine, "--control", socket}); });
+    BackgroundVmm background({"--config", machine, "--control", socket});
     json swap;
     {
         ControlClient control(socket);
@@ -258,7 +303,7 @@ TEST_CASE("hot swap: the serial plugin changes while the guest streams, with no 
         const json after = control.request({{"command", "status"}});
         CHECK(after["devices"][0]["plugin"] == "serial-file");
     }
-    runner.join();
+    const ProcessResult &vmm = background.wait();
     show(vmm);
     INFO("swap reply: " << swap.dump());
     REQUIRE(swap["ok"] == true);
@@ -281,8 +326,7 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
     const std::string machine = dir.write("m.toml", counter_machine(100000000, "plugin = \"serial-file\"\nsettings = { path = \"" +
                                                                                    (dir.path / "out.txt").string() + "\" }\n"));
     const std::string socket = (dir.path / "control.sock").string();
-    ProcessResult vmm;
-    std::thread runner([&] { vmm = run_vmm({"--config", machine, "--control", socket}); });
+    BackgroundVmm background({"--config", machine, "--control", socket});
     {
         ControlClient control(socket);
         REQUIRE(control.connected());
@@ -313,6 +357,19 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
 
         ControlClient again(socket); // the server survived all of the above
         REQUIRE(again.connected());
+        // Several connections at once, each answered on its own; one more
+        // than the server keeps is told so and closed.
+        std::vector<std::unique_ptr<ControlClient>> others;
+        for (int i = 0; i < 15; ++i) {
+            others.push_back(std::make_unique<ControlClient>(socket));
+            REQUIRE(others.back()->connected());
+        }
+        for (auto it = others.rbegin(); it != others.rend(); ++it)
+            CHECK((*it)->request({{"command", "status"}})["ok"] == true);
+        ControlClient one_too_many(socket);
+        REQUIRE(one_too_many.connected());
+        CHECK(one_too_many.read_line() == R"({"ok":false,"error":"too many control connections"})");
+        others.clear();
         const json status = again.request({{"command", "status"}});
         CHECK(status["ok"] == true);
         CHECK(status["machine"] == "m");
@@ -325,7 +382,7 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
         CHECK(status["vcpus"][0]["host_thread_id"].get<int64_t>() > 0);
         CHECK(again.request({{"command", "stop"}})["ok"] == true);
     }
-    runner.join();
+    const ProcessResult &vmm = background.wait();
     show(vmm);
     CHECK(vmm.exit_status == 0);
     CHECK_THAT(vmm.err, Catch::Contains("stopped: stopped through the control socket"));
@@ -339,8 +396,7 @@ TEST_CASE("a device that cannot save its state is swapped only when a restart is
                                                                                    (dir.path / "out.txt").string() + "\" }\n"
                                                                                    "[[device]]\nname = \"exit\"\nplugin = \"debug-exit\"\n"));
     const std::string socket = (dir.path / "control.sock").string();
-    ProcessResult vmm;
-    std::thread runner([&] { vmm = run_vmm({"--config", machine, "--control", socket}); });
+    BackgroundVmm background({"--config", machine, "--control", socket});
     {
         ControlClient control(socket);
         REQUIRE(control.connected());
@@ -353,7 +409,8 @@ TEST_CASE("a device that cannot save its state is swapped only when a restart is
         CHECK(reply["state_bytes"] == 0);
         CHECK(control.request({{"command", "stop"}})["ok"] == true);
     }
-    runner.join();
+    const ProcessResult &vmm = background.wait();
+    show(vmm);
     CHECK(vmm.exit_status == 0);
 }
 

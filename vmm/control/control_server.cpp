@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -101,16 +102,9 @@ void ControlServer::serve()
         }
         if (fds[0].revents != 0)
             return;
-        if (fds[1].revents & POLLIN) {
-            UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            if (client.valid()) {
-                if (clients.size() >= kMaxClients)
-                    send_line(client.get(), R"({"ok":false,"error":"too many control connections"})");
-                else
-                    clients.push_back(Client{std::move(client), {}});
-            }
-        }
-        // Clients, from the end so that erasing keeps indices valid.
+        // The clients polled above, from the end so that erasing keeps the
+        // indices of the rest valid. New clients are accepted only after
+        // this loop: fds has no entry for them yet.
         for (std::size_t i = clients.size(); i-- > 0;) {
             if (fds[2 + i].revents == 0)
                 continue;
@@ -138,6 +132,19 @@ void ControlServer::serve()
             }
             if (!keep)
                 clients.erase(clients.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        if (fds[1].revents & POLLIN) {
+            UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (client.valid()) {
+                // A client that stops reading must not hold this thread (and
+                // with it the VM's shutdown) in send(): give up on it instead.
+                const timeval send_timeout{1, 0};
+                ::setsockopt(client.get(), SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+                if (clients.size() >= kMaxClients)
+                    send_line(client.get(), R"({"ok":false,"error":"too many control connections"})");
+                else
+                    clients.push_back(Client{std::move(client), {}});
+            }
         }
     }
 }
