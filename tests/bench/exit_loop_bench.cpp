@@ -9,11 +9,12 @@
 // noisy, absolute numbers are not comparable across runs.
 //
 // Usage: bench-exit-loop [N_large] [repetitions]
+#include "bench_support.hpp"
+
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,7 +30,8 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::median;
 
 [[noreturn]] void die(const std::string &what)
 {
@@ -107,38 +109,15 @@ double raw_run(const std::vector<uint8_t> &code, uint64_t writes)
 // Seconds for a whole `vmm` process running `writes` exits.
 double vmm_run(uint64_t writes)
 {
-    char dir_template[] = "/tmp/vmm-bench-XXXXXX";
-    const char *dir = ::mkdtemp(dir_template);
-    if (dir == nullptr)
-        die("mkdtemp");
-    const std::string machine = std::string(dir) + "/pio-loop.toml";
-    std::ofstream(machine) << "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n"
-                           << "registers = { rcx = " << writes << " }\n"
-                           << "[[image]]\nfile = \"pio-loop.bin\"\naddress = 0x1000\n"
-                           << "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n";
-    const auto start = Clock::now();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::execl(VMM_BENCH_VMM_BINARY, VMM_BENCH_VMM_BINARY, "--config", machine.c_str(), "--log-level", "warn",
-                static_cast<char *>(nullptr));
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::remove(machine.c_str());
-    ::rmdir(dir);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::fprintf(stderr, "vmm failed (status %d)\n", status);
+    const bench::ScratchDir dir("exit-loop");
+    const std::string machine = dir.path() + "/pio-loop.toml";
+    std::ofstream(machine) << bench::pio_loop_machine(writes);
+    const bench::VmmRun run = bench::time_vmm(machine);
+    if (!run.ok()) {
+        std::fprintf(stderr, "vmm failed (status %d)\n", run.wait_status);
         std::exit(1);
     }
-    return seconds;
-}
-
-double median(std::vector<double> values)
-{
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
+    return run.seconds;
 }
 
 } // namespace

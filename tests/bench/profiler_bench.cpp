@@ -24,10 +24,11 @@
 // few ports and MMIO addresses, as a guest would produce them.
 //
 // Usage: bench-profiler [N_large] [repetitions]
+#include "bench_support.hpp"
+
 #include <vmm/plugin_abi.h>
 
 #include <dlfcn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,7 +43,8 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::median;
 
 struct Config {
     const char *name;
@@ -59,42 +61,15 @@ std::string replace_all(std::string text, const std::string &from, const std::st
 // Seconds for a whole `vmm` process running `writes` exits.
 double vmm_run(const Config &config, uint64_t writes)
 {
-    char dir_template[] = "/tmp/vmm-bench-profiler-XXXXXX";
-    const char *dir = ::mkdtemp(dir_template);
-    if (dir == nullptr) {
-        std::perror("mkdtemp");
+    const bench::ScratchDir dir("profiler");
+    const std::string machine = dir.path() + "/pio-loop.toml";
+    std::ofstream(machine) << bench::pio_loop_machine(writes) << replace_all(config.devices, "@DIR@", dir.path());
+    const bench::VmmRun run = bench::time_vmm(machine);
+    if (!run.ok()) {
+        std::fprintf(stderr, "vmm failed in configuration '%s' (status %d)\n", config.name, run.wait_status);
         std::exit(1);
     }
-    const std::string machine = std::string(dir) + "/pio-loop.toml";
-    std::ofstream(machine) << "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n"
-                           << "registers = { rcx = " << writes << " }\n"
-                           << "[[image]]\nfile = \"pio-loop.bin\"\naddress = 0x1000\n"
-                           << "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
-                           << replace_all(config.devices, "@DIR@", dir);
-    const auto start = Clock::now();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::execl(VMM_BENCH_VMM_BINARY, VMM_BENCH_VMM_BINARY, "--config", machine.c_str(), "--log-level", "warn",
-                static_cast<char *>(nullptr));
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    const std::string remove = std::string("rm -rf '") + dir + "'";
-    if (std::system(remove.c_str()) != 0)
-        std::fprintf(stderr, "could not remove %s\n", dir);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::fprintf(stderr, "vmm failed in configuration '%s' (status %d)\n", config.name, status);
-        std::exit(1);
-    }
-    return seconds;
-}
-
-double median(std::vector<double> values)
-{
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
+    return run.seconds;
 }
 
 // ---- the plugins' observe_exit alone, in this process ----

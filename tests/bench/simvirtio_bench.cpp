@@ -12,10 +12,10 @@
 // shared, nested machines.
 //
 // Usage: bench-simvirtio [MiB (16)] [repetitions (3)] [queue length (4096)]
+#include "bench_support.hpp"
+
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,7 +29,7 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::median;
 
 [[noreturn]] void die(const std::string &what)
 {
@@ -42,14 +42,6 @@ struct Run {
     double exits = 0;
     double mmio_exits = 0;
 };
-
-std::string temp_dir()
-{
-    char name[] = "/tmp/vmm-bench-simvirtio-XXXXXX";
-    if (::mkdtemp(name) == nullptr)
-        die(std::string("mkdtemp: ") + std::strerror(errno));
-    return name;
-}
 
 // One whole vmm process streaming `bytes` in `notify` mode.
 Run run_vmm(const std::string &dir, const std::string &notify, uint64_t bytes, unsigned queue_length)
@@ -65,38 +57,20 @@ Run run_vmm(const std::string &dir, const std::string &notify, uint64_t bytes, u
                            << "settings = { device_table = 0x800, notify = \"" << notify
                            << "\", max_queue_length = " << queue_length << " }\n"
                            << "[[check]]\nregister = \"rax\"\nequals = 42\n";
-    const auto start = Clock::now();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int null = ::open("/dev/null", O_WRONLY);
-        const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(null, STDOUT_FILENO);
-        ::dup2(err, STDERR_FILENO);
-        ::execl(VMM_BENCH_VMM_BINARY, VMM_BENCH_VMM_BINARY, "--config", machine.c_str(), "--log-level", "warn",
-                "--report", report.c_str(), static_cast<char *>(nullptr));
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    Run run;
-    run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const bench::VmmRun vmm = bench::time_vmm(machine, {"--report", report}, "/dev/null", log);
+    if (!vmm.ok()) {
         std::ifstream in(log);
         const std::string text((std::istreambuf_iterator<char>(in)), {});
-        die("vmm failed (status " + std::to_string(status) + ", notify = " + notify + ", " + std::to_string(bytes) +
-            " bytes):\n" + text);
+        die("vmm failed (status " + std::to_string(vmm.wait_status) + ", notify = " + notify + ", " +
+            std::to_string(bytes) + " bytes):\n" + text);
     }
+    Run run;
+    run.seconds = vmm.seconds;
     std::ifstream in(report);
     const nlohmann::json j = nlohmann::json::parse(in);
     run.exits = j["exits"]["total"].get<double>();
     run.mmio_exits = j["exits"]["by_reason"].value("MMIO", 0.0);
     return run;
-}
-
-double median(std::vector<double> values)
-{
-    std::sort(values.begin(), values.end());
-    return values[values.size() / 2];
 }
 
 struct Figures {
@@ -117,7 +91,8 @@ int main(int argc, char **argv)
         die("usage: bench-simvirtio [MiB >= 1] [repetitions >= 1] [queue length 2..65535]");
     const uint64_t large = mib << 20;
     const uint64_t small = large / 8;
-    const std::string dir = temp_dir();
+    const bench::ScratchDir scratch("simvirtio");
+    const std::string &dir = scratch.path();
     const char *modes[] = {"exit", "poll"};
 
     // [mode][size] -> runs, interleaved.
@@ -128,10 +103,6 @@ int main(int argc, char **argv)
             runs[m][1].push_back(run_vmm(dir, modes[m], large, queue_length));
         }
     }
-    std::remove((dir + "/stream.toml").c_str());
-    std::remove((dir + "/report.json").c_str());
-    std::remove((dir + "/stderr.txt").c_str());
-    ::rmdir(dir.c_str());
 
     Figures figures[2];
     const double delta_bytes = static_cast<double>(large - small);

@@ -18,17 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
-ProcessResult run_machine(const std::string &name, std::vector<std::string> extra = {})
-{
-    std::vector<std::string> args{"--config", "machines/" + name + ".toml"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    ProcessResult r = run_vmm(args);
-    show(r);
-    return r;
-}
-
-
 } // namespace
 
 TEST_CASE("so2-real16: real mode writes 42 at 0x400 and in AX, and both checks pass", "[e2e][modes]")

@@ -24,17 +24,6 @@ const std::string kHostileOutput = "Recovered: the device survived every hostile
 // simvirtio-stream's repeating line (guests/simvirtio/stream.c).
 const std::string kStreamLine = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.\n";
 
-
-ProcessResult run_machine(const std::string &name, std::vector<std::string> extra = {})
-{
-    std::vector<std::string> args{"--config", "machines/" + name + ".toml"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    ProcessResult r = run_vmm(args);
-    show(r);
-    return r;
-}
-
-
 std::string stream_machine(const std::string &notify, uint64_t bytes)
 {
     return "[machine]\nmemory = \"1M\"\n"

@@ -2,6 +2,7 @@
 // input is a list of operations; every insert must succeed exactly when the
 // range is non-empty, inside the space and overlaps nothing, and every
 // lookup must find what a linear scan finds, with the right offset.
+#include "fuzz_input.hpp"
 #include "bus/address_space.hpp"
 #include "support/errors.hpp"
 
@@ -17,17 +18,9 @@ struct Range {
     uint64_t base, size;
 };
 
-uint64_t take(const uint8_t *&data, size_t &size, size_t bytes)
-{
-    uint64_t value = 0;
-    const size_t n = bytes < size ? bytes : size;
-    std::memcpy(&value, data, n);
-    data += n;
-    size -= n;
-    return value;
-}
-
 } // namespace
+
+using fuzz::take;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,6 +4,7 @@
 // value) and poll passes. The device must never read or write outside guest
 // RAM (ASan sees the exact buffer) or crash, and must keep its status a
 // valid one.
+#include "fuzz_input.hpp"
 #include "simvirtio_core.hpp"
 
 #include <cstddef>
@@ -35,17 +36,9 @@ struct Quiet final : simvirtio::Log {
     void log(simvirtio::LogLevel, const std::string &) override {}
 };
 
-uint64_t take(const uint8_t *&data, size_t &size, size_t bytes)
-{
-    uint64_t value = 0;
-    const size_t n = bytes < size ? bytes : size;
-    std::memcpy(&value, data, n);
-    data += n;
-    size -= n;
-    return value;
-}
-
 } // namespace
+
+using fuzz::take;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
