@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -141,6 +142,10 @@ void ensure_standard_fds()
 int main(int argc, char **argv)
 {
     ensure_standard_fds();
+    // A reader of our output that goes away (`vmm ... | head`) must not kill
+    // the VMM mid-run and lose every other device's output and the report:
+    // writes fail with EPIPE instead, and devices log it.
+    std::signal(SIGPIPE, SIG_IGN);
     block_stop_signals(); // before any thread: all inherit the mask
     const ParsedCommandLine parsed = parse_command_line(argc, argv);
     if (!parsed.options)

@@ -50,7 +50,7 @@ public:
     {
         const uint8_t *cursor = data.data();
         std::size_t left = data.size();
-        while (left > 0) {
+        while (left > 0 && !output_failed_) {
             const ssize_t written = ::write(STDOUT_FILENO, cursor, left);
             if (written > 0) {
                 cursor += written;
@@ -59,17 +59,14 @@ public:
             }
             if (written < 0 && errno == EINTR)
                 continue;
-            if (!output_error_reported_) {
-                host().error("cannot write to stdout (%s); further output is dropped",
-                             written < 0 ? std::strerror(errno) : "nothing written");
-                output_error_reported_ = true;
-            }
-            return;
+            host().error("cannot write to stdout (%s); further output is dropped",
+                         written < 0 ? std::strerror(errno) : "nothing written");
+            output_failed_ = true;
         }
     }
 
 private:
-    bool output_error_reported_ = false;
+    bool output_failed_ = false; // after the first failure, stop trying
 };
 
 } // namespace

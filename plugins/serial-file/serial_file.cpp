@@ -97,22 +97,35 @@ private:
 
     void transmit(uint8_t byte)
     {
-        // MSG_NOSIGNAL matters for sockets: a reader that went away must not
-        // kill the VMM with SIGPIPE. For files send() fails: use write().
-        const ssize_t sent = ::send(fd_, &byte, 1, MSG_NOSIGNAL);
-        if (sent == 1)
+        if (output_failed_ || send_byte(byte))
             return;
-        if (sent < 0 && errno == ENOTSOCK && uart::write_all(fd_, &byte, 1))
-            return;
-        if (!output_error_reported_) {
-            host().error("cannot write the output (%s); further output is dropped", std::strerror(errno));
-            output_error_reported_ = true;
+        host().error("cannot write the output (%s); further output is dropped", std::strerror(errno));
+        output_failed_ = true;
+    }
+
+    bool send_byte(uint8_t byte)
+    {
+        for (;;) {
+            // MSG_NOSIGNAL: a reader that went away must not kill the VMM
+            // with SIGPIPE. EINTR is routine: the core kicks vCPU threads
+            // with a signal to pause them (a hot swap does). For files
+            // send() fails with ENOTSOCK: write() them.
+            const ssize_t sent = ::send(fd_, &byte, 1, MSG_NOSIGNAL);
+            if (sent == 1)
+                return true;
+            if (sent < 0 && errno == EINTR)
+                continue;
+            if (sent < 0 && errno == ENOTSOCK)
+                return uart::write_all(fd_, &byte, 1);
+            if (sent == 0)
+                errno = EIO;
+            return false;
         }
     }
 
     uart::Uart16550 uart_;
     int fd_ = -1;
-    bool output_error_reported_ = false;
+    bool output_failed_ = false; // after the first failure, stop trying
 };
 
 } // namespace

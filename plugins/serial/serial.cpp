@@ -49,14 +49,14 @@ public:
 private:
     void transmit(uint8_t byte)
     {
-        if (!uart::write_all(STDOUT_FILENO, &byte, 1) && !output_error_reported_) {
-            host().error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
-            output_error_reported_ = true;
-        }
+        if (output_failed_ || uart::write_all(STDOUT_FILENO, &byte, 1))
+            return;
+        host().error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
+        output_failed_ = true;
     }
 
     uart::Uart16550 uart_;
-    bool output_error_reported_ = false;
+    bool output_failed_ = false; // after the first failure, stop trying
 };
 
 } // namespace

@@ -110,3 +110,24 @@ TEST_CASE("after SIGINT the profiler's report is still written", "[e2e][signals]
     CHECK(profile.dump().find("\"IO\"") != std::string::npos);
     CHECK_FALSE(r.out.empty());
 }
+
+TEST_CASE("a reader of stdout that goes away does not kill the VM: the write fails, the run ends normally",
+          "[e2e][signals]")
+{
+    TempDir dir("sigpipe");
+    const std::string report = (dir.path / "report.json").string();
+    const std::string machine = dir.write("m.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                                    "registers = { rbx = 2000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                                    "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n");
+    // `head` exits after 6 bytes; vmm keeps writing into a pipe with no reader.
+    // Without SIGPIPE ignored that kills vmm, and the report is never written.
+    const ProcessResult r = run_process(
+        {"/bin/bash", "-c", R"("$0" --config "$1" --report "$2" | head -c 6; echo "vmm status ${PIPESTATUS[0]}" >&2)",
+         paths::vmm_binary(), machine, report});
+    show(r);
+    CHECK(r.out == "0\n1\n2\n");
+    CHECK_THAT(r.err, Catch::Contains("[com1] error: cannot write to stdout (Broken pipe); further output is dropped"));
+    CHECK_THAT(r.err, Catch::Contains("vmm status 0\n"));
+    const nlohmann::json j = nlohmann::json::parse(read_file(report));
+    CHECK(j["vcpus"][0]["last_exit_reason"] == "HLT"); // the guest ran to its end
+}

@@ -107,14 +107,22 @@ const vmm_host_api kHostApi = {
     &host_vcpu_info,      &host_get_vcpu_registers, &host_set_vcpu_registers,
 };
 
-// The settings array handed to create(); owns the strings it points to.
-struct SettingsBlock {
+} // namespace
+
+// The settings and regions arrays handed to create(), with the strings they
+// point to. The ABI promises create_info's members stay valid until destroy
+// returns (a plugin may keep its settings), so the instance keeps this.
+struct DeviceInstance::CreateArguments {
     std::vector<std::string> keys;
     std::vector<std::string> strings;
     std::vector<vmm_setting> entries;
+    std::vector<vmm_region> regions;
 
-    explicit SettingsBlock(const std::vector<Setting> &settings)
+    CreateArguments(const std::vector<Setting> &settings, const std::vector<DeviceRegion> &device_regions)
     {
+        for (const DeviceRegion &r : device_regions)
+            regions.push_back(vmm_region{sizeof(vmm_region), r.space == Space::pio ? VMM_SPACE_PIO : VMM_SPACE_MMIO,
+                                         r.size});
         keys.reserve(settings.size());
         strings.reserve(settings.size());
         for (const Setting &setting : settings) {
@@ -142,8 +150,6 @@ struct SettingsBlock {
     }
 };
 
-} // namespace
-
 const vmm_host_api &host_api_table() { return kHostApi; }
 
 DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::string name,
@@ -158,20 +164,16 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     for (const DeviceRegion &r : regions_)
         context_->region_bases.push_back(r.base);
 
-    const SettingsBlock block(settings);
-    std::vector<vmm_region> abi_regions;
-    for (const DeviceRegion &r : regions_)
-        abi_regions.push_back(vmm_region{sizeof(vmm_region), r.space == Space::pio ? VMM_SPACE_PIO : VMM_SPACE_MMIO,
-                                         r.size});
+    create_arguments_ = std::make_unique<CreateArguments>(settings, regions_);
     vmm_device_create_info info{};
     info.struct_size = sizeof(info);
     info.instance_name = name_.c_str();
     info.host_api = &kHostApi;
     info.host = context_.get();
-    info.settings = block.entries.data();
-    info.setting_count = static_cast<uint32_t>(block.entries.size());
-    info.regions = abi_regions.data();
-    info.region_count = static_cast<uint32_t>(abi_regions.size());
+    info.settings = create_arguments_->entries.data();
+    info.setting_count = static_cast<uint32_t>(create_arguments_->entries.size());
+    info.regions = create_arguments_->regions.data();
+    info.region_count = static_cast<uint32_t>(create_arguments_->regions.size());
 
     context_->capturing = true;
     void *instance = nullptr;

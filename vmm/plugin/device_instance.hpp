@@ -74,6 +74,8 @@ private:
     std::string name_;
     std::vector<DeviceRegion> regions_;
     std::unique_ptr<vmm_host_context> context_;
+    struct CreateArguments;
+    std::unique_ptr<CreateArguments> create_arguments_; // outlives destroy(), as the ABI promises
     void *instance_ = nullptr;
     std::mutex mutex_;
     bool serialize_ = true;
