@@ -1,8 +1,9 @@
 /*
  * The recorded layout of every struct in <vmm/plugin_abi.h>, checked at
  * compile time. If this file stops compiling, the header changed:
- *  - a field moved or changed size: that breaks every built plugin, so bump
- *    VMM_ABI_MAJOR and start a new record;
+ *  - a field moved or changed type (its size, signedness, or a callback's
+ *    signature), or a constant changed value: that breaks every built
+ *    plugin, so bump VMM_ABI_MAJOR and start a new record;
  *  - a struct grew at its end: bump VMM_ABI_MINOR and add its sizes below.
  * Fields recorded for an older minor must keep their offsets in every later
  * minor of the same major: that is what lets old plugins load.
@@ -10,122 +11,199 @@
 #include <stddef.h>
 #include <vmm/plugin_abi.h>
 
-#define VMM_FIELD(type, field, offset)                                              \
-    _Static_assert(offsetof(type, field) == (offset),                              \
-                   #type "." #field " moved: this breaks built plugins (bump VMM_ABI_MAJOR)")
+#define VMM_FIELD(type, field, offset, field_type)                                   \
+    _Static_assert(offsetof(type, field) == (offset),                                 \
+                   #type "." #field " moved: this breaks built plugins (bump VMM_ABI_MAJOR)"); \
+    _Static_assert(_Generic(((type *)0)->field, field_type: 1, default: 0),           \
+                   #type "." #field " is no longer " #field_type                      \
+                   ": this breaks built plugins (bump VMM_ABI_MAJOR)")
 #define VMM_SIZE(type, size)                                                         \
     _Static_assert(sizeof(type) == (size),                                           \
                    #type " changed size without a recorded ABI version (bump VMM_ABI_MINOR " \
                    "for growth at the end, and record the new size here)")
+#define VMM_CONSTANT(name, value)                                                    \
+    _Static_assert((name) == (value), #name " changed value: this breaks built plugins (bump VMM_ABI_MAJOR)")
 
 #if VMM_ABI_MAJOR != 1
 #error "no recorded layout for this ABI major: record one in abi_layout_check.c"
 #endif
 
-/* ---- ABI 1.0: these offsets hold for every 1.x ---------------------------- */
-VMM_FIELD(vmm_config_key, struct_size, 0);
-VMM_FIELD(vmm_config_key, type, 4);
-VMM_FIELD(vmm_config_key, name, 8);
-VMM_FIELD(vmm_config_key, description, 16);
-VMM_FIELD(vmm_config_key, required, 24);
-VMM_FIELD(vmm_config_key, reserved, 28);
+/* The callbacks' exact signatures: _Generic matches function pointer types
+ * exactly, so a changed parameter or return type is caught. */
+typedef const char *string;
+typedef void (*log_fn)(vmm_host_context *, uint32_t, const char *);
+typedef vmm_status (*guest_read_fn)(vmm_host_context *, uint64_t, void *, uint64_t);
+typedef vmm_status (*guest_write_fn)(vmm_host_context *, uint64_t, const void *, uint64_t);
+typedef void *(*guest_map_fn)(vmm_host_context *, uint64_t, uint64_t);
+typedef void (*request_stop_fn)(vmm_host_context *, int32_t);
+typedef vmm_status (*region_address_fn)(vmm_host_context *, uint32_t, uint64_t *);
+typedef uint32_t (*vcpu_count_fn)(vmm_host_context *);
+typedef int32_t (*current_vcpu_fn)(vmm_host_context *);
+typedef vmm_status (*vcpu_info_fn)(vmm_host_context *, uint32_t, vmm_vcpu_info *);
+typedef vmm_status (*get_vcpu_registers_fn)(vmm_host_context *, uint32_t, vmm_vcpu_registers *);
+typedef vmm_status (*set_vcpu_registers_fn)(vmm_host_context *, uint32_t, const vmm_vcpu_registers *);
+typedef vmm_status (*create_fn)(const vmm_device_create_info *, void **);
+typedef void (*destroy_fn)(void *);
+typedef vmm_status (*read_fn)(void *, uint32_t, uint64_t, void *, uint32_t);
+typedef vmm_status (*write_fn)(void *, uint32_t, uint64_t, const void *, uint32_t);
+typedef void (*observe_exit_fn)(void *, const vmm_exit_event *);
+typedef vmm_status (*save_state_fn)(void *, void *, uint64_t, uint64_t *);
+typedef vmm_status (*load_state_fn)(void *, const void *, uint64_t);
+typedef const vmm_plugin_descriptor *(*describe_fn)(void);
 
-VMM_FIELD(vmm_region_decl, struct_size, 0);
-VMM_FIELD(vmm_region_decl, space, 4);
-VMM_FIELD(vmm_region_decl, base, 8);
-VMM_FIELD(vmm_region_decl, size, 16);
+/* ---- ABI 1.0: these hold for every 1.x ------------------------------------ */
+_Static_assert(_Generic((vmm_status)0, int32_t: 1, default: 0), "vmm_status is no longer int32_t");
+_Static_assert(_Generic((vmm_plugin_describe_fn)0, describe_fn: 1, default: 0),
+               "vmm_plugin_describe_fn changed signature: this breaks built plugins (bump VMM_ABI_MAJOR)");
+VMM_CONSTANT(VMM_ABI_VERSION, (VMM_ABI_MAJOR << 16) | VMM_ABI_MINOR);
+VMM_CONSTANT(VMM_OK, 0);
+VMM_CONSTANT(VMM_ERROR, -1);
+VMM_CONSTANT(VMM_ERROR_INVALID, -2);
+VMM_CONSTANT(VMM_ERROR_RANGE, -3);
+VMM_CONSTANT(VMM_ERROR_NO_MEMORY, -4);
+VMM_CONSTANT(VMM_ERROR_UNSUPPORTED, -5);
+VMM_CONSTANT(VMM_ERROR_EXCEPTION, -6);
+VMM_CONSTANT(VMM_LOG_TRACE, 0);
+VMM_CONSTANT(VMM_LOG_DEBUG, 1);
+VMM_CONSTANT(VMM_LOG_INFO, 2);
+VMM_CONSTANT(VMM_LOG_WARN, 3);
+VMM_CONSTANT(VMM_LOG_ERROR, 4);
+VMM_CONSTANT(VMM_LOG_CRITICAL, 5);
+VMM_CONSTANT(VMM_SPACE_PIO, 1);
+VMM_CONSTANT(VMM_SPACE_MMIO, 2);
+VMM_CONSTANT(VMM_VALUE_BOOL, 1);
+VMM_CONSTANT(VMM_VALUE_INT, 2);
+VMM_CONSTANT(VMM_VALUE_FLOAT, 3);
+VMM_CONSTANT(VMM_VALUE_STRING, 4);
+VMM_CONSTANT(VMM_PLUGIN_THREAD_SAFE, 0x1);
 
-VMM_FIELD(vmm_setting, struct_size, 0);
-VMM_FIELD(vmm_setting, type, 4);
-VMM_FIELD(vmm_setting, key, 8);
-VMM_FIELD(vmm_setting, int_value, 16);
-VMM_FIELD(vmm_setting, float_value, 24);
-VMM_FIELD(vmm_setting, string_value, 32);
-VMM_FIELD(vmm_setting, string_length, 40);
+VMM_FIELD(vmm_config_key, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_config_key, type, 4, uint32_t);
+VMM_FIELD(vmm_config_key, name, 8, string);
+VMM_FIELD(vmm_config_key, description, 16, string);
+VMM_FIELD(vmm_config_key, required, 24, uint32_t);
+VMM_FIELD(vmm_config_key, reserved, 28, uint32_t);
 
-VMM_FIELD(vmm_region, struct_size, 0);
-VMM_FIELD(vmm_region, space, 4);
-VMM_FIELD(vmm_region, size, 8);
+VMM_FIELD(vmm_region_decl, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_region_decl, space, 4, uint32_t);
+VMM_FIELD(vmm_region_decl, base, 8, uint64_t);
+VMM_FIELD(vmm_region_decl, size, 16, uint64_t);
 
-VMM_FIELD(vmm_host_api, struct_size, 0);
-VMM_FIELD(vmm_host_api, abi_version, 4);
-VMM_FIELD(vmm_host_api, log, 8);
-VMM_FIELD(vmm_host_api, guest_read, 16);
-VMM_FIELD(vmm_host_api, guest_write, 24);
-VMM_FIELD(vmm_host_api, guest_map, 32);
-VMM_FIELD(vmm_host_api, request_stop, 40);
+VMM_FIELD(vmm_setting, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_setting, type, 4, uint32_t);
+VMM_FIELD(vmm_setting, key, 8, string);
+VMM_FIELD(vmm_setting, int_value, 16, int64_t);
+VMM_FIELD(vmm_setting, float_value, 24, double);
+VMM_FIELD(vmm_setting, string_value, 32, string);
+VMM_FIELD(vmm_setting, string_length, 40, uint64_t);
 
-VMM_FIELD(vmm_device_create_info, struct_size, 0);
-VMM_FIELD(vmm_device_create_info, reserved, 4);
-VMM_FIELD(vmm_device_create_info, instance_name, 8);
-VMM_FIELD(vmm_device_create_info, host_api, 16);
-VMM_FIELD(vmm_device_create_info, host, 24);
-VMM_FIELD(vmm_device_create_info, settings, 32);
-VMM_FIELD(vmm_device_create_info, setting_count, 40);
-VMM_FIELD(vmm_device_create_info, region_count, 44);
-VMM_FIELD(vmm_device_create_info, regions, 48);
+VMM_FIELD(vmm_region, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_region, space, 4, uint32_t);
+VMM_FIELD(vmm_region, size, 8, uint64_t);
 
-VMM_FIELD(vmm_plugin_descriptor, struct_size, 0);
-VMM_FIELD(vmm_plugin_descriptor, flags, 4);
-VMM_FIELD(vmm_plugin_descriptor, name, 8);
-VMM_FIELD(vmm_plugin_descriptor, version, 16);
-VMM_FIELD(vmm_plugin_descriptor, description, 24);
-VMM_FIELD(vmm_plugin_descriptor, config_keys, 32);
-VMM_FIELD(vmm_plugin_descriptor, config_key_count, 40);
-VMM_FIELD(vmm_plugin_descriptor, default_region_count, 44);
-VMM_FIELD(vmm_plugin_descriptor, default_regions, 48);
-VMM_FIELD(vmm_plugin_descriptor, create, 56);
-VMM_FIELD(vmm_plugin_descriptor, destroy, 64);
-VMM_FIELD(vmm_plugin_descriptor, read, 72);
-VMM_FIELD(vmm_plugin_descriptor, write, 80);
+VMM_FIELD(vmm_host_api, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_host_api, abi_version, 4, uint32_t);
+VMM_FIELD(vmm_host_api, log, 8, log_fn);
+VMM_FIELD(vmm_host_api, guest_read, 16, guest_read_fn);
+VMM_FIELD(vmm_host_api, guest_write, 24, guest_write_fn);
+VMM_FIELD(vmm_host_api, guest_map, 32, guest_map_fn);
+VMM_FIELD(vmm_host_api, request_stop, 40, request_stop_fn);
+
+VMM_FIELD(vmm_device_create_info, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_device_create_info, reserved, 4, uint32_t);
+VMM_FIELD(vmm_device_create_info, instance_name, 8, string);
+VMM_FIELD(vmm_device_create_info, host_api, 16, const vmm_host_api *);
+VMM_FIELD(vmm_device_create_info, host, 24, vmm_host_context *);
+VMM_FIELD(vmm_device_create_info, settings, 32, const vmm_setting *);
+VMM_FIELD(vmm_device_create_info, setting_count, 40, uint32_t);
+VMM_FIELD(vmm_device_create_info, region_count, 44, uint32_t);
+VMM_FIELD(vmm_device_create_info, regions, 48, const vmm_region *);
+
+VMM_FIELD(vmm_plugin_descriptor, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_plugin_descriptor, flags, 4, uint32_t);
+VMM_FIELD(vmm_plugin_descriptor, name, 8, string);
+VMM_FIELD(vmm_plugin_descriptor, version, 16, string);
+VMM_FIELD(vmm_plugin_descriptor, description, 24, string);
+VMM_FIELD(vmm_plugin_descriptor, config_keys, 32, const vmm_config_key *);
+VMM_FIELD(vmm_plugin_descriptor, config_key_count, 40, uint32_t);
+VMM_FIELD(vmm_plugin_descriptor, default_region_count, 44, uint32_t);
+VMM_FIELD(vmm_plugin_descriptor, default_regions, 48, const vmm_region_decl *);
+VMM_FIELD(vmm_plugin_descriptor, create, 56, create_fn);
+VMM_FIELD(vmm_plugin_descriptor, destroy, 64, destroy_fn);
+VMM_FIELD(vmm_plugin_descriptor, read, 72, read_fn);
+VMM_FIELD(vmm_plugin_descriptor, write, 80, write_fn);
 
 /* ---- ABI 1.1 ------------------------------------------------------------ */
 #if VMM_ABI_MINOR >= 1
-VMM_FIELD(vmm_host_api, region_address, 48);
+VMM_FIELD(vmm_host_api, region_address, 48, region_address_fn);
 #endif
 
 /* ---- ABI 1.2 ------------------------------------------------------------ */
 #if VMM_ABI_MINOR >= 2
-VMM_FIELD(vmm_host_api, vcpu_count, 56);
-VMM_FIELD(vmm_host_api, current_vcpu, 64);
-VMM_FIELD(vmm_host_api, vcpu_info, 72);
-VMM_FIELD(vmm_host_api, get_vcpu_registers, 80);
-VMM_FIELD(vmm_host_api, set_vcpu_registers, 88);
-VMM_FIELD(vmm_plugin_descriptor, observe_exit, 88);
+VMM_CONSTANT(VMM_PLUGIN_NEEDS_VCPU_STATE, 0x2);
+VMM_CONSTANT(VMM_VCPU_CREATED, 0);
+VMM_CONSTANT(VMM_VCPU_RUNNING, 1);
+VMM_CONSTANT(VMM_VCPU_HALTED, 2);
+VMM_CONSTANT(VMM_VCPU_STOPPED, 3);
+VMM_CONSTANT(VMM_VCPU_FAILED, 4);
 
-VMM_FIELD(vmm_vcpu_registers, struct_size, 0);
-VMM_FIELD(vmm_vcpu_registers, rax, 8);
-VMM_FIELD(vmm_vcpu_registers, r15, 128);
-VMM_FIELD(vmm_vcpu_registers, rip, 136);
-VMM_FIELD(vmm_vcpu_registers, rflags, 144);
+VMM_FIELD(vmm_host_api, vcpu_count, 56, vcpu_count_fn);
+VMM_FIELD(vmm_host_api, current_vcpu, 64, current_vcpu_fn);
+VMM_FIELD(vmm_host_api, vcpu_info, 72, vcpu_info_fn);
+VMM_FIELD(vmm_host_api, get_vcpu_registers, 80, get_vcpu_registers_fn);
+VMM_FIELD(vmm_host_api, set_vcpu_registers, 88, set_vcpu_registers_fn);
+VMM_FIELD(vmm_plugin_descriptor, observe_exit, 88, observe_exit_fn);
 
-VMM_FIELD(vmm_vcpu_info, struct_size, 0);
-VMM_FIELD(vmm_vcpu_info, index, 4);
-VMM_FIELD(vmm_vcpu_info, host_thread_id, 8);
-VMM_FIELD(vmm_vcpu_info, exits, 16);
-VMM_FIELD(vmm_vcpu_info, state, 24);
+VMM_FIELD(vmm_vcpu_registers, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_vcpu_registers, reserved, 4, uint32_t);
+VMM_FIELD(vmm_vcpu_registers, rax, 8, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rbx, 16, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rcx, 24, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rdx, 32, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rsi, 40, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rdi, 48, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rsp, 56, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rbp, 64, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r8, 72, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r9, 80, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r10, 88, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r11, 96, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r12, 104, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r13, 112, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r14, 120, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, r15, 128, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rip, 136, uint64_t);
+VMM_FIELD(vmm_vcpu_registers, rflags, 144, uint64_t);
 
-VMM_FIELD(vmm_exit_event, struct_size, 0);
-VMM_FIELD(vmm_exit_event, vcpu, 4);
-VMM_FIELD(vmm_exit_event, reason, 8);
-VMM_FIELD(vmm_exit_event, space, 12);
-VMM_FIELD(vmm_exit_event, address, 16);
-VMM_FIELD(vmm_exit_event, size, 24);
-VMM_FIELD(vmm_exit_event, count, 28);
-VMM_FIELD(vmm_exit_event, data, 32);
-VMM_FIELD(vmm_exit_event, is_write, 40);
-VMM_FIELD(vmm_exit_event, cs_selector, 44);
-VMM_FIELD(vmm_exit_event, rip, 48);
-VMM_FIELD(vmm_exit_event, guest_ns, 56);
-VMM_FIELD(vmm_exit_event, handling_ns, 64);
-VMM_FIELD(vmm_exit_event, device, 72);
-VMM_FIELD(vmm_exit_event, reason_name, 80);
+VMM_FIELD(vmm_vcpu_info, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_vcpu_info, index, 4, uint32_t);
+VMM_FIELD(vmm_vcpu_info, host_thread_id, 8, int64_t);
+VMM_FIELD(vmm_vcpu_info, exits, 16, uint64_t);
+VMM_FIELD(vmm_vcpu_info, state, 24, uint32_t);
+VMM_FIELD(vmm_vcpu_info, reserved, 28, uint32_t);
+
+VMM_FIELD(vmm_exit_event, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_exit_event, vcpu, 4, uint32_t);
+VMM_FIELD(vmm_exit_event, reason, 8, uint32_t);
+VMM_FIELD(vmm_exit_event, space, 12, uint32_t);
+VMM_FIELD(vmm_exit_event, address, 16, uint64_t);
+VMM_FIELD(vmm_exit_event, size, 24, uint32_t);
+VMM_FIELD(vmm_exit_event, count, 28, uint32_t);
+VMM_FIELD(vmm_exit_event, data, 32, uint64_t);
+VMM_FIELD(vmm_exit_event, is_write, 40, uint32_t);
+VMM_FIELD(vmm_exit_event, cs_selector, 44, uint16_t);
+VMM_FIELD(vmm_exit_event, reserved, 46, uint16_t);
+VMM_FIELD(vmm_exit_event, rip, 48, uint64_t);
+VMM_FIELD(vmm_exit_event, guest_ns, 56, uint64_t);
+VMM_FIELD(vmm_exit_event, handling_ns, 64, uint64_t);
+VMM_FIELD(vmm_exit_event, device, 72, string);
+VMM_FIELD(vmm_exit_event, reason_name, 80, string);
 #endif
 
 /* ---- ABI 1.3 ------------------------------------------------------------ */
 #if VMM_ABI_MINOR >= 3
-VMM_FIELD(vmm_plugin_descriptor, save_state, 96);
-VMM_FIELD(vmm_plugin_descriptor, load_state, 104);
+VMM_FIELD(vmm_plugin_descriptor, save_state, 96, save_state_fn);
+VMM_FIELD(vmm_plugin_descriptor, load_state, 104, load_state_fn);
 #endif
 
 /* ---- sizes of the current minor ------------------------------------------ */

@@ -79,3 +79,38 @@ TEST_CASE("a minor bump without a recorded layout fails the build", "[abi]")
     CHECK(r.exit_status != 0);
     CHECK_THAT(r.err, Catch::Contains("no recorded sizes for this ABI minor"));
 }
+
+TEST_CASE("fields that swap places, change type or signature, and constants that change value fail the build", "[abi]")
+{
+    SECTION("two registers swapped: same size, same offsets of the rest")
+    {
+        const ProcessResult r = compile_check(replaced(header(), "rdx, rsi, rdi, rsp", "rdx, rdi, rsi, rsp"));
+        CHECK(r.exit_status != 0);
+        CHECK_THAT(r.err, Catch::Contains("vmm_vcpu_registers.rsi moved"));
+    }
+    SECTION("a double that becomes an integer of the same size")
+    {
+        const ProcessResult r = compile_check(replaced(header(), "    double float_value;", "    int64_t float_value;"));
+        CHECK(r.exit_status != 0);
+        CHECK_THAT(r.err, Catch::Contains("vmm_setting.float_value is no longer double"));
+    }
+    SECTION("unsigned that becomes signed")
+    {
+        const ProcessResult r = compile_check(replaced(header(), "    uint16_t cs_selector;", "    int16_t cs_selector;"));
+        CHECK(r.exit_status != 0);
+        CHECK_THAT(r.err, Catch::Contains("vmm_exit_event.cs_selector is no longer uint16_t"));
+    }
+    SECTION("a callback parameter that widens")
+    {
+        const ProcessResult r = compile_check(
+            replaced(header(), "uint64_t offset, const void *data, uint32_t size);", "uint64_t offset, const void *data, uint64_t size);"));
+        CHECK(r.exit_status != 0);
+        CHECK_THAT(r.err, Catch::Contains("vmm_plugin_descriptor.write is no longer write_fn"));
+    }
+    SECTION("a constant with a new value")
+    {
+        const ProcessResult r = compile_check(replaced(header(), "#define VMM_SPACE_MMIO 2u", "#define VMM_SPACE_MMIO 4u"));
+        CHECK(r.exit_status != 0);
+        CHECK_THAT(r.err, Catch::Contains("VMM_SPACE_MMIO changed value"));
+    }
+}
