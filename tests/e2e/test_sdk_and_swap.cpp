@@ -12,7 +12,9 @@
 #define VMM_ABI_MINOR_FOR_TEST VMM_ABI_MINOR
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -412,6 +414,54 @@ TEST_CASE("a device that cannot save its state is swapped only when a restart is
     const ProcessResult &vmm = background.wait();
     show(vmm);
     CHECK(vmm.exit_status == 0);
+}
+
+TEST_CASE("a swap that cannot pause a vCPU stuck in a device fails, and the guest then runs on", "[e2e][swap]")
+{
+    TempDir dir("stuck");
+    const int count = 3000; // about 14 KB: more than the pipe holds
+    const std::string fifo = (dir.path / "out.fifo").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // Opened before vmm, so its open for writing does not block; not read
+    // until the swap gave up, so the device blocks in write(2) once the pipe
+    // is full, inside a vCPU's exit.
+    const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(reader >= 0);
+    ::fcntl(reader, F_SETPIPE_SZ, 4096);
+    const std::string machine =
+        dir.write("m.toml", counter_machine(count, "plugin = \"serial-file\"\nsettings = { path = \"" + fifo + "\" }\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    BackgroundVmm background({"--config", machine, "--control", socket});
+    std::string received;
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        // Wait until the guest stopped making progress: the pipe is full.
+        uint64_t exits = 0;
+        for (int i = 0; i < 100; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            const uint64_t now = control.request({{"command", "status"}})["vcpus"][0]["exits"].get<uint64_t>();
+            if (now == exits && now > 0)
+                break;
+            exits = now;
+        }
+        const json reply = control.request(
+            {{"command", "swap"}, {"device", "com1"}, {"plugin", "serial"}, {"settings", json::object()}});
+        CHECK(reply["ok"] == false);
+        CHECK_THAT(reply.value("error", std::string()), Catch::Contains("the vCPUs did not pause"));
+        // Now drain the pipe: the vCPU leaves the device and must run the
+        // guest to its end (it used to be left with immediate_exit set, every
+        // KVM_RUN returning at once, forever).
+        ::fcntl(reader, F_SETFL, 0);
+        char buffer[4096];
+        for (ssize_t n; (n = ::read(reader, buffer, sizeof buffer)) > 0;)
+            received.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(reader);
+    const ProcessResult &vmm = background.wait();
+    show(vmm);
+    CHECK(vmm.exit_status == 0);
+    CHECK(received == counter_text(count));
 }
 
 TEST_CASE("a control socket path that is not a socket is bad input", "[e2e][swap]")

@@ -102,6 +102,15 @@ void VcpuGroup::checkpoint(kvm_run &run)
     run.immediate_exit = 0; // the kick's, or the next KVM_RUN would return at once
 }
 
+void VcpuGroup::clear_kick(kvm_run &run)
+{
+    // Under the lock kicks take: a kick either comes later (and sets
+    // immediate_exit again) or its flags are visible to this vCPU's next
+    // look at them, at the top of its loop.
+    std::lock_guard lock(mutex_);
+    run.immediate_exit = 0;
+}
+
 void VcpuGroup::thread_main(std::size_t slot)
 {
     VcpuRuntime &runtime = *runtimes_[slot];

@@ -245,8 +245,12 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
         if (observing)
             entered = Clock::now();
         const int error = context.vcpu.run();
-        if (error == EINTR || error == EAGAIN)
-            continue; // a kick, or an AP waiting for SIPI: look at the stop flag again
+        if (error == EINTR || error == EAGAIN) {
+            // A kick, or an AP waiting for SIPI: look at the flags again.
+            if (context.pause_point != nullptr)
+                context.pause_point->clear_kick(run);
+            continue;
+        }
         if (error != 0) {
             outcome.end = VcpuEnd::fatal;
             outcome.detail = errno_message("KVM_RUN", error);

@@ -49,6 +49,10 @@ public:
     virtual bool pause_pending() const = 0;
     // Blocks until the pause ends (or the VM stops).
     virtual void checkpoint(kvm_run &run) = 0;
+    // KVM_RUN returned EINTR: clear the kick's immediate_exit, consistently
+    // with kicks, so that a kick for a pause that then timed out or ended
+    // without this vCPU does not make every later KVM_RUN return at once.
+    virtual void clear_kick(kvm_run &run) = 0;
 };
 
 struct VcpuLoopContext {
