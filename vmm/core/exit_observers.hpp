@@ -1,5 +1,5 @@
 // Who wants to hear about exits. When nobody does, the exit loop reads no
-// clock and fetches no register: `observing()` and `keeping_state()` are
+// clock and fetches no register: `observing()` and `need_registers()` are
 // false and every hook below is skipped.
 #pragma once
 

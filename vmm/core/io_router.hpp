@@ -23,6 +23,9 @@ namespace vmm {
 class IoRouter {
 public:
     IoRouter(AddressSpace pio, AddressSpace mmio, std::vector<std::unique_ptr<DeviceInstance>> devices, bool strict);
+    ~IoRouter() { destroy_devices(); } // on every path out, the reverse order too
+    IoRouter(const IoRouter &) = delete;
+    IoRouter &operator=(const IoRouter &) = delete;
 
     // False when the access was unhandled and the machine is strict.
     bool access(Space space, uint64_t address, uint8_t *data, uint32_t size, bool is_write);

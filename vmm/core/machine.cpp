@@ -15,9 +15,24 @@ namespace vmm {
 Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(*plan.spec), plugins_(plugins)
 {
     build_memory();
+    create_vcpu_runtimes();
     create_devices();
     create_vm();
     find_observers();
+}
+
+// Before any device: a device may start a thread in create() that asks the
+// vCPU services about vCPUs, so what they read must not change under it.
+void Machine::create_vcpu_runtimes()
+{
+    for (uint32_t i = 0; i < spec_.vcpus; ++i) {
+        auto runtime = std::make_unique<VcpuRuntime>();
+        runtime->index = i;
+        runtimes_.push_back(std::move(runtime));
+    }
+    for (const PlannedDevice &planned : plan_.devices)
+        observers_.keep_vcpu_state =
+            observers_.keep_vcpu_state || (planned.plugin->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0;
 }
 
 Machine::~Machine()
@@ -58,6 +73,10 @@ void Machine::create_devices()
             while (!devices.empty())
                 devices.pop_back();
             throw InputError(planned.spec->where, e.what());
+        } catch (...) {
+            while (!devices.empty())
+                devices.pop_back();
+            throw;
         }
     }
     io_ = std::make_unique<IoRouter>(std::move(plan_.pio), std::move(plan_.mmio), std::move(devices), spec_.strict);
@@ -75,11 +94,9 @@ void Machine::create_vm()
         auto vcpu = std::make_unique<Vcpu>(*vm_, i);
         vcpu->set_cpuid(cpuid_for_vcpu(supported, spec_.cpu.cpuid, i));
         setup_cpu(*vcpu, spec_, plan_.boot, i);
-        auto runtime = std::make_unique<VcpuRuntime>();
-        runtime->index = i;
-        runtime->vcpu = vcpu.get();
-        runtime->save(vcpu->regs()); // the state before the first exit
-        runtimes_.push_back(std::move(runtime));
+        VcpuRuntime &runtime = *runtimes_[i];
+        runtime.vcpu = vcpu.get(); // read only on the vCPU's own thread, which starts later
+        runtime.save(vcpu->regs()); // the state before the first exit
         vcpus_.push_back(std::move(vcpu));
     }
     const int sync = kvm_->extension(KVM_CAP_SYNC_REGS);
@@ -91,7 +108,6 @@ void Machine::find_observers()
     for (const auto &device : io_->devices()) {
         if (device->observes_exits())
             observers_.observers.push_back(device.get());
-        observers_.keep_vcpu_state = observers_.keep_vcpu_state || device->needs_vcpu_state();
     }
 }
 

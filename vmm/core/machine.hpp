@@ -75,6 +75,7 @@ public:
 
 private:
     void build_memory();
+    void create_vcpu_runtimes();
     void create_devices();
     void create_vm();
     void find_observers();

@@ -68,6 +68,11 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
             if (o == retired.get())
                 o = observer;
         }
+        // A device restarted from scratch never came to rest (that is what
+        // save_state does): its own threads would go on serving the guest
+        // next to its replacement. Destroy it while the vCPUs are paused.
+        if (!retired->has_state())
+            retired.reset();
     } catch (...) {
         group_->resume();
         throw;
@@ -75,7 +80,7 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     group_->resume();
     result.pause_us =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - paused_at).count();
-    retired.reset();                  // destroyed once the guest runs again
+    retired.reset(); // a device at rest is destroyed once the guest runs again
     planned.plugin = std::move(plugin); // the old library unloads if no device uses it
     logging::core().info("device '{}': swapped plugin '{}' for '{}' ({} bytes of state); vCPUs paused for {:.0f} us",
                          device, result.old_plugin, result.new_plugin, result.state_bytes, result.pause_us);

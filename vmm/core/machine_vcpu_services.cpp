@@ -2,6 +2,9 @@
 // calling, what each vCPU is doing, and their registers.
 #include "core/machine.hpp"
 
+#include "support/errors.hpp"
+#include "support/logging.hpp"
+
 namespace vmm {
 namespace {
 
@@ -46,14 +49,7 @@ vmm_status Machine::vcpu_info(uint32_t vcpu, vmm_vcpu_info &info)
     if (vcpu >= spec_.vcpus)
         return VMM_ERROR_RANGE;
     info.index = vcpu;
-    if (vcpu >= runtimes_.size()) { // asked from a device's create: not made yet
-        info.host_thread_id = 0;
-        info.exits = 0;
-        info.state = VMM_VCPU_CREATED;
-        return VMM_OK;
-    }
     const VcpuRuntime &runtime = *runtimes_[vcpu];
-    info.index = vcpu;
     info.host_thread_id = runtime.thread_id.load();
     info.exits = runtime.exits.load(std::memory_order_relaxed);
     info.state = runtime.state.load();
@@ -67,7 +63,12 @@ vmm_status Machine::get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &regist
     VcpuRuntime &runtime = *runtimes_[vcpu];
     if (&runtime == calling_vcpu()) {
         // Its own thread: the live registers, at the time of the call.
-        to_abi(runtime.vcpu->regs(), registers);
+        try {
+            to_abi(runtime.vcpu->regs(), registers);
+        } catch (const SystemError &e) { // KVM_GET_REGS failed: nothing may cross the C ABI
+            logging::core().error("vcpu {}: {}", vcpu, e.what());
+            return VMM_ERROR;
+        }
         return VMM_OK;
     }
     if (!observers_.keep_vcpu_state)
@@ -86,9 +87,15 @@ vmm_status Machine::set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &
     VcpuRuntime &runtime = *runtimes_[vcpu];
     if (&runtime != calling_vcpu())
         return VMM_ERROR_INVALID; // another thread's vCPU may be inside KVM_RUN
-    kvm_regs regs = runtime.vcpu->regs();
-    from_abi(registers, regs);
-    runtime.vcpu->set_regs(regs);
+    kvm_regs regs{};
+    try {
+        regs = runtime.vcpu->regs();
+        from_abi(registers, regs);
+        runtime.vcpu->set_regs(regs);
+    } catch (const SystemError &e) { // KVM_GET/SET_REGS failed: nothing may cross the C ABI
+        logging::core().error("vcpu {}: {}", vcpu, e.what());
+        return VMM_ERROR;
+    }
     if (sync_registers_) // keep kvm_run's copy in step with what KVM will run
         runtime.vcpu->run_page()->s.regs.regs = regs;
     return VMM_OK;

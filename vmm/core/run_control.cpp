@@ -24,19 +24,18 @@ void RunControl::set_kick(std::function<void()> kick)
 
 bool RunControl::request_stop(StopCause cause, int exit_status, std::string reason)
 {
-    std::function<void()> kick;
-    {
-        std::lock_guard lock(mutex_);
-        if (cause_ != StopCause::none)
-            return false;
-        cause_ = cause;
-        exit_status_ = exit_status;
-        reason_ = std::move(reason);
-        stopping_.store(true, std::memory_order_release);
-        kick = kick_;
-    }
-    if (kick)
-        kick();
+    std::lock_guard lock(mutex_);
+    if (cause_ != StopCause::none)
+        return false;
+    cause_ = cause;
+    exit_status_ = exit_status;
+    reason_ = std::move(reason);
+    stopping_.store(true, std::memory_order_release);
+    // Kicked under the lock: set_kick(nullptr), which the vCPU group calls
+    // as it is destroyed, then waits for a kick under way to finish. (The
+    // kick takes the group's lock; nothing holding that one takes this.)
+    if (kick_)
+        kick_();
     return true;
 }
 

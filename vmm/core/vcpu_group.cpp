@@ -117,8 +117,19 @@ void VcpuGroup::thread_main(std::size_t slot)
     runtime.thread_id = static_cast<int64_t>(::gettid());
     runtime.state = VMM_VCPU_RUNNING;
     set_current_vcpu_runtime(&runtime);
-    VcpuOutcome outcome =
-        run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_, this});
+    VcpuOutcome outcome;
+    try {
+        outcome =
+            run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_, this});
+    } catch (const std::exception &e) {
+        // A failed ioctl (say KVM_GET_REGS) must end this vCPU as a fatal
+        // exit, not take the process down from a thread.
+        outcome = VcpuOutcome{};
+        outcome.index = static_cast<uint32_t>(slot);
+        outcome.exits = runtime.exits.load();
+        outcome.end = VcpuEnd::fatal;
+        outcome.detail = e.what();
+    }
     set_current_vcpu_runtime(nullptr);
     runtime.state = outcome.end == VcpuEnd::halted  ? VMM_VCPU_HALTED
                     : outcome.end == VcpuEnd::fatal ? VMM_VCPU_FAILED
@@ -147,16 +158,32 @@ void VcpuGroup::thread_main(std::size_t slot)
 
 std::vector<VcpuOutcome> VcpuGroup::run()
 {
+    std::string start_failure;
     {
         // Hold the lock while starting threads so a kick from an early stop
         // sees a consistent view of which threads are active.
         std::lock_guard lock(mutex_);
         running_ = vcpus_.size();
         for (std::size_t i = 0; i < vcpus_.size(); ++i) {
+            try {
+                threads_.emplace_back([this, i] { thread_main(i); });
+            } catch (const std::system_error &e) {
+                running_ = threads_.size();
+                for (std::size_t j = i; j < vcpus_.size(); ++j) {
+                    outcomes_[j].index = static_cast<uint32_t>(j);
+                    outcomes_[j].end = VcpuEnd::fatal;
+                    outcomes_[j].detail = fmt::format("its thread could not start: {}", e.what());
+                }
+                start_failure = fmt::format("cannot start the thread of vcpu {}: {}", i, e.what());
+                break;
+            }
             active_[i] = true;
-            threads_.emplace_back([this, i] { thread_main(i); });
         }
     }
+    // The vCPUs already started must not run on unattended. Outside the lock:
+    // the stop kicks them, which takes it.
+    if (!start_failure.empty())
+        control_.request_stop(StopCause::fatal, kExitFailure, start_failure);
     for (std::thread &thread : threads_)
         thread.join();
     threads_.clear();

@@ -74,6 +74,9 @@ void StopWatcher::watch()
         if (::poll(fds, timer_.valid() ? 3 : 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
+            // Only ENOMEM is possible here. Say so: from now on SIGINT and
+            // SIGTERM (blocked in every thread) no longer stop the VM.
+            std::perror("vmm: cannot watch for SIGINT, SIGTERM and --timeout any more: poll");
             return;
         }
         if (fds[0].revents != 0)
