@@ -50,6 +50,16 @@ void print_summary(const RunResult &result)
     logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
 }
 
+// A report that cannot be written is bad input, found before the guest runs
+// rather than after it.
+void check_report_writable(const std::string &file)
+{
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw InputError(errno_message("cannot write the report " + file, errno));
+    ::close(fd);
+}
+
 int run(const Options &options)
 {
     logging::init(*logging::parse_level(options.log_level));
@@ -67,6 +77,8 @@ int run(const Options &options)
 
     try {
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
+        if (!options.report.empty())
+            check_report_writable(options.report);
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);

@@ -149,3 +149,12 @@ TEST_CASE("the options --version and --help", "[e2e][core]")
     CHECK_THAT(r.out, Catch::Contains("--plugin-path"));
     CHECK_THAT(r.out, Catch::Contains("--log-level"));
 }
+
+TEST_CASE("a report that cannot be written is bad input, found before the guest runs", "[e2e][core]")
+{
+    const ProcessResult r = run_vmm({"--config", "machines/hello.toml", "--report", "/nonexistent-dir/report.json"});
+    show(r);
+    CHECK(r.exit_status == 2);
+    CHECK(r.out.empty()); // the guest never ran
+    CHECK(r.err == "cannot write the report /nonexistent-dir/report.json: No such file or directory\n");
+}

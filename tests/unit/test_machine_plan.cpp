@@ -258,3 +258,26 @@ TEST_CASE("a multiboot kernel gets protected mode, its modules and its informati
     CHECK(s.plan("[machine]\nmemory = \"4M\"\n[[image]]\nfile = \"high.elf\"\nformat = \"multiboot\"\n") ==
           s.at(3, 1) + "the multiboot modules and information (0x400000-0x400097) do not fit in guest RAM (0x400000 bytes)");
 }
+
+TEST_CASE("a ROM past the host's physical address width is refused at its image, before KVM sees it", "[plan]")
+{
+    Scratch s;
+    s.file("rom.bin", 4096);
+    const std::string text = s.plan(kHead + "[[image]]\nfile = \"rom.bin\"\naddress = 0x7ffffffffffff000\ntype = \"rom\"\n");
+    CHECK_THAT(text, Catch::StartsWith(s.at(5, 1) + "ROM image rom.bin at 0x7ffffffffffff000-0x7fffffffffffffff lies "
+                                                    "beyond this host's "));
+    CHECK_THAT(text, Catch::Contains("-bit guest-physical address space (which ends at 0x"));
+}
+
+TEST_CASE("a memory check outside RAM and every ROM is refused before the guest runs", "[plan]")
+{
+    Scratch s;
+    s.file("rom.bin", 4096);
+    const std::string rom = "[[image]]\nfile = \"rom.bin\"\naddress = 0xfffff000\ntype = \"rom\"\n"; // lines 5-8
+    CHECK(s.plan(kHead + rom + "[[check]]\nmemory = 0xfff8\nwidth = 8\nequals = 0\n") == "");
+    CHECK(s.plan(kHead + rom + "[[check]]\nmemory = 0xfffffffc\nwidth = 4\nequals = 0\n") == "");
+    CHECK(s.plan(kHead + rom + "[[check]]\nmemory = 0xfffc\nwidth = 8\nequals = 0\n") ==
+          s.at(9, 1) + "check of 8 bytes at 0xfffc is outside guest RAM (0-0xffff) and every ROM image");
+    CHECK(s.plan(kHead + rom + "[[check]]\nmemory = 0x7ffffffffffffffc\nwidth = 8\nequals = 0\n") ==
+          s.at(9, 1) + "check of 8 bytes at 0x7ffffffffffffffc is outside guest RAM (0-0xffff) and every ROM image");
+}

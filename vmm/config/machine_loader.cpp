@@ -126,9 +126,13 @@ private:
                                fmt::format("[cpu]: page_tables = {:#x} must be 4 KiB aligned", *spec.page_tables));
         }
         if (auto stack = cpu.byte_size("stack_size")) {
-            if (*stack == 0 || *stack % 16 != 0 || *stack > kMaxMemorySize)
+            if (*stack == 0 || *stack % 16 != 0)
                 diagnostics_.error(cpu.where("stack_size"),
                                    fmt::format("[cpu]: stack_size = {:#x} must be a non-zero multiple of 16", *stack));
+            else if (*stack > kMaxMemorySize)
+                diagnostics_.error(cpu.where("stack_size"),
+                                   fmt::format("[cpu]: stack_size = {:#x} is larger than the largest memory ({:#x})",
+                                               *stack, kMaxMemorySize));
             else
                 spec.stack_size = *stack;
         }
@@ -219,9 +223,21 @@ private:
         for (std::string_view name : kRegisterNames) {
             if (name == "rip")
                 continue; // see below
-            if (auto value = registers.integer(name))
-                spec_.cpu.registers.push_back(
-                    RegisterSetting{std::string(name), static_cast<uint64_t>(*value), registers.where(name)});
+            auto value = registers.integer(name);
+            if (!value)
+                continue;
+            // RFLAGS bits the architecture reserves (3, 5, 15, 22-63) must be
+            // 0; bit 1 reads as 1 and the VMM sets it.
+            constexpr uint64_t kDefinedRflags = 0x3f7fd7;
+            if (name == "rflags" && (static_cast<uint64_t>(*value) & ~kDefinedRflags) != 0) {
+                diagnostics_.error(registers.where(name),
+                                   fmt::format("[cpu.registers]: rflags = {:#x} sets reserved bits ({:#x})",
+                                               static_cast<uint64_t>(*value),
+                                               static_cast<uint64_t>(*value) & ~kDefinedRflags));
+                continue;
+            }
+            spec_.cpu.registers.push_back(
+                RegisterSetting{std::string(name), static_cast<uint64_t>(*value), registers.where(name)});
         }
         // Point at `rip` specifically: the entry is how a start address is set.
         if (registers.has("rip")) {

@@ -6,10 +6,23 @@
 
 #include <fmt/format.h>
 
+#include <cpuid.h>
+
 #include <string>
 
 namespace vmm {
 namespace {
+
+// KVM refuses memory slots past the host's physical address width (CPUID
+// 0x80000008 EAX[7:0]), with a bare EINVAL once the VM exists. The plan
+// refuses them first, at the image that asks.
+unsigned host_physical_address_bits()
+{
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) >= 32 && (eax & 0xff) <= 63)
+        return eax & 0xff;
+    return 36; // the architectural minimum with PAE
+}
 
 class Planner {
 public:
@@ -25,6 +38,7 @@ public:
             errors_.insert(errors_.end(), errors.errors().begin(), errors.errors().end());
         }
         check_layout();
+        check_memory_checks();
         if (errors_.empty()) {
             try {
                 plan_.boot = plan_boot(spec_, plan_.images, plan_.mmio);
@@ -111,6 +125,14 @@ private:
             areas.push_back(Area{m.base, m.size,
                                  fmt::format("device '{}' {}", m.owner, describe_range(Space::mmio, m.base, m.size)),
                                  m.where, true});
+        const unsigned bits = host_physical_address_bits();
+        const uint64_t limit = uint64_t{1} << bits;
+        for (const Area &a : areas) {
+            if (!a.is_mmio && (a.size > limit || a.base > limit - a.size))
+                error(a.where, fmt::format("{} lies beyond this host's {}-bit guest-physical address space (which "
+                                           "ends at {:#x})",
+                                           a.what, bits, limit - 1));
+        }
         for (std::size_t i = 0; i < areas.size(); ++i) {
             for (std::size_t j = 0; j < i; ++j) {
                 const Area &a = areas[i];
@@ -124,6 +146,28 @@ private:
                     error(a.where, fmt::format("{} overlaps {}{}", a.what, b.what, other));
                 }
             }
+        }
+    }
+
+    // A [[check]] of memory reads RAM or a ROM image: refuse one that would
+    // read outside them now, not after the guest ran.
+    void check_memory_checks()
+    {
+        const auto inside = [](uint64_t address, uint64_t width, uint64_t base, uint64_t size) {
+            return address >= base && size >= width && address - base <= size - width;
+        };
+        for (const CheckSpec &check : spec_.checks) {
+            if (check.kind != CheckSpec::Kind::memory_value || check.width == 0)
+                continue;
+            bool readable = inside(check.address, check.width, 0, spec_.memory_size);
+            for (const LoadedImage &image : plan_.images) {
+                if (image.type == ImageType::rom)
+                    readable = readable || inside(check.address, check.width, image.rom_address, image.rom_size);
+            }
+            if (!readable)
+                error(check.where, fmt::format("check of {} bytes at {:#x} is outside guest RAM (0-{:#x}) and every "
+                                               "ROM image",
+                                               check.width, check.address, spec_.memory_size - 1));
         }
     }
 
