@@ -256,7 +256,7 @@ void Device::write_driver_status(uint8_t value)
         pending_ = config_.greeting;
         pending_pos_ = 0;
         debug("DRIVER_OK: device ready");
-        service_rx();
+        fill_rx();
         return;
     }
     driver_status_ = value;
@@ -375,7 +375,7 @@ void Device::write_rx_tail(uint32_t value)
         return;
     }
     queues_[kRx].tail = value;
-    service_rx();
+    service_rx(value);
 }
 
 // ---- indices: registers (exit mode) or guest RAM (poll mode) --------------------
@@ -414,6 +414,8 @@ bool Device::poll()
 {
     if (!config_.poll)
         return false;
+    // Each index is read once per pass, and only that copy is checked and
+    // used.
     bool moved = false;
     const Queue &tx = queues_[kTx];
     if (tx.enabled) {
@@ -422,8 +424,9 @@ bool Device::poll()
             if (phase_ != Phase::error)
                 fail(Error::bad_index, format("TX head %u >= queue length %u", head, tx.length));
         } else if (head != tx.tail) {
-            service_tx(head);
             moved = true;
+            if (service_tx(head))
+                return true; // 'R': the reset read the RX tail; RX waits for the next pass
         }
     }
     const Queue &rx = queues_[kRx];
@@ -432,19 +435,20 @@ bool Device::poll()
         if (tail >= rx.length)
             fail(Error::bad_index, format("RX tail %u >= queue length %u", tail, rx.length));
         else
-            moved = service_rx() || moved;
+            moved = service_rx(tail) || moved;
     }
     return moved;
 }
 
-// Consume TX bytes [tail, head); `head` is validated (< length).
-void Device::service_tx(uint32_t head)
+// Consume TX bytes [tail, head); `head` is validated (< length). True when
+// an 'R' among them reset the device.
+bool Device::service_tx(uint32_t head)
 {
     const Queue &tx = queues_[kTx];
     const uint32_t length = tx.length;
     uint32_t tail = tx.tail;
     if (head == tail)
-        return;
+        return false;
     if (phase_ == Phase::ready) {
         // Data: one copy out of guest RAM, one write, then the tail moves, so
         // a driver that sees tail == head knows its bytes reached the sink.
@@ -454,21 +458,22 @@ void Device::service_tx(uint32_t head)
         std::memcpy(scratch_.data() + first, tx.buffer, count - first);
         out_.write(std::span<const uint8_t>(scratch_.data(), count));
         publish_tx_tail(head);
-        return;
+        return false;
     }
     // Commands, one byte at a time; the tail moves past a byte once the
     // device has acted on it.
     while (tail != head) {
         const uint8_t byte = __atomic_load_n(&tx.buffer[tail], __ATOMIC_RELAXED);
         tail = tail + 1 == length ? 0 : tail + 1;
-        if (command(byte))
-            return; // a reset emptied the queue: tail := head
+        if (command(byte, head))
+            return true; // a reset emptied the queue: tail := head
         publish_tx_tail(tail);
     }
+    return false;
 }
 
-// Move pending greeting bytes into RX as far as there is room.
-bool Device::service_rx()
+// Read the RX tail once, check it, and fill RX from it.
+bool Device::fill_rx()
 {
     const Queue &rx = queues_[kRx];
     if (!rx.enabled || phase_ != Phase::ready || pending_pos_ >= pending_.size())
@@ -478,6 +483,16 @@ bool Device::service_rx()
         fail(Error::bad_index, format("RX tail %u >= queue length %u", tail, rx.length));
         return false;
     }
+    return service_rx(tail);
+}
+
+// Move pending greeting bytes into RX as far as there is room; `tail` is
+// the RX tail as the caller read and checked it (< length).
+bool Device::service_rx(uint32_t tail)
+{
+    const Queue &rx = queues_[kRx];
+    if (!rx.enabled || phase_ != Phase::ready || pending_pos_ >= pending_.size())
+        return false;
     const uint32_t length = rx.length;
     const uint32_t head = rx.head;
     const uint32_t room = (tail + length - head - 1) % length;
@@ -494,11 +509,11 @@ bool Device::service_rx()
 
 // ---- the handshake -----------------------------------------------------------------
 
-bool Device::command(uint8_t byte)
+bool Device::command(uint8_t byte, uint32_t head)
 {
     if (byte == 'R') {
         debug("'R': device reset");
-        reset(true);
+        reset(true, head);
         return true;
     }
     switch (phase_) {
@@ -531,9 +546,9 @@ bool Device::command(uint8_t byte)
     return false;
 }
 
-void Device::reset(bool from_r)
+void Device::reset(bool from_r, std::optional<uint32_t> tx_head)
 {
-    reset_queues();
+    reset_queues(tx_head);
     error_ = Error::none;
     pending_.clear();
     pending_pos_ = 0;
@@ -543,12 +558,14 @@ void Device::reset(bool from_r)
 }
 
 // TX tail := head and RX head := tail; an index the guest left out of range
-// (poll mode) cannot be kept, so both indices of that queue become 0.
-void Device::reset_queues()
+// (poll mode) cannot be kept, so both indices of that queue become 0. An
+// 'R' passes the TX head its batch was read up to: that head is not read
+// again, so the bytes the reset discards are exactly the rest of that batch.
+void Device::reset_queues(std::optional<uint32_t> tx_head)
 {
     Queue &tx = queues_[kTx];
     if (tx.enabled) {
-        const uint32_t head = load_tx_head();
+        const uint32_t head = tx_head ? *tx_head : load_tx_head();
         if (head < tx.length) {
             publish_tx_tail(head);
         } else {

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -167,11 +168,16 @@ private:
     void publish_tx_tail(uint32_t tail) noexcept;
     void publish_rx_head(uint32_t head) noexcept;
 
-    void service_tx(uint32_t head);
-    bool service_rx();
-    bool command(uint8_t byte); // true when it reset the queues
-    void reset(bool from_r);
-    void reset_queues();
+    // Each takes the guest's index as its caller read and checked it, so
+    // that every index is read once per pass (README, "Safety").
+    bool service_tx(uint32_t head); // true when an 'R' reset the device
+    bool service_rx(uint32_t tail);
+    bool fill_rx(); // reads the RX tail itself, then service_rx
+    bool command(uint8_t byte, uint32_t head); // true when it reset the queues
+    // `tx_head`: the TX head already read and checked (< length), if any;
+    // without it the head is read here.
+    void reset(bool from_r, std::optional<uint32_t> tx_head = std::nullopt);
+    void reset_queues(std::optional<uint32_t> tx_head);
     void configure();
 
     void fail(Error error, const std::string &reason);
