@@ -346,6 +346,11 @@ void Device::enable_queue(int q)
                  static_cast<unsigned long long>(address), length,
                  config_.poll ? format(", control block 0x%llx", static_cast<unsigned long long>(control_address)).c_str()
                               : ""));
+    // RX (re-)enabled while READY: what is left of the greeting goes out
+    // now, as after a tail write (the tail is the 0 just set), so that an
+    // exit-mode driver waiting for a byte does not wait forever.
+    if (q == kRx)
+        service_rx(0);
 }
 
 void Device::write_tx_head(uint32_t value)

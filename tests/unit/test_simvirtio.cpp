@@ -719,6 +719,38 @@ TEST_CASE("simvirtio: a reset empties RX and drops the rest of the greeting", "[
     CHECK(rig.receive(25) == "a greeting longer than RX");
 }
 
+TEST_CASE("simvirtio: exit mode: enabling RX while READY sends the rest of the greeting without a tail write",
+          "[simvirtio]")
+{
+    SECTION("RX disabled and enabled again")
+    {
+        Rig rig({.greeting = "a greeting longer than RX"});
+        rig.setup(64, 8);
+        rig.to_ready();
+        REQUIRE(rig.rx_head() == 7); // RX full with the first 7 bytes
+        rig.wr(SIMVIRTIO_REG_Q1_CTL, 1, 0);
+        rig.wr(SIMVIRTIO_REG_Q1_CTL, 1, SIMVIRTIO_QUEUE_ENABLE);
+        // Enabling zeroed both indices; the device refilled RX at once.
+        CHECK(rig.rx_tail() == 0);
+        CHECK(rig.rx_head() == 7);
+        CHECK(std::string(reinterpret_cast<const char *>(rig.ram(kRxBuffer, 7)), 7) == "ing lon");
+        CHECK(rig.receive(18) == "ing longer than RX");
+        CHECK(rig.status() == SIMVIRTIO_DEVICE_READY);
+    }
+    SECTION("RX enabled only after DRIVER_OK")
+    {
+        Rig rig({.greeting = "hi"});
+        rig.configure(0, kTxBuffer, 64, kControl);
+        rig.tx_len = 64;
+        rig.to_ready();
+        CHECK(rig.rd(SIMVIRTIO_REG_Q1_CTL, 1) == 0);
+        rig.configure(1, kRxBuffer, 8, kControl + 8);
+        rig.rx_len = 8;
+        CHECK(rig.rx_head() == 2);
+        CHECK(rig.pop() == "hi");
+    }
+}
+
 TEST_CASE("simvirtio: max_queue_length bounds the queues", "[simvirtio]")
 {
     Rig rig({.max_queue_length = 100});
