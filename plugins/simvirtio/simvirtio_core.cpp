@@ -78,6 +78,14 @@ Device::Device(Config config, GuestRam &ram, OutputSink &out, Log &log)
     scratch_.resize(config_.max_queue_length);
 }
 
+Device::~Device()
+{
+    if (errors_ > kWarnedErrors)
+        log_.log(LogLevel::info, format("DEVICE_ERROR entered %llu times in all (%llu of them logged at debug level only)",
+                                        static_cast<unsigned long long>(errors_),
+                                        static_cast<unsigned long long>(errors_ - kWarnedErrors)));
+}
+
 uint8_t Device::device_status() const noexcept
 {
     switch (phase_) {
@@ -643,7 +651,28 @@ void Device::fail(Error error, const std::string &reason)
     error_ = error;
     pending_.clear();
     pending_pos_ = 0;
-    log_.log(LogLevel::warn, format("DEVICE_ERROR %s: %s", error_name(error), reason.c_str()));
+    // A reset leaves DEVICE_ERROR, so a guest can enter it again and again
+    // (a reset request and a bad driver status: two exits). The first
+    // kWarnedErrors are warnings; after that each is a debug line, and only
+    // the count is a warning, at every power of two: the log grows with the
+    // logarithm of what the guest does.
+    static_assert((kWarnedErrors & (kWarnedErrors - 1)) == 0, "the counts logged are its multiples by 2, 4, ...");
+    ++errors_;
+    const std::string line = format("DEVICE_ERROR %s: %s", error_name(error), reason.c_str());
+    if (errors_ <= kWarnedErrors) {
+        warn(line);
+        return;
+    }
+    debug(line);
+    const auto count = static_cast<unsigned long long>(errors_);
+    if (errors_ == kWarnedErrors + 1)
+        warn(format("DEVICE_ERROR entered %llu times: from now on each is logged at debug level only; their count is "
+                    "logged at %llu, %llu, ... times and when the device goes away",
+                    count, static_cast<unsigned long long>(2 * kWarnedErrors),
+                    static_cast<unsigned long long>(4 * kWarnedErrors)));
+    else if ((errors_ & (errors_ - 1)) == 0)
+        warn(format("DEVICE_ERROR entered %llu times (%llu of them logged at debug level only)", count,
+                    static_cast<unsigned long long>(errors_ - kWarnedErrors)));
 }
 
 } // namespace simvirtio

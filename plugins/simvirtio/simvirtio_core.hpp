@@ -108,6 +108,15 @@ struct Config {
 class Device {
 public:
     Device(Config config, GuestRam &ram, OutputSink &out, Log &log);
+    // Logs how often the device entered DEVICE_ERROR, if not every time was
+    // logged as a warning. `log` must still be alive.
+    ~Device();
+    Device(const Device &) = delete;
+    Device &operator=(const Device &) = delete;
+
+    // How many DEVICE_ERROR entries are logged as warnings; after that only
+    // their count is (README, "Errors").
+    static constexpr uint64_t kWarnedErrors = 64;
 
     // A guest access of 1..8 bytes at `offset` in the device's region.
     void read(uint64_t offset, std::span<uint8_t> data);
@@ -181,6 +190,7 @@ private:
     void configure();
 
     void fail(Error error, const std::string &reason);
+    void warn(const std::string &message) { log_.log(LogLevel::warn, message); }
     void debug(const std::string &message) { log_.log(LogLevel::debug, message); }
 
     Config config_;
@@ -202,6 +212,8 @@ private:
     std::array<bool, reg::kSpaceSize> ignored_logged_{};
     std::array<bool, 16> read_only_logged_{};
     bool beyond_logged_ = false;
+    // Entries into DEVICE_ERROR so far: the first kWarnedErrors are warnings.
+    uint64_t errors_ = 0;
 };
 
 } // namespace simvirtio

@@ -751,6 +751,30 @@ TEST_CASE("simvirtio: exit mode: enabling RX while READY sends the rest of the g
     }
 }
 
+TEST_CASE("simvirtio: a guest that enters DEVICE_ERROR and resets in a loop cannot flood the log", "[simvirtio]")
+{
+    Rig rig;
+    rig.setup();
+    Capture err(STDERR_FILENO);
+    for (int i = 0; i < 1000; ++i) {
+        rig.driver_status(3); // BAD_DRIVER_STATUS
+        rig.reset();
+    }
+    const uint8_t status = rig.status();
+    rig.device.reset(); // the total is logged when the device goes away
+    const std::string log = err.finish();
+    INFO(log);
+    CHECK(status == SIMVIRTIO_DEVICE_RESET);
+    // 64 errors, the line saying that the rest are debug lines, and the
+    // count at 128, 256 and 512.
+    CHECK(count_of(log, "warning: ") == 68);
+    CHECK(count_of(log, "warning: DEVICE_ERROR BAD_DRIVER_STATUS: invalid driver status 0x03") == 64);
+    CHECK(count_of(log, "warning: DEVICE_ERROR entered 65 times: from now on each is logged at debug level only") == 1);
+    CHECK(count_of(log, "warning: DEVICE_ERROR entered 128 times (64 of them logged at debug level only)") == 1);
+    CHECK(count_of(log, "warning: DEVICE_ERROR entered 512 times (448 of them logged at debug level only)") == 1);
+    CHECK(count_of(log, "info: DEVICE_ERROR entered 1000 times in all (936 of them logged at debug level only)") == 1);
+}
+
 TEST_CASE("simvirtio: max_queue_length bounds the queues", "[simvirtio]")
 {
     Rig rig({.max_queue_length = 100});
