@@ -775,6 +775,41 @@ TEST_CASE("simvirtio: a guest that enters DEVICE_ERROR and resets in a loop cann
     CHECK(count_of(log, "info: DEVICE_ERROR entered 1000 times in all (936 of them logged at debug level only)") == 1);
 }
 
+TEST_CASE("simvirtio: 'R' keeps the driver status, so after an error in READY 'C' needs DRIVER_ACK first",
+          "[simvirtio][poll]")
+{
+    for (const bool poll : {false, true}) {
+        DYNAMIC_SECTION(mode_name(poll))
+        {
+            Rig rig({.notify = mode_name(poll)});
+            rig.setup();
+            rig.to_ready();
+            rig.wr(SIMVIRTIO_REG_QUEUE_SEL, 1, 2); // BAD_SELECTOR while READY
+            REQUIRE(rig.status() == SIMVIRTIO_DEVICE_ERROR);
+            CHECK(rig.rd(SIMVIRTIO_REG_DRIVER_STATUS, 1) == SIMVIRTIO_DRIVER_OK);
+            rig.command('R');
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_RESET);
+            CHECK(rig.error() == SIMVIRTIO_ERR_NONE);
+            CHECK(rig.rd(SIMVIRTIO_REG_DRIVER_STATUS, 1) == SIMVIRTIO_DRIVER_OK); // 'R' leaves it
+            // 'C' right after that 'R' is refused...
+            Capture err(STDERR_FILENO);
+            rig.command('C');
+            const std::string log = err.finish();
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_ERROR);
+            CHECK(rig.error() == SIMVIRTIO_ERR_OUT_OF_ORDER);
+            CHECK_THAT(log, Catch::Contains("'C' with driver status 0x04 (needs DRIVER_ACK)"));
+            // ... and the handshake as specified works: 'R', DRIVER_ACK, 'C'.
+            rig.command('R');
+            CHECK(rig.rd(SIMVIRTIO_REG_DRIVER_STATUS, 1) == SIMVIRTIO_DRIVER_OK);
+            rig.driver_status(SIMVIRTIO_DRIVER_ACK);
+            rig.command('C');
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_CONFIG);
+            rig.driver_status(SIMVIRTIO_DRIVER_OK);
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_READY);
+        }
+    }
+}
+
 TEST_CASE("simvirtio: max_queue_length bounds the queues", "[simvirtio]")
 {
     Rig rig({.max_queue_length = 100});
