@@ -12,13 +12,19 @@ static inline void simvirtio_pause(void)
     __asm__ volatile("pause" ::: "memory");
 }
 
-/* Ring copies: 8 bytes per step (rep movsq), then the rest (rep movsb).
- * Fewer steps than format.c's byte-wise memcpy, which matters where each
- * step of a string instruction is expensive (emulated or nested guests). */
+/* Ring copies: a word per step (rep movsq; rep movsl on i386), then the
+ * rest (rep movsb). Fewer steps than format.c's byte-wise memcpy, which
+ * matters where each step of a string instruction is expensive (emulated
+ * or nested guests). */
+#ifdef __x86_64__
+#define SIMVIRTIO_COPY_WORDS "rep movsq"
+#else
+#define SIMVIRTIO_COPY_WORDS "rep movsl"
+#endif
 static void simvirtio_copy(void *dest, const void *src, size_t n)
 {
-    size_t words = n / 8, bytes = n % 8;
-    __asm__ volatile("rep movsq" : "+D"(dest), "+S"(src), "+c"(words) : : "memory");
+    size_t words = n / sizeof(size_t), bytes = n % sizeof(size_t);
+    __asm__ volatile(SIMVIRTIO_COPY_WORDS : "+D"(dest), "+S"(src), "+c"(words) : : "memory");
     __asm__ volatile("rep movsb" : "+D"(dest), "+S"(src), "+c"(bytes) : : "memory");
 }
 

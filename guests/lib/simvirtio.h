@@ -12,8 +12,11 @@
  *   poll: each control block lives in guest RAM, inside simvirtio_t; the
  *         device polls it from its own thread, so data moves without exits.
  *
- * Freestanding C for long-mode guests (also builds for i386). It assumes
- * identity mapping: the addresses of the buffers and of the simvirtio_t it
+ * Freestanding C for long-mode guests; it also builds for i386 (32-bit
+ * protected mode: the ring copies use movsl there, 64-bit registers are
+ * accessed as the compiler splits them, which the device allows), and the
+ * build compiles it for i386 to keep that true, though no i386 guest runs
+ * it yet. It assumes identity mapping: the addresses of the buffers and of the simvirtio_t it
  * hands the device are guest-physical. It keeps no hidden state: everything
  * is in the caller's simvirtio_t, buffers are the caller's. Needs nothing
  * else from guests/lib.

@@ -6,9 +6,11 @@
  *      DRIVER_OK -> DEVICE_READY;
  *   3. check that the device wrote its address into the device table;
  *   4. send "Ana are mere!\n" on TX (the VMM prints it);
- *   5. read the device's greeting from RX, up to its '\n' (or until RX stays
- *      empty for a while), and echo it back on TX;
- *   6. flush TX, write 42 at 0x400 and return 42 (left in RAX by _start).
+ *   5. read the device's greeting from RX, up to its '\n', and echo it back
+ *      on TX; its machines configure one, so a greeting that does not come
+ *      (RX stays empty for ~1 s) or stops before its '\n' is a failure;
+ *   6. flush TX, check that the device is still READY, write 42 at 0x400 and
+ *      return 42 (left in RAX by _start).
  *
  * The same binary runs in both notify modes (machines simvirtio.toml and
  * simvirtio-poll.toml): the driver reads the mode from the config space.
@@ -63,26 +65,30 @@ int main(void)
 
     /* Echo the greeting in chunks of up to 256 bytes, up to its '\n'. */
     q_elem_t line[256];
-    size_t used = 0;
+    size_t used = 0, received = 0;
     int done = 0;
     while (!done) {
         q_elem_t c;
-        done = simvirtio_read_byte_wait(&dev, &c, GREETING_WAIT_CYCLES) != 0;
-        if (!done) {
-            line[used++] = c;
-            done = c == '\n';
+        if (simvirtio_read_byte_wait(&dev, &c, GREETING_WAIT_CYCLES) != 0) {
+            /* What came is echoed, so that the output shows it. */
+            if (used > 0 && simvirtio_write(&dev, line, used) == used)
+                simvirtio_flush(&dev);
+            return fail(5, received == 0 ? "no greeting on RX" : "the greeting stopped before its '\\n'");
         }
-        if (used == sizeof line || (done && used > 0)) {
+        line[used++] = c;
+        ++received;
+        done = c == '\n';
+        if (used == sizeof line || done) {
             if (simvirtio_write(&dev, line, used) != used)
-                return fail(5, "echoing the greeting");
+                return fail(6, "echoing the greeting");
             used = 0;
         }
     }
 
     if (simvirtio_flush(&dev) != 0)
-        return fail(6, "flushing TX");
+        return fail(7, "flushing TX");
     if (simvirtio_device_status(&dev) != SIMVIRTIO_DEVICE_READY)
-        return fail(7, "the device left DEVICE_READY");
+        return fail(8, "the device left DEVICE_READY");
     simvirtio_result = 42;
     return 42;
 }

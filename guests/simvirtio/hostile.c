@@ -198,10 +198,26 @@ static int narrow_writes(void)
 
 static int enable_zeroes_indices(void)
 {
-    if (poll_mode()) {
-        CTRL(0)->head = 7;
+    /* First move every index away from 0, in both modes: the handshake
+     * pushes two commands on TX ('R', 'C'), DRIVER_OK puts the greeting
+     * ("hi\n") on RX, and the driver takes one byte of it. Then disable both
+     * queues: the indices keep their values (registers in exit mode, the
+     * control blocks in poll mode) until the next enable. */
+    q_elem_t byte = 0;
+    if (!to_ready() ||
+        !same("greeting byte arrived", (uint64_t)simvirtio_read_byte_wait(&dev, &byte, 1ull << 31), 0))
+        return 0;
+    simvirtio_write8(&dev, SIMVIRTIO_REG_Q0_CTL, 0);
+    simvirtio_write8(&dev, SIMVIRTIO_REG_Q1_CTL, 0);
+    if (poll_mode()) /* and a TX head and tail that differ */
         CTRL(0)->tail = 9;
-    }
+    if (!same("TX head before enabling", dev.tx.q_ctrl->head, 2) ||
+        !same("TX tail before enabling", dev.tx.q_ctrl->tail, poll_mode() ? 9 : 2) ||
+        !same("RX head before enabling", dev.rx.q_ctrl->head, 3) ||
+        !same("RX tail before enabling", dev.rx.q_ctrl->tail, 1))
+        return 0;
+    /* A reset request (queues disabled: it leaves them alone), then TX and
+     * RX set up and enabled again. */
     if (!fresh())
         return 0;
     return same("Q0 control", simvirtio_read8(&dev, SIMVIRTIO_REG_Q0_CTL), 1) &&

@@ -5,7 +5,8 @@
  * After the handshake it sends RBX bytes of a repeating 64-byte line
  * ("0123...XYZabc...z." and a newline: 64 bytes), each
  * simvirtio_write as large as the TX ring holds (max_queue_length - 1, up
- * to 65534), flushes TX, writes 42 at 0x400 and returns 42. In exit mode a
+ * to 65534), flushes TX, checks that the device is still READY (so no byte
+ * was discarded), writes 42 at 0x400 and returns 42. In exit mode a
  * full ring costs three exits (read head, read tail, write head); in poll
  * mode the data moves without exits. On a failure it returns the step.
  */
@@ -58,6 +59,10 @@ int main(uint64_t count)
     }
     if (simvirtio_flush(&dev) != 0)
         return fail(4, "flushing TX");
+    /* In DEVICE_ERROR the device consumes TX and discards it: only a device
+     * still READY has written every byte. */
+    if (simvirtio_device_status(&dev) != SIMVIRTIO_DEVICE_READY)
+        return fail(5, "the device left DEVICE_READY");
     simvirtio_result = 42;
     return 42;
 }

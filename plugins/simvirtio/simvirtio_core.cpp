@@ -78,6 +78,14 @@ Device::Device(Config config, GuestRam &ram, OutputSink &out, Log &log)
     scratch_.resize(config_.max_queue_length);
 }
 
+Device::~Device()
+{
+    if (errors_ > kWarnedErrors)
+        log_.log(LogLevel::info, format("DEVICE_ERROR entered %llu times in all (%llu of them logged at debug level only)",
+                                        static_cast<unsigned long long>(errors_),
+                                        static_cast<unsigned long long>(errors_ - kWarnedErrors)));
+}
+
 uint8_t Device::device_status() const noexcept
 {
     switch (phase_) {
@@ -256,7 +264,7 @@ void Device::write_driver_status(uint8_t value)
         pending_ = config_.greeting;
         pending_pos_ = 0;
         debug("DRIVER_OK: device ready");
-        service_rx();
+        fill_rx();
         return;
     }
     driver_status_ = value;
@@ -346,6 +354,11 @@ void Device::enable_queue(int q)
                  static_cast<unsigned long long>(address), length,
                  config_.poll ? format(", control block 0x%llx", static_cast<unsigned long long>(control_address)).c_str()
                               : ""));
+    // RX (re-)enabled while READY: what is left of the greeting goes out
+    // now, as after a tail write (the tail is the 0 just set), so that an
+    // exit-mode driver waiting for a byte does not wait forever.
+    if (q == kRx)
+        service_rx(0);
 }
 
 void Device::write_tx_head(uint32_t value)
@@ -375,7 +388,7 @@ void Device::write_rx_tail(uint32_t value)
         return;
     }
     queues_[kRx].tail = value;
-    service_rx();
+    service_rx(value);
 }
 
 // ---- indices: registers (exit mode) or guest RAM (poll mode) --------------------
@@ -414,6 +427,8 @@ bool Device::poll()
 {
     if (!config_.poll)
         return false;
+    // Each index is read once per pass, and only that copy is checked and
+    // used.
     bool moved = false;
     const Queue &tx = queues_[kTx];
     if (tx.enabled) {
@@ -422,8 +437,9 @@ bool Device::poll()
             if (phase_ != Phase::error)
                 fail(Error::bad_index, format("TX head %u >= queue length %u", head, tx.length));
         } else if (head != tx.tail) {
-            service_tx(head);
             moved = true;
+            if (service_tx(head))
+                return true; // 'R': the reset read the RX tail; RX waits for the next pass
         }
     }
     const Queue &rx = queues_[kRx];
@@ -432,19 +448,20 @@ bool Device::poll()
         if (tail >= rx.length)
             fail(Error::bad_index, format("RX tail %u >= queue length %u", tail, rx.length));
         else
-            moved = service_rx() || moved;
+            moved = service_rx(tail) || moved;
     }
     return moved;
 }
 
-// Consume TX bytes [tail, head); `head` is validated (< length).
-void Device::service_tx(uint32_t head)
+// Consume TX bytes [tail, head); `head` is validated (< length). True when
+// an 'R' among them reset the device.
+bool Device::service_tx(uint32_t head)
 {
     const Queue &tx = queues_[kTx];
     const uint32_t length = tx.length;
     uint32_t tail = tx.tail;
     if (head == tail)
-        return;
+        return false;
     if (phase_ == Phase::ready) {
         // Data: one copy out of guest RAM, one write, then the tail moves, so
         // a driver that sees tail == head knows its bytes reached the sink.
@@ -454,21 +471,22 @@ void Device::service_tx(uint32_t head)
         std::memcpy(scratch_.data() + first, tx.buffer, count - first);
         out_.write(std::span<const uint8_t>(scratch_.data(), count));
         publish_tx_tail(head);
-        return;
+        return false;
     }
     // Commands, one byte at a time; the tail moves past a byte once the
     // device has acted on it.
     while (tail != head) {
         const uint8_t byte = __atomic_load_n(&tx.buffer[tail], __ATOMIC_RELAXED);
         tail = tail + 1 == length ? 0 : tail + 1;
-        if (command(byte))
-            return; // a reset emptied the queue: tail := head
+        if (command(byte, head))
+            return true; // a reset emptied the queue: tail := head
         publish_tx_tail(tail);
     }
+    return false;
 }
 
-// Move pending greeting bytes into RX as far as there is room.
-bool Device::service_rx()
+// Read the RX tail once, check it, and fill RX from it.
+bool Device::fill_rx()
 {
     const Queue &rx = queues_[kRx];
     if (!rx.enabled || phase_ != Phase::ready || pending_pos_ >= pending_.size())
@@ -478,6 +496,16 @@ bool Device::service_rx()
         fail(Error::bad_index, format("RX tail %u >= queue length %u", tail, rx.length));
         return false;
     }
+    return service_rx(tail);
+}
+
+// Move pending greeting bytes into RX as far as there is room; `tail` is
+// the RX tail as the caller read and checked it (< length).
+bool Device::service_rx(uint32_t tail)
+{
+    const Queue &rx = queues_[kRx];
+    if (!rx.enabled || phase_ != Phase::ready || pending_pos_ >= pending_.size())
+        return false;
     const uint32_t length = rx.length;
     const uint32_t head = rx.head;
     const uint32_t room = (tail + length - head - 1) % length;
@@ -494,11 +522,11 @@ bool Device::service_rx()
 
 // ---- the handshake -----------------------------------------------------------------
 
-bool Device::command(uint8_t byte)
+bool Device::command(uint8_t byte, uint32_t head)
 {
     if (byte == 'R') {
         debug("'R': device reset");
-        reset(true);
+        reset(true, head);
         return true;
     }
     switch (phase_) {
@@ -531,9 +559,9 @@ bool Device::command(uint8_t byte)
     return false;
 }
 
-void Device::reset(bool from_r)
+void Device::reset(bool from_r, std::optional<uint32_t> tx_head)
 {
-    reset_queues();
+    reset_queues(tx_head);
     error_ = Error::none;
     pending_.clear();
     pending_pos_ = 0;
@@ -543,12 +571,14 @@ void Device::reset(bool from_r)
 }
 
 // TX tail := head and RX head := tail; an index the guest left out of range
-// (poll mode) cannot be kept, so both indices of that queue become 0.
-void Device::reset_queues()
+// (poll mode) cannot be kept, so both indices of that queue become 0. An
+// 'R' passes the TX head its batch was read up to: that head is not read
+// again, so the bytes the reset discards are exactly the rest of that batch.
+void Device::reset_queues(std::optional<uint32_t> tx_head)
 {
     Queue &tx = queues_[kTx];
     if (tx.enabled) {
-        const uint32_t head = load_tx_head();
+        const uint32_t head = tx_head ? *tx_head : load_tx_head();
         if (head < tx.length) {
             publish_tx_tail(head);
         } else {
@@ -621,7 +651,28 @@ void Device::fail(Error error, const std::string &reason)
     error_ = error;
     pending_.clear();
     pending_pos_ = 0;
-    log_.log(LogLevel::warn, format("DEVICE_ERROR %s: %s", error_name(error), reason.c_str()));
+    // A reset leaves DEVICE_ERROR, so a guest can enter it again and again
+    // (a reset request and a bad driver status: two exits). The first
+    // kWarnedErrors are warnings; after that each is a debug line, and only
+    // the count is a warning, at every power of two: the log grows with the
+    // logarithm of what the guest does.
+    static_assert((kWarnedErrors & (kWarnedErrors - 1)) == 0, "the counts logged are its multiples by 2, 4, ...");
+    ++errors_;
+    const std::string line = format("DEVICE_ERROR %s: %s", error_name(error), reason.c_str());
+    if (errors_ <= kWarnedErrors) {
+        warn(line);
+        return;
+    }
+    debug(line);
+    const auto count = static_cast<unsigned long long>(errors_);
+    if (errors_ == kWarnedErrors + 1)
+        warn(format("DEVICE_ERROR entered %llu times: from now on each is logged at debug level only; their count is "
+                    "logged at %llu, %llu, ... times and when the device goes away",
+                    count, static_cast<unsigned long long>(2 * kWarnedErrors),
+                    static_cast<unsigned long long>(4 * kWarnedErrors)));
+    else if ((errors_ & (errors_ - 1)) == 0)
+        warn(format("DEVICE_ERROR entered %llu times (%llu of them logged at debug level only)", count,
+                    static_cast<unsigned long long>(errors_ - kWarnedErrors)));
 }
 
 } // namespace simvirtio

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -107,6 +108,15 @@ struct Config {
 class Device {
 public:
     Device(Config config, GuestRam &ram, OutputSink &out, Log &log);
+    // Logs how often the device entered DEVICE_ERROR, if not every time was
+    // logged as a warning. `log` must still be alive.
+    ~Device();
+    Device(const Device &) = delete;
+    Device &operator=(const Device &) = delete;
+
+    // How many DEVICE_ERROR entries are logged as warnings; after that only
+    // their count is (README, "Errors").
+    static constexpr uint64_t kWarnedErrors = 64;
 
     // A guest access of 1..8 bytes at `offset` in the device's region.
     void read(uint64_t offset, std::span<uint8_t> data);
@@ -167,14 +177,20 @@ private:
     void publish_tx_tail(uint32_t tail) noexcept;
     void publish_rx_head(uint32_t head) noexcept;
 
-    void service_tx(uint32_t head);
-    bool service_rx();
-    bool command(uint8_t byte); // true when it reset the queues
-    void reset(bool from_r);
-    void reset_queues();
+    // Each takes the guest's index as its caller read and checked it, so
+    // that every index is read once per pass (README, "Safety").
+    bool service_tx(uint32_t head); // true when an 'R' reset the device
+    bool service_rx(uint32_t tail);
+    bool fill_rx(); // reads the RX tail itself, then service_rx
+    bool command(uint8_t byte, uint32_t head); // true when it reset the queues
+    // `tx_head`: the TX head already read and checked (< length), if any;
+    // without it the head is read here.
+    void reset(bool from_r, std::optional<uint32_t> tx_head = std::nullopt);
+    void reset_queues(std::optional<uint32_t> tx_head);
     void configure();
 
     void fail(Error error, const std::string &reason);
+    void warn(const std::string &message) { log_.log(LogLevel::warn, message); }
     void debug(const std::string &message) { log_.log(LogLevel::debug, message); }
 
     Config config_;
@@ -196,6 +212,8 @@ private:
     std::array<bool, reg::kSpaceSize> ignored_logged_{};
     std::array<bool, 16> read_only_logged_{};
     bool beyond_logged_ = false;
+    // Entries into DEVICE_ERROR so far: the first kWarnedErrors are warnings.
+    uint64_t errors_ = 0;
 };
 
 } // namespace simvirtio

@@ -719,6 +719,97 @@ TEST_CASE("simvirtio: a reset empties RX and drops the rest of the greeting", "[
     CHECK(rig.receive(25) == "a greeting longer than RX");
 }
 
+TEST_CASE("simvirtio: exit mode: enabling RX while READY sends the rest of the greeting without a tail write",
+          "[simvirtio]")
+{
+    SECTION("RX disabled and enabled again")
+    {
+        Rig rig({.greeting = "a greeting longer than RX"});
+        rig.setup(64, 8);
+        rig.to_ready();
+        REQUIRE(rig.rx_head() == 7); // RX full with the first 7 bytes
+        rig.wr(SIMVIRTIO_REG_Q1_CTL, 1, 0);
+        rig.wr(SIMVIRTIO_REG_Q1_CTL, 1, SIMVIRTIO_QUEUE_ENABLE);
+        // Enabling zeroed both indices; the device refilled RX at once.
+        CHECK(rig.rx_tail() == 0);
+        CHECK(rig.rx_head() == 7);
+        CHECK(std::string(reinterpret_cast<const char *>(rig.ram(kRxBuffer, 7)), 7) == "ing lon");
+        CHECK(rig.receive(18) == "ing longer than RX");
+        CHECK(rig.status() == SIMVIRTIO_DEVICE_READY);
+    }
+    SECTION("RX enabled only after DRIVER_OK")
+    {
+        Rig rig({.greeting = "hi"});
+        rig.configure(0, kTxBuffer, 64, kControl);
+        rig.tx_len = 64;
+        rig.to_ready();
+        CHECK(rig.rd(SIMVIRTIO_REG_Q1_CTL, 1) == 0);
+        rig.configure(1, kRxBuffer, 8, kControl + 8);
+        rig.rx_len = 8;
+        CHECK(rig.rx_head() == 2);
+        CHECK(rig.pop() == "hi");
+    }
+}
+
+TEST_CASE("simvirtio: a guest that enters DEVICE_ERROR and resets in a loop cannot flood the log", "[simvirtio]")
+{
+    Rig rig;
+    rig.setup();
+    Capture err(STDERR_FILENO);
+    for (int i = 0; i < 1000; ++i) {
+        rig.driver_status(3); // BAD_DRIVER_STATUS
+        rig.reset();
+    }
+    const uint8_t status = rig.status();
+    rig.device.reset(); // the total is logged when the device goes away
+    const std::string log = err.finish();
+    INFO(log);
+    CHECK(status == SIMVIRTIO_DEVICE_RESET);
+    // 64 errors, the line saying that the rest are debug lines, and the
+    // count at 128, 256 and 512.
+    CHECK(count_of(log, "warning: ") == 68);
+    CHECK(count_of(log, "warning: DEVICE_ERROR BAD_DRIVER_STATUS: invalid driver status 0x03") == 64);
+    CHECK(count_of(log, "warning: DEVICE_ERROR entered 65 times: from now on each is logged at debug level only") == 1);
+    CHECK(count_of(log, "warning: DEVICE_ERROR entered 128 times (64 of them logged at debug level only)") == 1);
+    CHECK(count_of(log, "warning: DEVICE_ERROR entered 512 times (448 of them logged at debug level only)") == 1);
+    CHECK(count_of(log, "info: DEVICE_ERROR entered 1000 times in all (936 of them logged at debug level only)") == 1);
+}
+
+TEST_CASE("simvirtio: 'R' keeps the driver status, so after an error in READY 'C' needs DRIVER_ACK first",
+          "[simvirtio][poll]")
+{
+    for (const bool poll : {false, true}) {
+        DYNAMIC_SECTION(mode_name(poll))
+        {
+            Rig rig({.notify = mode_name(poll)});
+            rig.setup();
+            rig.to_ready();
+            rig.wr(SIMVIRTIO_REG_QUEUE_SEL, 1, 2); // BAD_SELECTOR while READY
+            REQUIRE(rig.status() == SIMVIRTIO_DEVICE_ERROR);
+            CHECK(rig.rd(SIMVIRTIO_REG_DRIVER_STATUS, 1) == SIMVIRTIO_DRIVER_OK);
+            rig.command('R');
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_RESET);
+            CHECK(rig.error() == SIMVIRTIO_ERR_NONE);
+            CHECK(rig.rd(SIMVIRTIO_REG_DRIVER_STATUS, 1) == SIMVIRTIO_DRIVER_OK); // 'R' leaves it
+            // 'C' right after that 'R' is refused...
+            Capture err(STDERR_FILENO);
+            rig.command('C');
+            const std::string log = err.finish();
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_ERROR);
+            CHECK(rig.error() == SIMVIRTIO_ERR_OUT_OF_ORDER);
+            CHECK_THAT(log, Catch::Contains("'C' with driver status 0x04 (needs DRIVER_ACK)"));
+            // ... and the handshake as specified works: 'R', DRIVER_ACK, 'C'.
+            rig.command('R');
+            CHECK(rig.rd(SIMVIRTIO_REG_DRIVER_STATUS, 1) == SIMVIRTIO_DRIVER_OK);
+            rig.driver_status(SIMVIRTIO_DRIVER_ACK);
+            rig.command('C');
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_CONFIG);
+            rig.driver_status(SIMVIRTIO_DRIVER_OK);
+            CHECK(rig.status() == SIMVIRTIO_DEVICE_READY);
+        }
+    }
+}
+
 TEST_CASE("simvirtio: max_queue_length bounds the queues", "[simvirtio]")
 {
     Rig rig({.max_queue_length = 100});
