@@ -235,6 +235,27 @@ TEST_CASE("vmm plugins lists every bundled plugin with its settings, without a V
     CHECK_THAT(text.out, Catch::Contains("    path (string): file to write the output to (created if missing)"));
 }
 
+TEST_CASE("vmm plugins --json lists a plugin whose path is not UTF-8", "[e2e][sdk]")
+{
+    TempDir dir("plugins-json");
+    // Latin-1 "é" in a directory name: JSON must be UTF-8, so it is written
+    // as U+FFFD instead of the whole listing failing.
+    const fs::path plugins = dir.path / "plug\xe9ins";
+    fs::create_directories(plugins);
+    fs::copy_file(fs::path(paths::fixture_dir()) / "vmm-probe.so", plugins / "vmm-probe.so");
+    const ProcessResult r = run_vmm({"--plugin-path", plugins.string(), "plugins", "--json"});
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    bool found = false;
+    for (const json &plugin : json::parse(r.out)) {
+        if (plugin["name"] == "probe") {
+            found = true;
+            CHECK(plugin["file"] == (dir.path / "plug\xef\xbf\xbdins" / "vmm-probe.so").string());
+        }
+    }
+    CHECK(found);
+}
+
 TEST_CASE("one guest, one vmm binary: the serial device's implementation is chosen by the machine file", "[e2e][swap]")
 {
     TempDir dir("swap-file");
@@ -338,6 +359,10 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
             return reply.value("error", std::string());
         };
         CHECK_THAT(error_of("this is not json"), Catch::StartsWith("not a valid request: "));
+        // The parse error quotes the bad byte; the reply is still UTF-8
+        // (U+FFFD) and the server goes on.
+        CHECK_THAT(error_of("{\"command\":\"\xff\"}"), Catch::StartsWith("not a valid request: ") &&
+                                                           Catch::Contains("\xef\xbf\xbd"));
         CHECK(error_of("[1, 2]") == "a request is a JSON object such as {\"command\": \"status\"}");
         CHECK(error_of("{}") == "\"command\" must be a string");
         CHECK(error_of(R"({"command": 7})") == "\"command\" must be a string");
