@@ -90,6 +90,9 @@ TEST_CASE("malformed descriptors are refused", "[plugin][abi]")
           fixture("short-descriptor").string() + ": malformed plugin descriptor: struct_size 16 is smaller than 88");
     CHECK(load_error("missing-create") ==
           fixture("missing-create").string() + ": malformed plugin descriptor: create and destroy are required");
+    CHECK(load_error("bad-utf8") == fixture("bad-utf8").string() +
+                                        ": malformed plugin descriptor: description is not valid UTF-8 (byte 0xe9 at "
+                                        "offset 5)");
 }
 
 TEST_CASE("plugins are found by name on the search path, in order", "[plugin]")

@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
+#include <string_view>
 
 namespace vmm {
 namespace {
@@ -27,18 +29,62 @@ T copy_sized(const T *source, uint32_t min_size)
     return copy;
 }
 
-// A plugin string must be there and be of sane length.
-std::string checked_string(const char *text, const char *what, bool required)
+// The offset of the first byte in `text` that does not belong to well-formed
+// UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), if any.
+std::optional<std::size_t> invalid_utf8_at(std::string_view text)
+{
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+        const unsigned char lead = byte(i);
+        std::size_t length = 0;
+        unsigned char low = 0x80, high = 0xbf; // the range of the second byte
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        } else if (lead >= 0xc2 && lead <= 0xdf) {
+            length = 2;
+        } else if (lead >= 0xe0 && lead <= 0xef) {
+            length = 3;
+            low = lead == 0xe0 ? 0xa0 : 0x80;
+            high = lead == 0xed ? 0x9f : 0xbf;
+        } else if (lead >= 0xf0 && lead <= 0xf4) {
+            length = 4;
+            low = lead == 0xf0 ? 0x90 : 0x80;
+            high = lead == 0xf4 ? 0x8f : 0xbf;
+        } else {
+            return i;
+        }
+        if (i + length > text.size())
+            return i;
+        for (std::size_t k = 1; k < length; ++k) {
+            const unsigned char c = byte(i + k);
+            if (k == 1 ? (c < low || c > high) : (c < 0x80 || c > 0xbf))
+                return i;
+        }
+        i += length;
+    }
+    return std::nullopt;
+}
+
+// A plugin string must be there, be of sane length and be UTF-8 (it is
+// printed, and written into JSON by `vmm plugins --json` and the control
+// socket).
+std::string checked_string(const char *text, const std::string &what, bool required)
 {
     if (text == nullptr) {
         if (required)
-            throw std::invalid_argument(std::string(what) + " is NULL");
+            throw std::invalid_argument(what + " is NULL");
         return {};
     }
     const std::size_t length = ::strnlen(text, 4096);
     if (length == 4096)
-        throw std::invalid_argument(std::string(what) + " is not a terminated string of under 4096 bytes");
-    return std::string(text, length);
+        throw std::invalid_argument(what + " is not a terminated string of under 4096 bytes");
+    std::string copy(text, length);
+    if (const auto at = invalid_utf8_at(copy))
+        throw std::invalid_argument(fmt::format("{} is not valid UTF-8 (byte {:#04x} at offset {})", what,
+                                                static_cast<unsigned char>(copy[*at]), *at));
+    return copy;
 }
 
 // Boost wraps dlerror() in "...(dlerror system message: TEXT): errno text";
@@ -144,9 +190,10 @@ void PluginLibrary::read_descriptor()
         const vmm_config_key key = copy_sized(reinterpret_cast<const vmm_config_key *>(cursor), 32);
         cursor += reinterpret_cast<const vmm_config_key *>(cursor)->struct_size;
         ConfigKeyInfo info;
-        info.name = checked_string(key.name, "config key name", true);
+        info.name = checked_string(key.name, fmt::format("the name of config key {}", i), true);
         info.type = key.type;
-        info.description = checked_string(key.description, "config key description", false);
+        info.description =
+            checked_string(key.description, fmt::format("the description of config key '{}'", info.name), false);
         info.required = key.required != 0;
         if (info.name.empty())
             throw std::invalid_argument(fmt::format("config key {} has an empty name", i));
