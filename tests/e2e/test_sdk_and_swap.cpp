@@ -441,6 +441,53 @@ TEST_CASE("a device that cannot save its state is swapped only when a restart is
     CHECK(vmm.exit_status == 0);
 }
 
+TEST_CASE("a swap whose plugin throws across the C ABI fails with the message, and the VM runs on", "[e2e][swap]")
+{
+    TempDir dir("swap-throws");
+    const std::string machine = dir.write("m.toml", counter_machine(100000000, "plugin = \"serial-file\"\nsettings = { path = \"" +
+                                                                                   (dir.path / "out.txt").string() + "\" }\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    BackgroundVmm background({"--config", machine, "--control", socket, "--plugin-path", paths::fixture_dir()});
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        const auto swap_to_throws = [&](const std::string &throw_in) {
+            return control.request({{"command", "swap"},
+                                    {"device", "com1"},
+                                    {"plugin", "throws"},
+                                    {"settings", {{"throw_in", throw_in}}}});
+        };
+        const auto plugin_now = [&] { return control.request({{"command", "status"}})["devices"][0]["plugin"]; };
+        // The exception's type and what() live in the new plugin, which the
+        // failed swap unloads again: the message is copied before that.
+        json reply = swap_to_throws("create");
+        CHECK(reply["ok"] == false);
+        CHECK_THAT(reply.value("error", std::string()),
+                   Catch::EndsWith("create threw an exception across the C ABI: create exploded"));
+        CHECK(plugin_now() == "serial-file");
+        reply = swap_to_throws("load_state");
+        CHECK(reply["ok"] == false);
+        CHECK(reply.value("error", std::string()) ==
+              "device 'com1' (plugin 'throws'): load_state threw an exception across the C ABI: load_state exploded");
+        CHECK(plugin_now() == "serial-file");
+        // The old plugin's save_state throws: it stays.
+        CHECK(swap_to_throws("save_state")["ok"] == true);
+        reply = control.request({{"command", "swap"},
+                                 {"device", "com1"},
+                                 {"plugin", "serial-file"},
+                                 {"settings", {{"path", (dir.path / "more.txt").string()}}}});
+        CHECK(reply["ok"] == false);
+        CHECK(reply.value("error", std::string()) ==
+              "device 'com1' (plugin 'throws'): save_state threw an exception across the C ABI: save_state exploded");
+        CHECK(plugin_now() == "throws");
+        CHECK(control.request({{"command", "stop"}})["ok"] == true);
+    }
+    const ProcessResult &vmm = background.wait();
+    show(vmm);
+    CHECK(vmm.signal == 0);
+    CHECK(vmm.exit_status == 0);
+}
+
 TEST_CASE("a swap that cannot pause a vCPU stuck in a device fails, and the guest then runs on", "[e2e][swap]")
 {
     TempDir dir("stuck");

@@ -95,6 +95,13 @@ TEST_CASE("malformed descriptors are refused", "[plugin][abi]")
                                         "offset 5)");
 }
 
+TEST_CASE("a descriptor entry point that throws across the C ABI is refused, naming the file", "[plugin][abi]")
+{
+    CHECK(load_error("throws-in-describe") ==
+          fixture("throws-in-describe").string() +
+              ": vmm_plugin_describe() threw an exception across the C ABI: an exception that is not a std::exception");
+}
+
 TEST_CASE("plugins are found by name on the search path, in order", "[plugin]")
 {
     PluginFinder finder({"/nonexistent-dir", vmm::test::paths::fixture_dir(), vmm::test::paths::plugin_dir()});

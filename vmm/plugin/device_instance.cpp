@@ -1,6 +1,7 @@
 #include "plugin/device_instance.hpp"
 
 #include "kvm/guest_memory.hpp"
+#include "plugin/plugin_call.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
 
@@ -177,8 +178,14 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
 
     context_->capturing = true;
     void *instance = nullptr;
-    const vmm_status status = plugin_->descriptor().create(&info, &instance);
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    const auto thrown = call_plugin([&] { status = plugin_->descriptor().create(&info, &instance); });
     context_->capturing = false;
+    if (thrown) {
+        // Whatever `instance` holds now is not an instance: leave it alone.
+        throw InputError(fmt::format("device '{}' (plugin '{}', {}): create {}: {}", name_, plugin_->name(),
+                                     plugin_->file().string(), kThrewAcrossAbi, *thrown));
+    }
     if (status != VMM_OK || instance == nullptr) {
         std::string why = context_->captured_errors;
         if (why.empty())
@@ -186,7 +193,7 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
         if (status == VMM_OK && instance == nullptr)
             why += " (and no instance)";
         if (instance != nullptr)
-            plugin_->descriptor().destroy(instance);
+            destroy_instance(instance);
         throw InputError(fmt::format("device '{}' (plugin '{}', {}): {}", name_, plugin_->name(),
                                      plugin_->file().string(), why));
     }
@@ -198,18 +205,28 @@ DeviceInstance::~DeviceInstance()
     if (instance_ == nullptr)
         return;
     context_->logger->debug("destroying the instance (plugin '{}')", plugin_->name());
-    plugin_->descriptor().destroy(instance_);
+    destroy_instance(instance_);
+}
+
+void DeviceInstance::destroy_instance(void *instance)
+{
+    if (const auto thrown = call_plugin([&] { plugin_->descriptor().destroy(instance); }))
+        context_->logger->error("destroy: plugin '{}' {}: {}", plugin_->name(), kThrewAcrossAbi, *thrown);
 }
 
 void DeviceInstance::report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size,
-                                    vmm_status status)
+                                    vmm_status status, const std::optional<std::string> &thrown)
 {
     const uint64_t count = ++failed_calls_;
-    if (count <= kLoggedFailures) {
+    if (count > kLoggedFailures)
+        return;
+    const char *more = count == kLoggedFailures ? "; further failures of this device are only counted" : "";
+    if (thrown)
+        context_->logger->error("{} of {} byte(s) at region {} offset {:#x}: plugin '{}' {}: {}{}", operation, size,
+                                region, offset, plugin_->name(), kThrewAcrossAbi, *thrown, more);
+    else
         context_->logger->error("{} of {} byte(s) at region {} offset {:#x} failed in plugin '{}' (status {}){}",
-                                operation, size, region, offset, plugin_->name(), status,
-                                count == kLoggedFailures ? "; further failures of this device are only counted" : "");
-    }
+                                operation, size, region, offset, plugin_->name(), status, more);
 }
 
 void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint32_t size)
@@ -219,16 +236,17 @@ void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint3
         std::memset(data, 0xff, size);
         return;
     }
-    vmm_status status;
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    std::optional<std::string> thrown;
     {
         std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
         if (serialize_)
             lock.lock();
-        status = fn(instance_, region, offset, data, size);
+        thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
-    if (status != VMM_OK) {
+    if (thrown || status != VMM_OK) {
         std::memset(data, 0xff, size);
-        report_failure("read", region, offset, size, status);
+        report_failure("read", region, offset, size, status, thrown);
     }
 }
 
@@ -246,7 +264,12 @@ std::vector<uint8_t> DeviceInstance::save_state()
     context_->captured_errors.clear();
     for (;;) {
         uint64_t size = 0;
-        const vmm_status status = fn(instance_, blob.data(), blob.size(), &size);
+        vmm_status status = VMM_ERROR_EXCEPTION;
+        if (const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size(), &size); })) {
+            context_->capturing = false;
+            throw SystemError(fmt::format("device '{}' (plugin '{}'): save_state {}: {}", name_, plugin_->name(),
+                                          kThrewAcrossAbi, *thrown));
+        }
         if (status == VMM_OK && size <= blob.size()) {
             blob.resize(size);
             break;
@@ -274,8 +297,12 @@ void DeviceInstance::load_state(const std::vector<uint8_t> &blob)
         lock.lock();
     context_->capturing = true;
     context_->captured_errors.clear();
-    const vmm_status status = fn(instance_, blob.data(), blob.size());
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size()); });
     context_->capturing = false;
+    if (thrown)
+        throw SystemError(fmt::format("device '{}' (plugin '{}'): load_state {}: {}", name_, plugin_->name(),
+                                      kThrewAcrossAbi, *thrown));
     if (status != VMM_OK)
         throw SystemError(fmt::format("device '{}' (plugin '{}') refused the state ({}{}{})", name_, plugin_->name(),
                                       status, context_->captured_errors.empty() ? "" : ": ",
@@ -287,10 +314,20 @@ void DeviceInstance::observe_exit(const vmm_exit_event &event)
     const auto fn = plugin_->descriptor().observe_exit;
     if (fn == nullptr)
         return;
-    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-    if (serialize_)
-        lock.lock();
-    fn(instance_, &event);
+    std::optional<std::string> thrown;
+    {
+        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+        if (serialize_)
+            lock.lock();
+        thrown = call_plugin([&] { fn(instance_, &event); });
+    }
+    if (thrown) {
+        const uint64_t count = ++failed_calls_;
+        if (count <= kLoggedFailures)
+            context_->logger->error("observe_exit: plugin '{}' {}: {}{}", plugin_->name(), kThrewAcrossAbi, *thrown,
+                                    count == kLoggedFailures ? "; further failures of this device are only counted"
+                                                             : "");
+    }
 }
 
 void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size)
@@ -298,15 +335,16 @@ void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data
     const auto fn = plugin_->descriptor().write;
     if (fn == nullptr)
         return;
-    vmm_status status;
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    std::optional<std::string> thrown;
     {
         std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
         if (serialize_)
             lock.lock();
-        status = fn(instance_, region, offset, data, size);
+        thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
-    if (status != VMM_OK)
-        report_failure("write", region, offset, size, status);
+    if (thrown || status != VMM_OK)
+        report_failure("write", region, offset, size, status, thrown);
 }
 
 } // namespace vmm

@@ -1,5 +1,6 @@
 #include "plugin/plugin_library.hpp"
 
+#include "plugin/plugin_call.hpp"
 #include "support/errors.hpp"
 
 #include <boost/dll/shared_library_load_mode.hpp>
@@ -167,7 +168,10 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &
 void PluginLibrary::read_descriptor()
 {
     const auto describe = library_.get<const vmm_plugin_descriptor *()>(VMM_PLUGIN_DESCRIBE_SYMBOL);
-    const vmm_plugin_descriptor *raw = describe();
+    const vmm_plugin_descriptor *raw = nullptr;
+    if (const auto thrown = call_plugin([&] { raw = describe(); }))
+        throw InputError(fmt::format("{}: {}() {}: {}", file_.string(), VMM_PLUGIN_DESCRIBE_SYMBOL, kThrewAcrossAbi,
+                                     *thrown));
     if (raw == nullptr)
         throw std::invalid_argument(std::string(VMM_PLUGIN_DESCRIBE_SYMBOL) + "() returned NULL");
     descriptor_ = copy_sized(raw, kMinDescriptorSize);
