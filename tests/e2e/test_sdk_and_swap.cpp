@@ -488,6 +488,33 @@ TEST_CASE("a swap whose plugin throws across the C ABI fails with the message, a
     CHECK(vmm.exit_status == 0);
 }
 
+TEST_CASE("an integer for a float setting reaches the plugin as a float, from the machine file and a swap", "[e2e][swap]")
+{
+    TempDir dir("int-as-float");
+    const std::string machine =
+        dir.write("m.toml", counter_machine(100000000, "plugin = \"serial-file\"\nsettings = { path = \"" +
+                                                           (dir.path / "out.txt").string() + "\" }\n"
+                                                           "[[device]]\nname = \"p\"\nplugin = \"probe\"\n"
+                                                           "mmio = [{ base = 0xd0000000, size = 0x40 }]\n"
+                                                           "settings = { ratio = 2 }\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    BackgroundVmm background({"--config", machine, "--control", socket, "--plugin-path", paths::fixture_dir()});
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        const json reply = control.request(
+            {{"command", "swap"}, {"device", "p"}, {"plugin", "probe"}, {"restart", true}, {"settings", {{"ratio", 3}}}});
+        CHECK(reply["ok"] == true);
+        CHECK(control.request({{"command", "stop"}})["ok"] == true);
+    }
+    const ProcessResult &vmm = background.wait();
+    show(vmm);
+    CHECK(vmm.exit_status == 0);
+    // The probe logs the float it got (0 if it found none).
+    CHECK_THAT(vmm.err, Catch::Contains("[p] info: probe ready: flag=0 ratio=2\n"));
+    CHECK_THAT(vmm.err, Catch::Contains("[p] info: probe ready: flag=0 ratio=3\n"));
+}
+
 TEST_CASE("a swap that cannot pause a vCPU stuck in a device fails, and the guest then runs on", "[e2e][swap]")
 {
     TempDir dir("stuck");

@@ -119,7 +119,8 @@ struct DeviceInstance::CreateArguments {
     std::vector<vmm_setting> entries;
     std::vector<vmm_region> regions;
 
-    CreateArguments(const std::vector<Setting> &settings, const std::vector<DeviceRegion> &device_regions)
+    CreateArguments(const std::vector<Setting> &settings, const std::vector<DeviceRegion> &device_regions,
+                    const PluginLibrary &plugin)
     {
         for (const DeviceRegion &r : device_regions)
             regions.push_back(vmm_region{sizeof(vmm_region), r.space == Space::pio ? VMM_SPACE_PIO : VMM_SPACE_MMIO,
@@ -135,8 +136,16 @@ struct DeviceInstance::CreateArguments {
                 entry.type = VMM_VALUE_BOOL;
                 entry.int_value = *b ? 1 : 0;
             } else if (const auto *i = std::get_if<int64_t>(&setting.value)) {
-                entry.type = VMM_VALUE_INT;
-                entry.int_value = *i;
+                const ConfigKeyInfo *key = plugin.find_key(setting.key);
+                if (key != nullptr && key->type == VMM_VALUE_FLOAT) {
+                    // `ratio = 2` for a float setting: accepted (see
+                    // check_settings), so handed over as the float it is.
+                    entry.type = VMM_VALUE_FLOAT;
+                    entry.float_value = static_cast<double>(*i);
+                } else {
+                    entry.type = VMM_VALUE_INT;
+                    entry.int_value = *i;
+                }
             } else if (const auto *f = std::get_if<double>(&setting.value)) {
                 entry.type = VMM_VALUE_FLOAT;
                 entry.float_value = *f;
@@ -165,7 +174,7 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     for (const DeviceRegion &r : regions_)
         context_->region_bases.push_back(r.base);
 
-    create_arguments_ = std::make_unique<CreateArguments>(settings, regions_);
+    create_arguments_ = std::make_unique<CreateArguments>(settings, regions_, *plugin_);
     vmm_device_create_info info{};
     info.struct_size = sizeof(info);
     info.instance_name = name_.c_str();
