@@ -90,6 +90,12 @@ TEST_CASE("malformed descriptors are refused", "[plugin][abi]")
           fixture("short-descriptor").string() + ": malformed plugin descriptor: struct_size 16 is smaller than 88");
     CHECK(load_error("missing-create") ==
           fixture("missing-create").string() + ": malformed plugin descriptor: create and destroy are required");
+    CHECK(load_error("bad-stride") == fixture("bad-stride").string() +
+                                          ": malformed plugin descriptor: config key 0: struct_size 65536 must be a "
+                                          "multiple of 8 from 32 to 4096");
+    CHECK(load_error("bad-region-stride") == fixture("bad-region-stride").string() +
+                                                 ": malformed plugin descriptor: default region 0: struct_size 28 must "
+                                                 "be a multiple of 8 from 24 to 4096");
     CHECK(load_error("bad-utf8") == fixture("bad-utf8").string() +
                                         ": malformed plugin descriptor: description is not valid UTF-8 (byte 0xe9 at "
                                         "offset 5)");

@@ -30,6 +30,20 @@ T copy_sized(const T *source, uint32_t min_size)
     return copy;
 }
 
+// The struct_size of one element of a plugin's array, which is also the
+// stride to the next: at least the 1.0 layout's size, 8-byte aligned (every
+// such struct holds pointers or 64-bit fields) and not absurd, so that a
+// corrupt value cannot walk the host far outside the plugin's array.
+inline constexpr uint32_t kMaxStride = 4096;
+
+uint32_t checked_stride(uint32_t size, uint32_t min_size, const std::string &what)
+{
+    if (size < min_size || size > kMaxStride || size % 8 != 0)
+        throw std::invalid_argument(fmt::format("{}: struct_size {} must be a multiple of 8 from {} to {}", what, size,
+                                                min_size, kMaxStride));
+    return size;
+}
+
 // The offset of the first byte in `text` that does not belong to well-formed
 // UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), if any.
 std::optional<std::size_t> invalid_utf8_at(std::string_view text)
@@ -191,8 +205,9 @@ void PluginLibrary::read_descriptor()
     std::set<std::string> seen;
     const char *cursor = reinterpret_cast<const char *>(descriptor_.config_keys);
     for (uint32_t i = 0; i < descriptor_.config_key_count; ++i) {
-        const vmm_config_key key = copy_sized(reinterpret_cast<const vmm_config_key *>(cursor), 32);
-        cursor += reinterpret_cast<const vmm_config_key *>(cursor)->struct_size;
+        const auto *raw_key = reinterpret_cast<const vmm_config_key *>(cursor);
+        cursor += checked_stride(raw_key->struct_size, kMinConfigKeySize, fmt::format("config key {}", i));
+        const vmm_config_key key = copy_sized(raw_key, kMinConfigKeySize);
         ConfigKeyInfo info;
         info.name = checked_string(key.name, fmt::format("the name of config key {}", i), true);
         info.type = key.type;
@@ -214,8 +229,9 @@ void PluginLibrary::read_descriptor()
         throw std::invalid_argument("more than 64 default regions");
     cursor = reinterpret_cast<const char *>(descriptor_.default_regions);
     for (uint32_t i = 0; i < descriptor_.default_region_count; ++i) {
-        const vmm_region_decl decl = copy_sized(reinterpret_cast<const vmm_region_decl *>(cursor), 24);
-        cursor += reinterpret_cast<const vmm_region_decl *>(cursor)->struct_size;
+        const auto *raw_decl = reinterpret_cast<const vmm_region_decl *>(cursor);
+        cursor += checked_stride(raw_decl->struct_size, kMinRegionDeclSize, fmt::format("default region {}", i));
+        const vmm_region_decl decl = copy_sized(raw_decl, kMinRegionDeclSize);
         if (decl.space != VMM_SPACE_PIO && decl.space != VMM_SPACE_MMIO)
             throw std::invalid_argument(fmt::format("default region {} has unknown space {}", i, decl.space));
         // Size and overlap are checked when the machine is built, with the

@@ -35,6 +35,9 @@ struct RegionDecl {
 
 // The smallest descriptor any 1.x plugin may hand us: the 1.0 layout.
 inline constexpr uint32_t kMinDescriptorSize = 88;
+// The same for the elements of its arrays of config keys and default regions.
+inline constexpr uint32_t kMinConfigKeySize = 32;
+inline constexpr uint32_t kMinRegionDeclSize = 24;
 
 const char *value_type_name(uint32_t type);
 std::string abi_version_string(uint32_t version);
