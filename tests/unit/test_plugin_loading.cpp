@@ -138,6 +138,20 @@ TEST_CASE("a file whose plugin name differs from the name asked for is refused",
     CHECK(text == (dir / "vmm-impostor.so").string() + " declares the plugin name 'probe', not 'impostor'");
 }
 
+TEST_CASE("a file loaded by path is still refused by a name it does not declare", "[plugin]")
+{
+    const fs::path dir = fs::temp_directory_path() / ("vmm-rename-cached-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(fixture("probe"), dir / "vmm-impostor.so", fs::copy_options::overwrite_existing);
+    PluginFinder finder({dir});
+    // By path there is no name to check; the file is now loaded (and cached).
+    auto by_path = finder.load("./vmm-impostor.so", dir);
+    CHECK(by_path->name() == "probe");
+    const std::string text = input_error_text([&] { finder.load("impostor", "/"); });
+    fs::remove_all(dir);
+    CHECK(text == (dir / "vmm-impostor.so").string() + " declares the plugin name 'probe', not 'impostor'");
+}
+
 TEST_CASE("plugins built against earlier minor versions still load", "[plugin][abi]")
 {
     for (uint32_t minor = 0; minor < VMM_ABI_MINOR; ++minor) {
