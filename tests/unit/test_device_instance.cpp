@@ -3,6 +3,7 @@
 #include "kvm/guest_memory.hpp"
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
+#include "support/logging.hpp"
 
 #include "support/input_error_text.hpp"
 #include "test_paths.hpp"
@@ -227,4 +228,18 @@ TEST_CASE("exceptions escaping a plugin's raw C calls become errors and the devi
     }
     // destroy() throws: logged, and the host goes on.
     { DeviceInstance device(throws_plugin(), "t", {}, {setting("throw_in", std::string("destroy"))}, host); }
+}
+
+TEST_CASE("errors a plugin logs from several threads during create are all kept", "[device]")
+{
+    FakeHost host;
+    auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / "vmm-log-storm.so");
+    const auto level = logging::level();
+    logging::set_level(spdlog::level::off); // the instance's logger: 8000 lines nobody needs to see
+    const std::string text = input_error_text([&] { DeviceInstance(plugin, "s", {}, {}, host); });
+    logging::set_level(level);
+    std::size_t lines = 0;
+    for (auto at = text.find("lightning"); at != std::string::npos; at = text.find("lightning", at + 1))
+        ++lines;
+    CHECK(lines == 4 * 2000);
 }

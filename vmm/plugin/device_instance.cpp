@@ -9,6 +9,33 @@
 
 #include <cstring>
 #include <optional>
+#include <utility>
+
+void vmm_host_context::start_capture()
+{
+    std::lock_guard lock(capture_mutex_);
+    captured_errors_.clear();
+    capturing_ = true;
+}
+
+std::string vmm_host_context::end_capture()
+{
+    std::lock_guard lock(capture_mutex_);
+    capturing_ = false;
+    return std::exchange(captured_errors_, {});
+}
+
+void vmm_host_context::capture(const char *message)
+{
+    if (!capturing_.load())
+        return;
+    std::lock_guard lock(capture_mutex_);
+    if (!capturing_.load())
+        return;
+    if (!captured_errors_.empty())
+        captured_errors_ += "; ";
+    captured_errors_ += message;
+}
 
 namespace vmm {
 namespace {
@@ -33,11 +60,8 @@ void host_log(vmm_host_context *host, uint32_t level, const char *message)
         return;
     const spdlog::level::level_enum spd_level = to_spdlog(level);
     host->logger->log(spd_level, "{}", message);
-    if (host->capturing.load() && spd_level >= spdlog::level::err) {
-        if (!host->captured_errors.empty())
-            host->captured_errors += "; ";
-        host->captured_errors += message;
-    }
+    if (spd_level >= spdlog::level::err)
+        host->capture(message);
 }
 
 vmm_status host_guest_read(vmm_host_context *host, uint64_t gpa, void *buffer, uint64_t size)
@@ -185,18 +209,18 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     info.regions = create_arguments_->regions.data();
     info.region_count = static_cast<uint32_t>(create_arguments_->regions.size());
 
-    context_->capturing = true;
+    context_->start_capture();
     void *instance = nullptr;
     vmm_status status = VMM_ERROR_EXCEPTION;
     const auto thrown = call_plugin([&] { status = plugin_->descriptor().create(&info, &instance); });
-    context_->capturing = false;
+    const std::string logged = context_->end_capture();
     if (thrown) {
         // Whatever `instance` holds now is not an instance: leave it alone.
         throw InputError(fmt::format("device '{}' (plugin '{}', {}): create {}: {}", name_, plugin_->name(),
                                      plugin_->file().string(), kThrewAcrossAbi, *thrown));
     }
     if (status != VMM_OK || instance == nullptr) {
-        std::string why = context_->captured_errors;
+        std::string why = logged;
         if (why.empty())
             why = status == VMM_OK ? "create returned no instance" : fmt::format("create returned status {}", status);
         if (status == VMM_OK && instance == nullptr)
@@ -269,13 +293,12 @@ std::vector<uint8_t> DeviceInstance::save_state()
     std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
     if (serialize_)
         lock.lock();
-    context_->capturing = true;
-    context_->captured_errors.clear();
+    context_->start_capture();
     for (;;) {
         uint64_t size = 0;
         vmm_status status = VMM_ERROR_EXCEPTION;
         if (const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size(), &size); })) {
-            context_->capturing = false;
+            context_->end_capture();
             throw SystemError(fmt::format("device '{}' (plugin '{}'): save_state {}: {}", name_, plugin_->name(),
                                           kThrewAcrossAbi, *thrown));
         }
@@ -287,12 +310,11 @@ std::vector<uint8_t> DeviceInstance::save_state()
             blob.resize(size);
             continue;
         }
-        context_->capturing = false;
+        const std::string logged = context_->end_capture();
         throw SystemError(fmt::format("device '{}' (plugin '{}'): save_state failed (status {}{}{})", name_,
-                                      plugin_->name(), status, context_->captured_errors.empty() ? "" : ": ",
-                                      context_->captured_errors));
+                                      plugin_->name(), status, logged.empty() ? "" : ": ", logged));
     }
-    context_->capturing = false;
+    context_->end_capture();
     return blob;
 }
 
@@ -304,18 +326,16 @@ void DeviceInstance::load_state(const std::vector<uint8_t> &blob)
     std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
     if (serialize_)
         lock.lock();
-    context_->capturing = true;
-    context_->captured_errors.clear();
+    context_->start_capture();
     vmm_status status = VMM_ERROR_EXCEPTION;
     const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size()); });
-    context_->capturing = false;
+    const std::string logged = context_->end_capture();
     if (thrown)
         throw SystemError(fmt::format("device '{}' (plugin '{}'): load_state {}: {}", name_, plugin_->name(),
                                       kThrewAcrossAbi, *thrown));
     if (status != VMM_OK)
         throw SystemError(fmt::format("device '{}' (plugin '{}') refused the state ({}{}{})", name_, plugin_->name(),
-                                      status, context_->captured_errors.empty() ? "" : ": ",
-                                      context_->captured_errors));
+                                      status, logged.empty() ? "" : ": ", logged));
 }
 
 void DeviceInstance::observe_exit(const vmm_exit_event &event)

@@ -23,9 +23,19 @@ struct vmm_host_context {
     std::shared_ptr<spdlog::logger> logger;
     vmm::HostServices *services = nullptr;
     std::vector<uint64_t> region_bases;
-    // While create() runs, error lines are kept to explain a failure.
-    std::atomic<bool> capturing{false};
-    std::string captured_errors;
+
+    // While create(), save_state() or load_state() runs, the error lines the
+    // plugin logs are kept to explain a failure. A plugin may log from any
+    // of its threads: the text is guarded by a mutex, which `capturing_`
+    // spares every other log call.
+    void start_capture();
+    std::string end_capture(); // stops capturing; returns what was kept
+    void capture(const char *message);
+
+private:
+    std::atomic<bool> capturing_{false};
+    std::mutex capture_mutex_;
+    std::string captured_errors_;
 };
 
 namespace vmm {
