@@ -375,6 +375,9 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
               "\"settings\" must be an object");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": {"speed": 9600}})") ==
               "device 'com1': plugin 'serial' has no setting 'speed' (it accepts: input)");
+        // Above INT64_MAX: refused, not wrapped to a negative number.
+        CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": {"input": 18446744073709551615}})") ==
+              "setting 'input' = 18446744073709551615 is out of range (integers are signed 64-bit)");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "debug-exit", "settings": {}})") ==
               "plugin 'debug-exit' cannot take device 'com1''s state (it has no load_state)");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "restart": "yes"})") ==

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 namespace vmm {
 namespace {
 
@@ -61,6 +63,10 @@ std::vector<Setting> settings_from(const json &object)
         setting.key = key;
         if (value.is_boolean())
             setting.value = value.get<bool>();
+        else if (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX))
+            // get<int64_t>() would wrap it to a negative number.
+            throw InputError(fmt::format("setting '{}' = {} is out of range (integers are signed 64-bit)", key,
+                                         value.get<uint64_t>()));
         else if (value.is_number_integer())
             setting.value = value.get<int64_t>();
         else if (value.is_number_float())
