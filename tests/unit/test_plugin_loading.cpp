@@ -88,6 +88,9 @@ TEST_CASE("malformed descriptors are refused", "[plugin][abi]")
           fixture("null-descriptor").string() + ": malformed plugin descriptor: vmm_plugin_describe() returned NULL");
     CHECK(load_error("short-descriptor") ==
           fixture("short-descriptor").string() + ": malformed plugin descriptor: struct_size 16 is smaller than 88");
+    // The SDK's entry point when the plugin's plugin_info() throws.
+    CHECK(load_error("info-throws") ==
+          fixture("info-throws").string() + ": malformed plugin descriptor: vmm_plugin_describe() returned NULL");
     CHECK(load_error("missing-create") ==
           fixture("missing-create").string() + ": malformed plugin descriptor: create and destroy are required");
     CHECK(load_error("bad-stride") == fixture("bad-stride").string() +
