@@ -195,6 +195,48 @@ TEST_CASE("the example plugin builds from the installed SDK alone and runs its g
     CHECK_THAT(r.out, Catch::StartsWith("crc32(\"123456789\") = 0xcbf43926\n"));
 }
 
+TEST_CASE("the pkg-config file finds its prefix also under a multiarch LIBDIR", "[e2e][sdk]")
+{
+    // Debian's layout for CMAKE_INSTALL_PREFIX=/usr: the .pc file is three
+    // levels below the prefix, not two. Configure a tree for that layout
+    // (nothing is built) and lay its .pc and the SDK out under a stand-in
+    // prefix, as `cmake --install --prefix` would.
+    TempDir dir("sdk-multiarch");
+    const std::string libdir = "lib/x86_64-linux-gnu";
+    ProcessOptions slow;
+    slow.timeout = std::chrono::minutes(3);
+    ProcessResult r = run_process({paths::cmake(), "-S", paths::source_dir(), "-B", (dir.path / "build").string(),
+                                   "-DCMAKE_INSTALL_PREFIX=/usr", "-DCMAKE_INSTALL_LIBDIR=" + libdir,
+                                   "-DVMM_BUILD_TESTS=OFF", "-DVMM_FUZZERS=OFF"},
+                                  slow);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    const fs::path prefix = dir.path / "usr";
+    fs::create_directories(prefix / libdir / "pkgconfig");
+    fs::create_directories(prefix / libdir / "cmake/VmmSdk");
+    fs::copy_file(dir.path / "build/sdk/vmm-sdk.pc", prefix / libdir / "pkgconfig/vmm-sdk.pc");
+    fs::copy(fs::path(paths::source_dir()) / "sdk/include", prefix / "include", fs::copy_options::recursive);
+    fs::copy_file(fs::path(paths::source_dir()) / "sdk/cmake/vmm-plugin.map", prefix / libdir / "cmake/VmmSdk/vmm-plugin.map");
+
+    ProcessOptions pc;
+    pc.working_directory = dir.path.string();
+    pc.environment["PKG_CONFIG_PATH"] = (prefix / libdir / "pkgconfig").string();
+    r = run_process({"/bin/sh", "-c", "pkg-config --variable=includedir vmm-sdk"}, pc);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    CHECK(fs::weakly_canonical(r.out.substr(0, r.out.find('\n'))) == fs::weakly_canonical(prefix / "include"));
+    // And a plugin builds with its flags alone.
+    const fs::path example = fs::path(paths::source_dir()) / "sdk/examples/crc32/crc32.cpp";
+    pc.timeout = std::chrono::minutes(3);
+    r = run_process({"/bin/sh", "-c",
+                     paths::cxx_compiler() + " -shared -o vmm-crc32.so " + example.string() +
+                         " $(pkg-config --cflags --libs vmm-sdk)"},
+                    pc);
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(fs::exists(dir.path / "vmm-crc32.so"));
+}
+
 TEST_CASE("vmm plugins lists every bundled plugin with its settings, without a VM", "[e2e][sdk]")
 {
     const ProcessResult r = run_vmm({"plugins", "--json"});
