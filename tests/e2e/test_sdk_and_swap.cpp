@@ -195,6 +195,31 @@ TEST_CASE("the example plugin builds from the installed SDK alone and runs its g
     CHECK_THAT(r.out, Catch::StartsWith("crc32(\"123456789\") = 0xcbf43926\n"));
 }
 
+TEST_CASE("a plugin builds by including VmmPlugin.cmake from the source tree, as the README says", "[e2e][sdk]")
+{
+    TempDir dir("sdk-include");
+    const fs::path example = fs::path(paths::source_dir()) / "sdk/examples/crc32";
+    fs::copy_file(example / "crc32.cpp", dir.path / "crc32.cpp");
+    fs::copy_file(example / "crc32.toml", dir.path / "crc32.toml");
+    dir.write("CMakeLists.txt", "cmake_minimum_required(VERSION 3.20)\nproject(crc32-plugin LANGUAGES CXX)\n"
+                                "include(" + paths::source_dir() + "/sdk/cmake/VmmPlugin.cmake)\n"
+                                "vmm_add_plugin(crc32 SOURCES crc32.cpp)\n");
+    ProcessOptions options;
+    options.working_directory = dir.path.string();
+    options.timeout = std::chrono::minutes(3);
+    ProcessResult r = run_process(
+        {paths::cmake(), "-S", ".", "-B", "build", "-DCMAKE_CXX_COMPILER=" + paths::cxx_compiler()}, options);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    r = run_process({paths::cmake(), "--build", "build"}, options);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    r = run_vmm({"--config", "crc32.toml", "--plugin-path", "build"}, options);
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("crc32(\"123456789\") = 0xcbf43926\n"));
+}
+
 TEST_CASE("the pkg-config file finds its prefix also under a multiarch LIBDIR", "[e2e][sdk]")
 {
     // Debian's layout for CMAKE_INSTALL_PREFIX=/usr: the .pc file is three
