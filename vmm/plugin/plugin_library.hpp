@@ -1,7 +1,8 @@
 // One loaded plugin shared object, checked against the ABI.
 //
-// Loading reads `vmm_plugin_abi_version` before calling anything in the
-// plugin, refuses another major or a newer minor, then asks for the
+// Loading reads `vmm_plugin_abi_version` before calling any function of the
+// plugin (opening it has run its static constructors, which no loader can
+// avoid), refuses another major or a newer minor, then asks for the
 // descriptor and copies it into zeroed host storage (an older plugin's
 // descriptor is shorter: the fields it lacks read as NULL).
 #pragma once
