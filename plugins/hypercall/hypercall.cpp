@@ -18,7 +18,9 @@
 // 0x510; `outb %al, %dx` with DX = 0x510 — DX holds the port, so RDX is not
 // an argument). The VMM handles the call before the guest runs again and
 // leaves the result in RAX: an OUT never writes RAX, so the value the guest
-// finds there after the OUT is the result. Reads of the port return all ones.
+// finds there after the OUT is the result. A wider write (possible when the
+// machine file gives the device more than one port) is no call: ignored,
+// logged the first time. Reads of the port return all ones.
 //
 // Calls:
 //   1  VCPU_INFO(vcpu = RBX): logs, at info level,
@@ -28,12 +30,17 @@
 //      (for the calling vCPU this one included), its state, and its
 //      general-purpose registers - the caller's at the time of the call,
 //      another vCPU's as saved at its last exit. Returns 0, or -1 (all ones)
-//      for a vCPU that does not exist (also logged).
+//      for a vCPU that does not exist (also logged). The guest decides how
+//      often it calls: the first 64 calls log at info level, later ones at
+//      debug level, numbered, so that a guest cannot flood the log.
 //   anything else: returns -38 (-ENOSYS); logged once per call number.
 #include <vmm/sdk.hpp>
 
+#include <atomic>
 #include <cinttypes>
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <set>
 #include <string>
@@ -45,6 +52,7 @@ constexpr uint64_t kResultOk = 0;
 constexpr uint64_t kResultNoSuchVcpu = ~uint64_t{0};             // -1
 constexpr uint64_t kResultNoSuchCall = static_cast<uint64_t>(-38); // -ENOSYS
 constexpr std::size_t kLoggedUnknownCalls = 64;
+constexpr uint64_t kCallsLoggedAtInfo = 64;
 
 constexpr std::array kRegions = {vmm::sdk::pio_region(0x510, 1)};
 
@@ -93,8 +101,15 @@ public:
             throw vmm::sdk::ConfigError("needs a host with the vCPU services of plugin ABI 1.2");
     }
 
-    void write(uint32_t, uint64_t, std::span<const uint8_t>) override
+    void write(uint32_t, uint64_t, std::span<const uint8_t> data) override
     {
+        if (data.size() != 1) {
+            if (!wide_write_logged_.exchange(true))
+                host().warn("doorbell written with %zu bytes: ignored (a call is a 1-byte write); further such "
+                            "writes are not logged",
+                            data.size());
+            return;
+        }
         const std::optional<uint32_t> caller = host().current_vcpu();
         if (!caller) {
             host().error("doorbell written outside a vCPU's exit: ignored");
@@ -136,8 +151,8 @@ private:
         const uint64_t target = caller_regs.rbx;
         const uint32_t count = host().vcpu_count();
         if (target >= count) {
-            host().info("vcpu_info(%" PRIu64 "): no such vCPU (the machine has %u), called by vcpu %u; returns -1",
-                        target, count, caller);
+            log_call("vcpu_info(%" PRIu64 "): no such vCPU (the machine has %u), called by vcpu %u; returns -1", target,
+                     count, caller);
             return kResultNoSuchVcpu;
         }
         const auto vcpu = static_cast<uint32_t>(target);
@@ -149,15 +164,34 @@ private:
             host().error("vcpu_info(%u): the host gave no information; returns -1", vcpu);
             return kResultNoSuchVcpu;
         }
-        host().info("vcpu_info(%u): host tid %" PRId64 ", %" PRIu64 " exits, %s, %s%s", vcpu, info->host_thread_id,
-                    info->exits, state_name(info->state),
-                    regs ? format_registers(*regs).c_str() : "registers unavailable",
-                    vcpu == caller ? " (the caller, at the call)" : " (as of its last exit)");
+        log_call("vcpu_info(%u): host tid %" PRId64 ", %" PRIu64 " exits, %s, %s%s", vcpu, info->host_thread_id,
+                 info->exits, state_name(info->state), regs ? format_registers(*regs).c_str() : "registers unavailable",
+                 vcpu == caller ? " (the caller, at the call)" : " (as of its last exit)");
         return kResultOk;
+    }
+
+    // A call's line: at info level for the first kCallsLoggedAtInfo calls,
+    // then at debug level with the call's number.
+    __attribute__((format(printf, 2, 3))) void log_call(const char *format, ...)
+    {
+        char text[1024];
+        va_list args;
+        va_start(args, format);
+        std::vsnprintf(text, sizeof text, format, args);
+        va_end(args);
+        const uint64_t call = ++calls_;
+        if (call < kCallsLoggedAtInfo)
+            host().info("%s", text);
+        else if (call == kCallsLoggedAtInfo)
+            host().info("%s; later calls are logged at debug level only", text);
+        else
+            host().debug("call %" PRIu64 ": %s", call, text);
     }
 
     std::mutex mutex_;
     std::set<uint64_t> unknown_; // call numbers already logged
+    std::atomic<uint64_t> calls_{0};
+    std::atomic<bool> wide_write_logged_{false};
 };
 
 } // namespace

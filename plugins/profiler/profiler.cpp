@@ -48,7 +48,7 @@ constexpr std::size_t kMaxVcpus = 64;        // the core's limit; a higher index
 constexpr std::size_t kReasonSlots = 64;     // KVM_EXIT_* values; higher ones share the last slot
 constexpr std::size_t kMaxAddresses = 4096;  // distinct (space, address) pairs kept per vCPU
 constexpr int64_t kDefaultTraceLimit = 100000;
-constexpr int64_t kMaxTraceLimit = int64_t{1} << 26; // 64 Mi events, about 4 GiB of records
+constexpr int64_t kMaxTraceLimit = int64_t{1} << 26; // 64 Mi events: 4.5 GiB of 72-byte records
 constexpr int64_t kDefaultTop = 16;
 
 constexpr std::array kKeys = {
@@ -193,6 +193,7 @@ struct TraceRecord {
     uint8_t space;
     uint8_t is_write;
 };
+static_assert(sizeof(TraceRecord) == 72, "the README and kMaxTraceLimit's comment give 72 bytes per record");
 
 struct Totals {
     uint64_t count = 0;

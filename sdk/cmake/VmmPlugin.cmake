@@ -4,8 +4,25 @@
 # expects: C++20, hidden visibility, only the two entry points exported (a
 # linker version script), and no undefined symbols left for load time.
 # The target is called `vmm-plugin-<name>`.
+#
+# Included from the installed package (find_package(VmmSdk)) or from vmm's
+# own build, vmm::sdk already exists. Included straight from a vmm source
+# tree (include(/path/to/vmm/sdk/cmake/VmmPlugin.cmake)), it defines
+# vmm::sdk itself: the headers next to this file.
 
 set(_VMM_PLUGIN_MAP "${CMAKE_CURRENT_LIST_DIR}/vmm-plugin.map" CACHE INTERNAL "")
+
+if(NOT TARGET vmm::sdk)
+  get_filename_component(_vmm_sdk_include "${CMAKE_CURRENT_LIST_DIR}/../include" ABSOLUTE)
+  if(NOT EXISTS "${_vmm_sdk_include}/vmm/plugin_abi.h")
+    message(FATAL_ERROR "VmmPlugin.cmake: no target vmm::sdk and no SDK headers at ${_vmm_sdk_include}; "
+                        "use find_package(VmmSdk) with an installed SDK, or include this file from a vmm source tree")
+  endif()
+  add_library(vmm::sdk INTERFACE IMPORTED GLOBAL)
+  set_target_properties(vmm::sdk PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_vmm_sdk_include}"
+                                            INTERFACE_COMPILE_FEATURES cxx_std_20)
+  unset(_vmm_sdk_include)
+endif()
 
 function(vmm_add_plugin name)
   cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})

@@ -113,6 +113,24 @@ TEST_CASE("the --report option writes the run as JSON: exits by reason, register
     CHECK(j["checks"][1]["actual"] == 42);
 }
 
+TEST_CASE("a machine file whose name is not UTF-8 still gets its report", "[e2e][modes]")
+{
+    TempDir dir;
+    // Latin-1 "café": a valid Linux file name, not UTF-8. JSON must be
+    // UTF-8: the byte is written as U+FFFD instead of failing the report.
+    const std::string machine = dir.write("caf\xe9.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"real\"\nentry = 0\n"
+                                                           "[[image]]\nfile = \"so2-real16.bin\"\naddress = 0\n");
+    const std::string report = (dir.path / "report.json").string();
+    const ProcessResult r = run_vmm({"--config", machine, "--report", report});
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.err, !Catch::Contains("internal error"));
+    std::ifstream in(report);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    CHECK(j["file"] == (dir.path / "caf\xef\xbf\xbd.toml").string());
+    CHECK(j["exit_status"] == 0);
+}
+
 TEST_CASE("a failing check prints expected and got, and makes the status non-zero", "[e2e][modes]")
 {
     TempDir dir;

@@ -195,6 +195,73 @@ TEST_CASE("the example plugin builds from the installed SDK alone and runs its g
     CHECK_THAT(r.out, Catch::StartsWith("crc32(\"123456789\") = 0xcbf43926\n"));
 }
 
+TEST_CASE("a plugin builds by including VmmPlugin.cmake from the source tree, as the README says", "[e2e][sdk]")
+{
+    TempDir dir("sdk-include");
+    const fs::path example = fs::path(paths::source_dir()) / "sdk/examples/crc32";
+    fs::copy_file(example / "crc32.cpp", dir.path / "crc32.cpp");
+    fs::copy_file(example / "crc32.toml", dir.path / "crc32.toml");
+    dir.write("CMakeLists.txt", "cmake_minimum_required(VERSION 3.20)\nproject(crc32-plugin LANGUAGES CXX)\n"
+                                "include(" + paths::source_dir() + "/sdk/cmake/VmmPlugin.cmake)\n"
+                                "vmm_add_plugin(crc32 SOURCES crc32.cpp)\n");
+    ProcessOptions options;
+    options.working_directory = dir.path.string();
+    options.timeout = std::chrono::minutes(3);
+    ProcessResult r = run_process(
+        {paths::cmake(), "-S", ".", "-B", "build", "-DCMAKE_CXX_COMPILER=" + paths::cxx_compiler()}, options);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    r = run_process({paths::cmake(), "--build", "build"}, options);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    r = run_vmm({"--config", "crc32.toml", "--plugin-path", "build"}, options);
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("crc32(\"123456789\") = 0xcbf43926\n"));
+}
+
+TEST_CASE("the pkg-config file finds its prefix also under a multiarch LIBDIR", "[e2e][sdk]")
+{
+    // Debian's layout for CMAKE_INSTALL_PREFIX=/usr: the .pc file is three
+    // levels below the prefix, not two. Configure a tree for that layout
+    // (nothing is built) and lay its .pc and the SDK out under a stand-in
+    // prefix, as `cmake --install --prefix` would.
+    TempDir dir("sdk-multiarch");
+    const std::string libdir = "lib/x86_64-linux-gnu";
+    ProcessOptions slow;
+    slow.timeout = std::chrono::minutes(3);
+    ProcessResult r = run_process({paths::cmake(), "-S", paths::source_dir(), "-B", (dir.path / "build").string(),
+                                   "-DCMAKE_INSTALL_PREFIX=/usr", "-DCMAKE_INSTALL_LIBDIR=" + libdir,
+                                   "-DVMM_BUILD_TESTS=OFF", "-DVMM_FUZZERS=OFF"},
+                                  slow);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    const fs::path prefix = dir.path / "usr";
+    fs::create_directories(prefix / libdir / "pkgconfig");
+    fs::create_directories(prefix / libdir / "cmake/VmmSdk");
+    fs::copy_file(dir.path / "build/sdk/vmm-sdk.pc", prefix / libdir / "pkgconfig/vmm-sdk.pc");
+    fs::copy(fs::path(paths::source_dir()) / "sdk/include", prefix / "include", fs::copy_options::recursive);
+    fs::copy_file(fs::path(paths::source_dir()) / "sdk/cmake/vmm-plugin.map", prefix / libdir / "cmake/VmmSdk/vmm-plugin.map");
+
+    ProcessOptions pc;
+    pc.working_directory = dir.path.string();
+    pc.environment["PKG_CONFIG_PATH"] = (prefix / libdir / "pkgconfig").string();
+    r = run_process({"/bin/sh", "-c", "pkg-config --variable=includedir vmm-sdk"}, pc);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    CHECK(fs::weakly_canonical(r.out.substr(0, r.out.find('\n'))) == fs::weakly_canonical(prefix / "include"));
+    // And a plugin builds with its flags alone.
+    const fs::path example = fs::path(paths::source_dir()) / "sdk/examples/crc32/crc32.cpp";
+    pc.timeout = std::chrono::minutes(3);
+    r = run_process({"/bin/sh", "-c",
+                     paths::cxx_compiler() + " -shared -o vmm-crc32.so " + example.string() +
+                         " $(pkg-config --cflags --libs vmm-sdk)"},
+                    pc);
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(fs::exists(dir.path / "vmm-crc32.so"));
+}
+
 TEST_CASE("vmm plugins lists every bundled plugin with its settings, without a VM", "[e2e][sdk]")
 {
     const ProcessResult r = run_vmm({"plugins", "--json"});
@@ -233,6 +300,27 @@ TEST_CASE("vmm plugins lists every bundled plugin with its settings, without a V
     CHECK(text.exit_status == 0);
     CHECK_THAT(text.out, Catch::Contains("serial-file 1.0.0 (ABI "));
     CHECK_THAT(text.out, Catch::Contains("    path (string): file to write the output to (created if missing)"));
+}
+
+TEST_CASE("vmm plugins --json lists a plugin whose path is not UTF-8", "[e2e][sdk]")
+{
+    TempDir dir("plugins-json");
+    // Latin-1 "é" in a directory name: JSON must be UTF-8, so it is written
+    // as U+FFFD instead of the whole listing failing.
+    const fs::path plugins = dir.path / "plug\xe9ins";
+    fs::create_directories(plugins);
+    fs::copy_file(fs::path(paths::fixture_dir()) / "vmm-probe.so", plugins / "vmm-probe.so");
+    const ProcessResult r = run_vmm({"--plugin-path", plugins.string(), "plugins", "--json"});
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    bool found = false;
+    for (const json &plugin : json::parse(r.out)) {
+        if (plugin["name"] == "probe") {
+            found = true;
+            CHECK(plugin["file"] == (dir.path / "plug\xef\xbf\xbdins" / "vmm-probe.so").string());
+        }
+    }
+    CHECK(found);
 }
 
 TEST_CASE("one guest, one vmm binary: the serial device's implementation is chosen by the machine file", "[e2e][swap]")
@@ -338,6 +426,10 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
             return reply.value("error", std::string());
         };
         CHECK_THAT(error_of("this is not json"), Catch::StartsWith("not a valid request: "));
+        // The parse error quotes the bad byte; the reply is still UTF-8
+        // (U+FFFD) and the server goes on.
+        CHECK_THAT(error_of("{\"command\":\"\xff\"}"), Catch::StartsWith("not a valid request: ") &&
+                                                           Catch::Contains("\xef\xbf\xbd"));
         CHECK(error_of("[1, 2]") == "a request is a JSON object such as {\"command\": \"status\"}");
         CHECK(error_of("{}") == "\"command\" must be a string");
         CHECK(error_of(R"({"command": 7})") == "\"command\" must be a string");
@@ -350,6 +442,9 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
               "\"settings\" must be an object");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": {"speed": 9600}})") ==
               "device 'com1': plugin 'serial' has no setting 'speed' (it accepts: input)");
+        // Above INT64_MAX: refused, not wrapped to a negative number.
+        CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": {"input": 18446744073709551615}})") ==
+              "setting 'input' = 18446744073709551615 is out of range (integers are signed 64-bit)");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "debug-exit", "settings": {}})") ==
               "plugin 'debug-exit' cannot take device 'com1''s state (it has no load_state)");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "restart": "yes"})") ==
@@ -414,6 +509,80 @@ TEST_CASE("a device that cannot save its state is swapped only when a restart is
     const ProcessResult &vmm = background.wait();
     show(vmm);
     CHECK(vmm.exit_status == 0);
+}
+
+TEST_CASE("a swap whose plugin throws across the C ABI fails with the message, and the VM runs on", "[e2e][swap]")
+{
+    TempDir dir("swap-throws");
+    const std::string machine = dir.write("m.toml", counter_machine(100000000, "plugin = \"serial-file\"\nsettings = { path = \"" +
+                                                                                   (dir.path / "out.txt").string() + "\" }\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    BackgroundVmm background({"--config", machine, "--control", socket, "--plugin-path", paths::fixture_dir()});
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        const auto swap_to_throws = [&](const std::string &throw_in) {
+            return control.request({{"command", "swap"},
+                                    {"device", "com1"},
+                                    {"plugin", "throws"},
+                                    {"settings", {{"throw_in", throw_in}}}});
+        };
+        const auto plugin_now = [&] { return control.request({{"command", "status"}})["devices"][0]["plugin"]; };
+        // The exception's type and what() live in the new plugin, which the
+        // failed swap unloads again: the message is copied before that.
+        json reply = swap_to_throws("create");
+        CHECK(reply["ok"] == false);
+        CHECK_THAT(reply.value("error", std::string()),
+                   Catch::EndsWith("create threw an exception across the C ABI: create exploded"));
+        CHECK(plugin_now() == "serial-file");
+        reply = swap_to_throws("load_state");
+        CHECK(reply["ok"] == false);
+        CHECK(reply.value("error", std::string()) ==
+              "device 'com1' (plugin 'throws'): load_state threw an exception across the C ABI: load_state exploded");
+        CHECK(plugin_now() == "serial-file");
+        // The old plugin's save_state throws: it stays.
+        CHECK(swap_to_throws("save_state")["ok"] == true);
+        reply = control.request({{"command", "swap"},
+                                 {"device", "com1"},
+                                 {"plugin", "serial-file"},
+                                 {"settings", {{"path", (dir.path / "more.txt").string()}}}});
+        CHECK(reply["ok"] == false);
+        CHECK(reply.value("error", std::string()) ==
+              "device 'com1' (plugin 'throws'): save_state threw an exception across the C ABI: save_state exploded");
+        CHECK(plugin_now() == "throws");
+        CHECK(control.request({{"command", "stop"}})["ok"] == true);
+    }
+    const ProcessResult &vmm = background.wait();
+    show(vmm);
+    CHECK(vmm.signal == 0);
+    CHECK(vmm.exit_status == 0);
+}
+
+TEST_CASE("an integer for a float setting reaches the plugin as a float, from the machine file and a swap", "[e2e][swap]")
+{
+    TempDir dir("int-as-float");
+    const std::string machine =
+        dir.write("m.toml", counter_machine(100000000, "plugin = \"serial-file\"\nsettings = { path = \"" +
+                                                           (dir.path / "out.txt").string() + "\" }\n"
+                                                           "[[device]]\nname = \"p\"\nplugin = \"probe\"\n"
+                                                           "mmio = [{ base = 0xd0000000, size = 0x40 }]\n"
+                                                           "settings = { ratio = 2 }\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+    BackgroundVmm background({"--config", machine, "--control", socket, "--plugin-path", paths::fixture_dir()});
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        const json reply = control.request(
+            {{"command", "swap"}, {"device", "p"}, {"plugin", "probe"}, {"restart", true}, {"settings", {{"ratio", 3}}}});
+        CHECK(reply["ok"] == true);
+        CHECK(control.request({{"command", "stop"}})["ok"] == true);
+    }
+    const ProcessResult &vmm = background.wait();
+    show(vmm);
+    CHECK(vmm.exit_status == 0);
+    // The probe logs the float it got (0 if it found none).
+    CHECK_THAT(vmm.err, Catch::Contains("[p] info: probe ready: flag=0 ratio=2\n"));
+    CHECK_THAT(vmm.err, Catch::Contains("[p] info: probe ready: flag=0 ratio=3\n"));
 }
 
 TEST_CASE("a swap that cannot pause a vCPU stuck in a device fails, and the guest then runs on", "[e2e][swap]")

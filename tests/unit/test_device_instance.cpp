@@ -3,6 +3,7 @@
 #include "kvm/guest_memory.hpp"
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
+#include "support/logging.hpp"
 
 #include "support/input_error_text.hpp"
 #include "test_paths.hpp"
@@ -11,6 +12,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 using namespace vmm;
 using vmm::test::input_error_text;
@@ -166,4 +168,78 @@ TEST_CASE("a device learns its own region's address only by asking (ABI 1.1)", "
     FakeHost host;
     DeviceInstance device(probe_plugin(), "p", {{Space::mmio, 0x40, 0xd0000000}}, {}, host);
     CHECK(read64(device, 0x18) == 0xd0000000);
+}
+
+namespace {
+
+std::shared_ptr<PluginLibrary> throws_plugin()
+{
+    static auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / "vmm-throws.so");
+    return plugin;
+}
+
+std::string system_error_text(const std::function<void()> &f)
+{
+    try {
+        f();
+    } catch (const SystemError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+} // namespace
+
+TEST_CASE("an exception a plugin lets escape from create is an input error naming the plugin", "[device][abi]")
+{
+    FakeHost host;
+    const std::string prefix = "device 't' (plugin 'throws', " + throws_plugin()->file().string() + "): ";
+    // A type defined in the plugin: its what() is the plugin's code, read
+    // before the exception leaves the call.
+    CHECK(input_error_text([&] {
+              DeviceInstance(throws_plugin(), "t", {}, {setting("throw_in", std::string("create"))}, host);
+          }) == prefix + "create threw an exception across the C ABI: create exploded");
+    CHECK(input_error_text([&] {
+              DeviceInstance(throws_plugin(), "t", {}, {setting("throw_in", std::string("create-int"))}, host);
+          }) == prefix + "create threw an exception across the C ABI: an exception that is not a std::exception");
+}
+
+TEST_CASE("exceptions escaping a plugin's raw C calls become errors and the device goes on", "[device][abi]")
+{
+    FakeHost host;
+    {
+        DeviceInstance device(throws_plugin(), "t", {{Space::mmio, 0x40}}, {}, host);
+        CHECK(read64(device, 0x20) == ~0ull); // throws a std::exception subclass
+        write64(device, 0x20, 1);             // throws an int
+        CHECK(device.failed_calls() == 2);
+        CHECK(read64(device, 0x00) == 0x5a5a5a5a5a5a5a5aull);
+        CHECK(device.save_state().empty());
+        device.load_state({});
+    }
+    {
+        DeviceInstance device(throws_plugin(), "t", {}, {setting("throw_in", std::string("save_state"))}, host);
+        CHECK(system_error_text([&] { device.save_state(); }) ==
+              "device 't' (plugin 'throws'): save_state threw an exception across the C ABI: save_state exploded");
+    }
+    {
+        DeviceInstance device(throws_plugin(), "t", {}, {setting("throw_in", std::string("load_state"))}, host);
+        CHECK(system_error_text([&] { device.load_state({1, 2, 3}); }) ==
+              "device 't' (plugin 'throws'): load_state threw an exception across the C ABI: load_state exploded");
+    }
+    // destroy() throws: logged, and the host goes on.
+    { DeviceInstance device(throws_plugin(), "t", {}, {setting("throw_in", std::string("destroy"))}, host); }
+}
+
+TEST_CASE("errors a plugin logs from several threads during create are all kept", "[device]")
+{
+    FakeHost host;
+    auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / "vmm-log-storm.so");
+    const auto level = logging::level();
+    logging::set_level(spdlog::level::off); // the instance's logger: 8000 lines nobody needs to see
+    const std::string text = input_error_text([&] { DeviceInstance(plugin, "s", {}, {}, host); });
+    logging::set_level(level);
+    std::size_t lines = 0;
+    for (auto at = text.find("lightning"); at != std::string::npos; at = text.find("lightning", at + 1))
+        ++lines;
+    CHECK(lines == 4 * 2000);
 }

@@ -88,8 +88,27 @@ TEST_CASE("malformed descriptors are refused", "[plugin][abi]")
           fixture("null-descriptor").string() + ": malformed plugin descriptor: vmm_plugin_describe() returned NULL");
     CHECK(load_error("short-descriptor") ==
           fixture("short-descriptor").string() + ": malformed plugin descriptor: struct_size 16 is smaller than 88");
+    // The SDK's entry point when the plugin's plugin_info() throws.
+    CHECK(load_error("info-throws") ==
+          fixture("info-throws").string() + ": malformed plugin descriptor: vmm_plugin_describe() returned NULL");
     CHECK(load_error("missing-create") ==
           fixture("missing-create").string() + ": malformed plugin descriptor: create and destroy are required");
+    CHECK(load_error("bad-stride") == fixture("bad-stride").string() +
+                                          ": malformed plugin descriptor: config key 0: struct_size 65536 must be a "
+                                          "multiple of 8 from 32 to 4096");
+    CHECK(load_error("bad-region-stride") == fixture("bad-region-stride").string() +
+                                                 ": malformed plugin descriptor: default region 0: struct_size 28 must "
+                                                 "be a multiple of 8 from 24 to 4096");
+    CHECK(load_error("bad-utf8") == fixture("bad-utf8").string() +
+                                        ": malformed plugin descriptor: description is not valid UTF-8 (byte 0xe9 at "
+                                        "offset 5)");
+}
+
+TEST_CASE("a descriptor entry point that throws across the C ABI is refused, naming the file", "[plugin][abi]")
+{
+    CHECK(load_error("throws-in-describe") ==
+          fixture("throws-in-describe").string() +
+              ": vmm_plugin_describe() threw an exception across the C ABI: an exception that is not a std::exception");
 }
 
 TEST_CASE("plugins are found by name on the search path, in order", "[plugin]")
@@ -117,6 +136,20 @@ TEST_CASE("a file whose plugin name differs from the name asked for is refused",
     fs::create_directories(dir);
     fs::copy_file(fixture("probe"), dir / "vmm-impostor.so", fs::copy_options::overwrite_existing);
     PluginFinder finder({dir});
+    const std::string text = input_error_text([&] { finder.load("impostor", "/"); });
+    fs::remove_all(dir);
+    CHECK(text == (dir / "vmm-impostor.so").string() + " declares the plugin name 'probe', not 'impostor'");
+}
+
+TEST_CASE("a file loaded by path is still refused by a name it does not declare", "[plugin]")
+{
+    const fs::path dir = fs::temp_directory_path() / ("vmm-rename-cached-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(fixture("probe"), dir / "vmm-impostor.so", fs::copy_options::overwrite_existing);
+    PluginFinder finder({dir});
+    // By path there is no name to check; the file is now loaded (and cached).
+    auto by_path = finder.load("./vmm-impostor.so", dir);
+    CHECK(by_path->name() == "probe");
     const std::string text = input_error_text([&] { finder.load("impostor", "/"); });
     fs::remove_all(dir);
     CHECK(text == (dir / "vmm-impostor.so").string() + " declares the plugin name 'probe', not 'impostor'");

@@ -84,8 +84,10 @@ int list_plugins(const Options &options)
             ++broken;
         }
     }
+    // File names come from outside: bytes that are not UTF-8 become U+FFFD
+    // instead of making dump() throw.
     if (options.json)
-        std::cout << all.dump(2) << std::endl;
+        std::cout << all.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << std::endl;
     return broken == 0 ? kExitOk : kExitBadInput;
 }
 

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 namespace vmm {
 namespace {
 
@@ -61,6 +63,10 @@ std::vector<Setting> settings_from(const json &object)
         setting.key = key;
         if (value.is_boolean())
             setting.value = value.get<bool>();
+        else if (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(INT64_MAX))
+            // get<int64_t>() would wrap it to a negative number.
+            throw InputError(fmt::format("setting '{}' = {} is out of range (integers are signed 64-bit)", key,
+                                         value.get<uint64_t>()));
         else if (value.is_number_integer())
             setting.value = value.get<int64_t>();
         else if (value.is_number_float())
@@ -114,12 +120,22 @@ json handle(const json &request, Machine &machine)
 
 std::string handle_control_request(std::string_view line, Machine &machine)
 {
+    // Replies quote text from outside (the request itself, in a parse error;
+    // file names; plugins' messages): bytes that are not UTF-8 become U+FFFD
+    // instead of making dump() throw.
+    const auto text = [](const json &reply) { return reply.dump(-1, ' ', false, json::error_handler_t::replace); };
+    // Nothing may leave this function: it runs on the control thread, where
+    // an exception would end the whole VMM.
     try {
-        return handle(json::parse(line), machine).dump();
-    } catch (const json::exception &e) {
-        return json{{"ok", false}, {"error", std::string("not a valid request: ") + e.what()}}.dump();
-    } catch (const std::exception &e) {
-        return json{{"ok", false}, {"error", e.what()}}.dump();
+        try {
+            return text(handle(json::parse(line), machine));
+        } catch (const json::exception &e) {
+            return text({{"ok", false}, {"error", std::string("not a valid request: ") + e.what()}});
+        } catch (const std::exception &e) {
+            return text({{"ok", false}, {"error", e.what()}});
+        }
+    } catch (...) {
+        return R"({"ok":false,"error":"internal error while answering the request"})";
     }
 }
 

@@ -124,7 +124,14 @@ void ControlServer::serve()
                     line.pop_back();
                 if (line.empty())
                     continue;
-                keep = send_line(client.fd.get(), handler_(line));
+                std::string reply;
+                try {
+                    reply = handler_(line);
+                } catch (...) {
+                    // No exception may end this thread (and with it the VMM).
+                    reply = R"({"ok":false,"error":"internal error while answering the request"})";
+                }
+                keep = send_line(client.fd.get(), reply);
             }
             if (keep && client.pending.size() > kMaxLine) {
                 send_line(client.fd.get(), R"({"ok":false,"error":"request line longer than 64 KiB"})");

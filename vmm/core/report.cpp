@@ -87,7 +87,7 @@ std::string report_json(const MachineSpec &spec, const RunResult &result, const 
         {"vcpus", vcpus},
         {"checks", check_list},
     };
-    return report.dump(2) + "\n";
+    return report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 void write_report(const std::filesystem::path &file, const std::string &json_text)

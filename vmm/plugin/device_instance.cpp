@@ -1,6 +1,7 @@
 #include "plugin/device_instance.hpp"
 
 #include "kvm/guest_memory.hpp"
+#include "plugin/plugin_call.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
 
@@ -8,6 +9,33 @@
 
 #include <cstring>
 #include <optional>
+#include <utility>
+
+void vmm_host_context::start_capture()
+{
+    std::lock_guard lock(capture_mutex_);
+    captured_errors_.clear();
+    capturing_ = true;
+}
+
+std::string vmm_host_context::end_capture()
+{
+    std::lock_guard lock(capture_mutex_);
+    capturing_ = false;
+    return std::exchange(captured_errors_, {});
+}
+
+void vmm_host_context::capture(const char *message)
+{
+    if (!capturing_.load())
+        return;
+    std::lock_guard lock(capture_mutex_);
+    if (!capturing_.load())
+        return;
+    if (!captured_errors_.empty())
+        captured_errors_ += "; ";
+    captured_errors_ += message;
+}
 
 namespace vmm {
 namespace {
@@ -32,11 +60,8 @@ void host_log(vmm_host_context *host, uint32_t level, const char *message)
         return;
     const spdlog::level::level_enum spd_level = to_spdlog(level);
     host->logger->log(spd_level, "{}", message);
-    if (host->capturing.load() && spd_level >= spdlog::level::err) {
-        if (!host->captured_errors.empty())
-            host->captured_errors += "; ";
-        host->captured_errors += message;
-    }
+    if (spd_level >= spdlog::level::err)
+        host->capture(message);
 }
 
 vmm_status host_guest_read(vmm_host_context *host, uint64_t gpa, void *buffer, uint64_t size)
@@ -118,7 +143,8 @@ struct DeviceInstance::CreateArguments {
     std::vector<vmm_setting> entries;
     std::vector<vmm_region> regions;
 
-    CreateArguments(const std::vector<Setting> &settings, const std::vector<DeviceRegion> &device_regions)
+    CreateArguments(const std::vector<Setting> &settings, const std::vector<DeviceRegion> &device_regions,
+                    const PluginLibrary &plugin)
     {
         for (const DeviceRegion &r : device_regions)
             regions.push_back(vmm_region{sizeof(vmm_region), r.space == Space::pio ? VMM_SPACE_PIO : VMM_SPACE_MMIO,
@@ -134,8 +160,16 @@ struct DeviceInstance::CreateArguments {
                 entry.type = VMM_VALUE_BOOL;
                 entry.int_value = *b ? 1 : 0;
             } else if (const auto *i = std::get_if<int64_t>(&setting.value)) {
-                entry.type = VMM_VALUE_INT;
-                entry.int_value = *i;
+                const ConfigKeyInfo *key = plugin.find_key(setting.key);
+                if (key != nullptr && key->type == VMM_VALUE_FLOAT) {
+                    // `ratio = 2` for a float setting: accepted (see
+                    // check_settings), so handed over as the float it is.
+                    entry.type = VMM_VALUE_FLOAT;
+                    entry.float_value = static_cast<double>(*i);
+                } else {
+                    entry.type = VMM_VALUE_INT;
+                    entry.int_value = *i;
+                }
             } else if (const auto *f = std::get_if<double>(&setting.value)) {
                 entry.type = VMM_VALUE_FLOAT;
                 entry.float_value = *f;
@@ -164,7 +198,7 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     for (const DeviceRegion &r : regions_)
         context_->region_bases.push_back(r.base);
 
-    create_arguments_ = std::make_unique<CreateArguments>(settings, regions_);
+    create_arguments_ = std::make_unique<CreateArguments>(settings, regions_, *plugin_);
     vmm_device_create_info info{};
     info.struct_size = sizeof(info);
     info.instance_name = name_.c_str();
@@ -175,18 +209,24 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     info.regions = create_arguments_->regions.data();
     info.region_count = static_cast<uint32_t>(create_arguments_->regions.size());
 
-    context_->capturing = true;
+    context_->start_capture();
     void *instance = nullptr;
-    const vmm_status status = plugin_->descriptor().create(&info, &instance);
-    context_->capturing = false;
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    const auto thrown = call_plugin([&] { status = plugin_->descriptor().create(&info, &instance); });
+    const std::string logged = context_->end_capture();
+    if (thrown) {
+        // Whatever `instance` holds now is not an instance: leave it alone.
+        throw InputError(fmt::format("device '{}' (plugin '{}', {}): create {}: {}", name_, plugin_->name(),
+                                     plugin_->file().string(), kThrewAcrossAbi, *thrown));
+    }
     if (status != VMM_OK || instance == nullptr) {
-        std::string why = context_->captured_errors;
+        std::string why = logged;
         if (why.empty())
             why = status == VMM_OK ? "create returned no instance" : fmt::format("create returned status {}", status);
         if (status == VMM_OK && instance == nullptr)
             why += " (and no instance)";
         if (instance != nullptr)
-            plugin_->descriptor().destroy(instance);
+            destroy_instance(instance);
         throw InputError(fmt::format("device '{}' (plugin '{}', {}): {}", name_, plugin_->name(),
                                      plugin_->file().string(), why));
     }
@@ -198,18 +238,28 @@ DeviceInstance::~DeviceInstance()
     if (instance_ == nullptr)
         return;
     context_->logger->debug("destroying the instance (plugin '{}')", plugin_->name());
-    plugin_->descriptor().destroy(instance_);
+    destroy_instance(instance_);
+}
+
+void DeviceInstance::destroy_instance(void *instance)
+{
+    if (const auto thrown = call_plugin([&] { plugin_->descriptor().destroy(instance); }))
+        context_->logger->error("destroy: plugin '{}' {}: {}", plugin_->name(), kThrewAcrossAbi, *thrown);
 }
 
 void DeviceInstance::report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size,
-                                    vmm_status status)
+                                    vmm_status status, const std::optional<std::string> &thrown)
 {
     const uint64_t count = ++failed_calls_;
-    if (count <= kLoggedFailures) {
+    if (count > kLoggedFailures)
+        return;
+    const char *more = count == kLoggedFailures ? "; further failures of this device are only counted" : "";
+    if (thrown)
+        context_->logger->error("{} of {} byte(s) at region {} offset {:#x}: plugin '{}' {}: {}{}", operation, size,
+                                region, offset, plugin_->name(), kThrewAcrossAbi, *thrown, more);
+    else
         context_->logger->error("{} of {} byte(s) at region {} offset {:#x} failed in plugin '{}' (status {}){}",
-                                operation, size, region, offset, plugin_->name(), status,
-                                count == kLoggedFailures ? "; further failures of this device are only counted" : "");
-    }
+                                operation, size, region, offset, plugin_->name(), status, more);
 }
 
 void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint32_t size)
@@ -219,16 +269,17 @@ void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint3
         std::memset(data, 0xff, size);
         return;
     }
-    vmm_status status;
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    std::optional<std::string> thrown;
     {
         std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
         if (serialize_)
             lock.lock();
-        status = fn(instance_, region, offset, data, size);
+        thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
-    if (status != VMM_OK) {
+    if (thrown || status != VMM_OK) {
         std::memset(data, 0xff, size);
-        report_failure("read", region, offset, size, status);
+        report_failure("read", region, offset, size, status, thrown);
     }
 }
 
@@ -242,11 +293,15 @@ std::vector<uint8_t> DeviceInstance::save_state()
     std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
     if (serialize_)
         lock.lock();
-    context_->capturing = true;
-    context_->captured_errors.clear();
+    context_->start_capture();
     for (;;) {
         uint64_t size = 0;
-        const vmm_status status = fn(instance_, blob.data(), blob.size(), &size);
+        vmm_status status = VMM_ERROR_EXCEPTION;
+        if (const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size(), &size); })) {
+            context_->end_capture();
+            throw SystemError(fmt::format("device '{}' (plugin '{}'): save_state {}: {}", name_, plugin_->name(),
+                                          kThrewAcrossAbi, *thrown));
+        }
         if (status == VMM_OK && size <= blob.size()) {
             blob.resize(size);
             break;
@@ -255,12 +310,11 @@ std::vector<uint8_t> DeviceInstance::save_state()
             blob.resize(size);
             continue;
         }
-        context_->capturing = false;
+        const std::string logged = context_->end_capture();
         throw SystemError(fmt::format("device '{}' (plugin '{}'): save_state failed (status {}{}{})", name_,
-                                      plugin_->name(), status, context_->captured_errors.empty() ? "" : ": ",
-                                      context_->captured_errors));
+                                      plugin_->name(), status, logged.empty() ? "" : ": ", logged));
     }
-    context_->capturing = false;
+    context_->end_capture();
     return blob;
 }
 
@@ -272,14 +326,16 @@ void DeviceInstance::load_state(const std::vector<uint8_t> &blob)
     std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
     if (serialize_)
         lock.lock();
-    context_->capturing = true;
-    context_->captured_errors.clear();
-    const vmm_status status = fn(instance_, blob.data(), blob.size());
-    context_->capturing = false;
+    context_->start_capture();
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size()); });
+    const std::string logged = context_->end_capture();
+    if (thrown)
+        throw SystemError(fmt::format("device '{}' (plugin '{}'): load_state {}: {}", name_, plugin_->name(),
+                                      kThrewAcrossAbi, *thrown));
     if (status != VMM_OK)
         throw SystemError(fmt::format("device '{}' (plugin '{}') refused the state ({}{}{})", name_, plugin_->name(),
-                                      status, context_->captured_errors.empty() ? "" : ": ",
-                                      context_->captured_errors));
+                                      status, logged.empty() ? "" : ": ", logged));
 }
 
 void DeviceInstance::observe_exit(const vmm_exit_event &event)
@@ -287,10 +343,20 @@ void DeviceInstance::observe_exit(const vmm_exit_event &event)
     const auto fn = plugin_->descriptor().observe_exit;
     if (fn == nullptr)
         return;
-    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-    if (serialize_)
-        lock.lock();
-    fn(instance_, &event);
+    std::optional<std::string> thrown;
+    {
+        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+        if (serialize_)
+            lock.lock();
+        thrown = call_plugin([&] { fn(instance_, &event); });
+    }
+    if (thrown) {
+        const uint64_t count = ++failed_calls_;
+        if (count <= kLoggedFailures)
+            context_->logger->error("observe_exit: plugin '{}' {}: {}{}", plugin_->name(), kThrewAcrossAbi, *thrown,
+                                    count == kLoggedFailures ? "; further failures of this device are only counted"
+                                                             : "");
+    }
 }
 
 void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size)
@@ -298,15 +364,16 @@ void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data
     const auto fn = plugin_->descriptor().write;
     if (fn == nullptr)
         return;
-    vmm_status status;
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    std::optional<std::string> thrown;
     {
         std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
         if (serialize_)
             lock.lock();
-        status = fn(instance_, region, offset, data, size);
+        thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
-    if (status != VMM_OK)
-        report_failure("write", region, offset, size, status);
+    if (thrown || status != VMM_OK)
+        report_failure("write", region, offset, size, status, thrown);
 }
 
 } // namespace vmm

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,19 @@ struct vmm_host_context {
     std::shared_ptr<spdlog::logger> logger;
     vmm::HostServices *services = nullptr;
     std::vector<uint64_t> region_bases;
-    // While create() runs, error lines are kept to explain a failure.
-    std::atomic<bool> capturing{false};
-    std::string captured_errors;
+
+    // While create(), save_state() or load_state() runs, the error lines the
+    // plugin logs are kept to explain a failure. A plugin may log from any
+    // of its threads: the text is guarded by a mutex, which `capturing_`
+    // spares every other log call.
+    void start_capture();
+    std::string end_capture(); // stops capturing; returns what was kept
+    void capture(const char *message);
+
+private:
+    std::atomic<bool> capturing_{false};
+    std::mutex capture_mutex_;
+    std::string captured_errors_;
 };
 
 namespace vmm {
@@ -41,14 +52,16 @@ const vmm_host_api &host_api_table();
 class DeviceInstance {
 public:
     // Calls the plugin's create(); throws InputError with the plugin's own
-    // explanation when it fails. `settings` were checked against the keys.
+    // explanation when it fails (or the message of an exception it let
+    // escape). `settings` were checked against the keys.
     DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::string name, std::vector<DeviceRegion> regions,
                    const std::vector<Setting> &settings, HostServices &services);
     ~DeviceInstance();
     DeviceInstance(const DeviceInstance &) = delete;
     DeviceInstance &operator=(const DeviceInstance &) = delete;
 
-    // A guest access. On a plugin error the error is logged (a few times,
+    // A guest access. On a plugin error (an error status, or an exception
+    // the plugin let escape across the ABI) the error is logged (a few times,
     // then counted), reads return all ones, and the guest goes on.
     void read(uint32_t region, uint64_t offset, uint8_t *data, uint32_t size);
     void write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size);
@@ -68,7 +81,9 @@ public:
     uint64_t failed_calls() const { return failed_calls_.load(); }
 
 private:
-    void report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size, vmm_status status);
+    void report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size, vmm_status status,
+                        const std::optional<std::string> &thrown);
+    void destroy_instance(void *instance);
 
     std::shared_ptr<PluginLibrary> plugin_; // keeps the code loaded while the instance lives
     std::string name_;

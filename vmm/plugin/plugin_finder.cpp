@@ -51,15 +51,18 @@ std::shared_ptr<PluginLibrary> PluginFinder::load(const std::string &reference, 
     }
     std::error_code ec;
     const fs::path key = fs::weakly_canonical(file, ec);
-    if (auto it = loaded_.find(ec ? file : key); it != loaded_.end()) {
-        if (auto plugin = it->second.lock())
-            return plugin;
+    std::shared_ptr<PluginLibrary> plugin;
+    if (auto it = loaded_.find(ec ? file : key); it != loaded_.end())
+        plugin = it->second.lock();
+    if (plugin == nullptr) {
+        plugin = PluginLibrary::load(file);
+        loaded_[ec ? file : key] = plugin;
     }
-    auto plugin = PluginLibrary::load(file);
+    // On every lookup by name, also of a file loaded before (say by path,
+    // which has no name to check).
     if (!is_path && plugin->name() != reference)
         throw InputError(fmt::format("{} declares the plugin name '{}', not '{}'", file.string(), plugin->name(),
                                      reference));
-    loaded_[ec ? file : key] = plugin;
     return plugin;
 }
 

@@ -1,5 +1,6 @@
 #include "plugin/plugin_library.hpp"
 
+#include "plugin/plugin_call.hpp"
 #include "support/errors.hpp"
 
 #include <boost/dll/shared_library_load_mode.hpp>
@@ -9,7 +10,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
+#include <string_view>
 
 namespace vmm {
 namespace {
@@ -27,18 +30,76 @@ T copy_sized(const T *source, uint32_t min_size)
     return copy;
 }
 
-// A plugin string must be there and be of sane length.
-std::string checked_string(const char *text, const char *what, bool required)
+// The struct_size of one element of a plugin's array, which is also the
+// stride to the next: at least the 1.0 layout's size, 8-byte aligned (every
+// such struct holds pointers or 64-bit fields) and not absurd, so that a
+// corrupt value cannot walk the host far outside the plugin's array.
+inline constexpr uint32_t kMaxStride = 4096;
+
+uint32_t checked_stride(uint32_t size, uint32_t min_size, const std::string &what)
+{
+    if (size < min_size || size > kMaxStride || size % 8 != 0)
+        throw std::invalid_argument(fmt::format("{}: struct_size {} must be a multiple of 8 from {} to {}", what, size,
+                                                min_size, kMaxStride));
+    return size;
+}
+
+// The offset of the first byte in `text` that does not belong to well-formed
+// UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), if any.
+std::optional<std::size_t> invalid_utf8_at(std::string_view text)
+{
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+        const unsigned char lead = byte(i);
+        std::size_t length = 0;
+        unsigned char low = 0x80, high = 0xbf; // the range of the second byte
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        } else if (lead >= 0xc2 && lead <= 0xdf) {
+            length = 2;
+        } else if (lead >= 0xe0 && lead <= 0xef) {
+            length = 3;
+            low = lead == 0xe0 ? 0xa0 : 0x80;
+            high = lead == 0xed ? 0x9f : 0xbf;
+        } else if (lead >= 0xf0 && lead <= 0xf4) {
+            length = 4;
+            low = lead == 0xf0 ? 0x90 : 0x80;
+            high = lead == 0xf4 ? 0x8f : 0xbf;
+        } else {
+            return i;
+        }
+        if (i + length > text.size())
+            return i;
+        for (std::size_t k = 1; k < length; ++k) {
+            const unsigned char c = byte(i + k);
+            if (k == 1 ? (c < low || c > high) : (c < 0x80 || c > 0xbf))
+                return i;
+        }
+        i += length;
+    }
+    return std::nullopt;
+}
+
+// A plugin string must be there, be of sane length and be UTF-8 (it is
+// printed, and written into JSON by `vmm plugins --json` and the control
+// socket).
+std::string checked_string(const char *text, const std::string &what, bool required)
 {
     if (text == nullptr) {
         if (required)
-            throw std::invalid_argument(std::string(what) + " is NULL");
+            throw std::invalid_argument(what + " is NULL");
         return {};
     }
     const std::size_t length = ::strnlen(text, 4096);
     if (length == 4096)
-        throw std::invalid_argument(std::string(what) + " is not a terminated string of under 4096 bytes");
-    return std::string(text, length);
+        throw std::invalid_argument(what + " is not a terminated string of under 4096 bytes");
+    std::string copy(text, length);
+    if (const auto at = invalid_utf8_at(copy))
+        throw std::invalid_argument(fmt::format("{} is not valid UTF-8 (byte {:#04x} at offset {})", what,
+                                                static_cast<unsigned char>(copy[*at]), *at));
+    return copy;
 }
 
 // Boost wraps dlerror() in "...(dlerror system message: TEXT): errno text";
@@ -121,7 +182,10 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &
 void PluginLibrary::read_descriptor()
 {
     const auto describe = library_.get<const vmm_plugin_descriptor *()>(VMM_PLUGIN_DESCRIBE_SYMBOL);
-    const vmm_plugin_descriptor *raw = describe();
+    const vmm_plugin_descriptor *raw = nullptr;
+    if (const auto thrown = call_plugin([&] { raw = describe(); }))
+        throw InputError(fmt::format("{}: {}() {}: {}", file_.string(), VMM_PLUGIN_DESCRIBE_SYMBOL, kThrewAcrossAbi,
+                                     *thrown));
     if (raw == nullptr)
         throw std::invalid_argument(std::string(VMM_PLUGIN_DESCRIBE_SYMBOL) + "() returned NULL");
     descriptor_ = copy_sized(raw, kMinDescriptorSize);
@@ -141,12 +205,14 @@ void PluginLibrary::read_descriptor()
     std::set<std::string> seen;
     const char *cursor = reinterpret_cast<const char *>(descriptor_.config_keys);
     for (uint32_t i = 0; i < descriptor_.config_key_count; ++i) {
-        const vmm_config_key key = copy_sized(reinterpret_cast<const vmm_config_key *>(cursor), 32);
-        cursor += reinterpret_cast<const vmm_config_key *>(cursor)->struct_size;
+        const auto *raw_key = reinterpret_cast<const vmm_config_key *>(cursor);
+        cursor += checked_stride(raw_key->struct_size, kMinConfigKeySize, fmt::format("config key {}", i));
+        const vmm_config_key key = copy_sized(raw_key, kMinConfigKeySize);
         ConfigKeyInfo info;
-        info.name = checked_string(key.name, "config key name", true);
+        info.name = checked_string(key.name, fmt::format("the name of config key {}", i), true);
         info.type = key.type;
-        info.description = checked_string(key.description, "config key description", false);
+        info.description =
+            checked_string(key.description, fmt::format("the description of config key '{}'", info.name), false);
         info.required = key.required != 0;
         if (info.name.empty())
             throw std::invalid_argument(fmt::format("config key {} has an empty name", i));
@@ -163,8 +229,9 @@ void PluginLibrary::read_descriptor()
         throw std::invalid_argument("more than 64 default regions");
     cursor = reinterpret_cast<const char *>(descriptor_.default_regions);
     for (uint32_t i = 0; i < descriptor_.default_region_count; ++i) {
-        const vmm_region_decl decl = copy_sized(reinterpret_cast<const vmm_region_decl *>(cursor), 24);
-        cursor += reinterpret_cast<const vmm_region_decl *>(cursor)->struct_size;
+        const auto *raw_decl = reinterpret_cast<const vmm_region_decl *>(cursor);
+        cursor += checked_stride(raw_decl->struct_size, kMinRegionDeclSize, fmt::format("default region {}", i));
+        const vmm_region_decl decl = copy_sized(raw_decl, kMinRegionDeclSize);
         if (decl.space != VMM_SPACE_PIO && decl.space != VMM_SPACE_MMIO)
             throw std::invalid_argument(fmt::format("default region {} has unknown space {}", i, decl.space));
         // Size and overlap are checked when the machine is built, with the

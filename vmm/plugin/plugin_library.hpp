@@ -1,7 +1,8 @@
 // One loaded plugin shared object, checked against the ABI.
 //
-// Loading reads `vmm_plugin_abi_version` before calling anything in the
-// plugin, refuses another major or a newer minor, then asks for the
+// Loading reads `vmm_plugin_abi_version` before calling any function of the
+// plugin (opening it has run its static constructors, which no loader can
+// avoid), refuses another major or a newer minor, then asks for the
 // descriptor and copies it into zeroed host storage (an older plugin's
 // descriptor is shorter: the fields it lacks read as NULL).
 #pragma once
@@ -35,6 +36,9 @@ struct RegionDecl {
 
 // The smallest descriptor any 1.x plugin may hand us: the 1.0 layout.
 inline constexpr uint32_t kMinDescriptorSize = 88;
+// The same for the elements of its arrays of config keys and default regions.
+inline constexpr uint32_t kMinConfigKeySize = 32;
+inline constexpr uint32_t kMinRegionDeclSize = 24;
 
 const char *value_type_name(uint32_t type);
 std::string abi_version_string(uint32_t version);

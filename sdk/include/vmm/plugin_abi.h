@@ -15,8 +15,12 @@
  *  - Arrays of structs are walked with each element's struct_size as stride.
  *
  * Version check: a plugin exports `vmm_plugin_abi_version`, which the host
- * reads before calling anything. The host loads the plugin only if the
- * majors are equal and the plugin's minor is not newer than the host's.
+ * reads before calling any function the plugin exports. The host keeps the
+ * plugin only if the majors are equal and the plugin's minor is not newer
+ * than the host's. Reading the variable needs the shared object opened
+ * (dlopen), and opening it runs its static constructors and ELF init
+ * functions first, whatever its version: keep them trivial (no work, no
+ * output, no exception), since a plugin of another ABI gets that far too.
  * A plugin using a service added in a later minor checks that the host's
  * table is long enough (struct_size) before calling it.
  *
@@ -222,7 +226,13 @@ typedef struct vmm_host_api {
      * VMM_PLUGIN_NEEDS_VCPU_STATE). VMM_ERROR_RANGE for an unknown vCPU. */
     vmm_status (*get_vcpu_registers)(vmm_host_context *host, uint32_t vcpu, vmm_vcpu_registers *registers);
     /* Only the calling vCPU's (VMM_ERROR_INVALID otherwise): they take
-     * effect when it re-enters the guest. */
+     * effect when it re-enters the guest. On the exit of a port IN or an
+     * MMIO read, KVM completes the pending access itself on that re-entry:
+     * it writes the value read into the instruction's destination register,
+     * over what was set here (for IN: AL, AX or EAX of RAX, a 4-byte IN
+     * clearing the upper half; for an MMIO read, whichever register the
+     * instruction names). A read returns its result through its data; set
+     * result registers on exits that write none (an OUT, an MMIO write). */
     vmm_status (*set_vcpu_registers)(vmm_host_context *host, uint32_t vcpu, const vmm_vcpu_registers *registers);
 } vmm_host_api;
 
@@ -281,7 +291,11 @@ typedef struct vmm_plugin_descriptor {
      * *size. If `capacity` is too small it sets *size to what it needs and
      * returns VMM_ERROR_RANGE; the host calls again. After a successful
      * save_state the host either destroys the instance or hands the blob
-     * back to its load_state (to resume it).
+     * back to its load_state (to resume it). A save_state that fails (any
+     * other error) must leave the device running as it was before the call
+     * (threads it stopped started again): the host then keeps this
+     * instance, the swap fails, and the guest goes on with the device as
+     * it was.
      *
      * The blob is the plugin's own format. It should name that format and
      * its version (the C++ SDK's StateWriter does), so that load_state can

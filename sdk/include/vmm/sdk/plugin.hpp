@@ -192,7 +192,7 @@ inline vmm_status load_state(void *instance, const void *data, uint64_t size) no
 }
 
 template <typename T>
-const vmm_plugin_descriptor *describe() noexcept
+const vmm_plugin_descriptor *describe_or_throw()
 {
     static const vmm_plugin_descriptor descriptor = [] {
         const PluginInfo info = T::plugin_info();
@@ -217,6 +217,18 @@ const vmm_plugin_descriptor *describe() noexcept
         return d;
     }();
     return &descriptor;
+}
+
+// NULL if T::plugin_info() throws: no exception may cross the ABI, and the
+// host refuses a plugin whose descriptor is NULL, naming its file.
+template <typename T>
+const vmm_plugin_descriptor *describe() noexcept
+{
+    try {
+        return describe_or_throw<T>();
+    } catch (...) {
+        return nullptr;
+    }
 }
 
 } // namespace detail
