@@ -48,21 +48,10 @@ public:
 
     void write(uint32_t, uint64_t, std::span<const uint8_t> data) override
     {
-        const uint8_t *cursor = data.data();
-        std::size_t left = data.size();
-        while (left > 0 && !output_failed_) {
-            const ssize_t written = ::write(STDOUT_FILENO, cursor, left);
-            if (written > 0) {
-                cursor += written;
-                left -= static_cast<std::size_t>(written);
-                continue;
-            }
-            if (written < 0 && errno == EINTR)
-                continue;
-            host().error("cannot write to stdout (%s); further output is dropped",
-                         written < 0 ? std::strerror(errno) : "nothing written");
-            output_failed_ = true;
-        }
+        if (output_failed_ || vmm::sdk::write_all(STDOUT_FILENO, data.data(), data.size()))
+            return;
+        host().error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
+        output_failed_ = true;
     }
 
 private:

@@ -116,7 +116,7 @@ private:
             if (sent < 0 && errno == EINTR)
                 continue;
             if (sent < 0 && errno == ENOTSOCK)
-                return uart::write_all(fd_, &byte, 1);
+                return vmm::sdk::write_all(fd_, &byte, 1);
             if (sent == 0)
                 errno = EIO;
             return false;

@@ -49,7 +49,7 @@ public:
 private:
     void transmit(uint8_t byte)
     {
-        if (output_failed_ || uart::write_all(STDOUT_FILENO, &byte, 1))
+        if (output_failed_ || vmm::sdk::write_all(STDOUT_FILENO, &byte, 1))
             return;
         host().error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
         output_failed_ = true;

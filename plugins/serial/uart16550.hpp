@@ -140,30 +140,5 @@ private:
     bool fifo_enabled_ = false;
 };
 
-// write(2) all of `bytes` to `fd`, retrying on EINTR and short writes.
-// Returns false (errno set) when the descriptor refuses them.
-inline bool write_all(int fd, const uint8_t *bytes, std::size_t size);
-
 } // namespace uart
 
-#include <unistd.h>
-
-#include <cerrno>
-
-inline bool uart::write_all(int fd, const uint8_t *bytes, std::size_t size)
-{
-    while (size > 0) {
-        const ssize_t written = ::write(fd, bytes, size);
-        if (written > 0) {
-            bytes += written;
-            size -= static_cast<std::size_t>(written);
-        } else if (written < 0 && errno == EINTR) {
-            continue;
-        } else {
-            if (written == 0)
-                errno = EIO;
-            return false;
-        }
-    }
-    return true;
-}

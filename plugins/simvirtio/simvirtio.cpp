@@ -71,21 +71,10 @@ public:
     explicit StdoutSink(const Host &host) : host_(host) {}
     void write(std::span<const uint8_t> bytes) override
     {
-        const uint8_t *cursor = bytes.data();
-        std::size_t left = bytes.size();
-        while (left > 0 && !failed_) {
-            const ssize_t written = ::write(STDOUT_FILENO, cursor, left);
-            if (written > 0) {
-                cursor += written;
-                left -= static_cast<std::size_t>(written);
-            } else if (written < 0 && errno == EINTR) {
-                continue;
-            } else {
-                failed_ = true;
-                host_.error("cannot write to stdout (%s); further output is dropped",
-                            written < 0 ? std::strerror(errno) : "nothing written");
-            }
-        }
+        if (failed_ || vmm::sdk::write_all(STDOUT_FILENO, bytes.data(), bytes.size()))
+            return;
+        failed_ = true;
+        host_.error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
     }
 
 private:

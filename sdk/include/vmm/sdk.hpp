@@ -10,6 +10,7 @@
 #include <vmm/sdk/bytes.hpp>
 #include <vmm/sdk/device.hpp>
 #include <vmm/sdk/host.hpp>
+#include <vmm/sdk/output.hpp>
 #include <vmm/sdk/plugin.hpp>
 #include <vmm/sdk/settings.hpp>
 #include <vmm/sdk/state.hpp>

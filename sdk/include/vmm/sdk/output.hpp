@@ -1,0 +1,36 @@
+// Writing a device's output to a file descriptor (stdout, a file, a pipe).
+#pragma once
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+namespace vmm::sdk {
+
+// write(2) all of `bytes` to `fd`, retrying on short writes and on EINTR,
+// which is routine inside a vmm: the core interrupts vCPU threads with a
+// signal to pause or stop them, and a device callback on such a thread may
+// be blocked in write() at that moment. Returns false (errno set; EIO when
+// the descriptor took nothing) when the descriptor refuses the bytes.
+inline bool write_all(int fd, const void *bytes, std::size_t size)
+{
+    const auto *cursor = static_cast<const uint8_t *>(bytes);
+    while (size > 0) {
+        const ssize_t written = ::write(fd, cursor, size);
+        if (written > 0) {
+            cursor += written;
+            size -= static_cast<std::size_t>(written);
+        } else if (written < 0 && errno == EINTR) {
+            continue;
+        } else {
+            if (written == 0)
+                errno = EIO;
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace vmm::sdk
