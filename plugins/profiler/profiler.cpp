@@ -20,7 +20,12 @@
 // per vCPU; the rest are counted together), a reason's histograms are made
 // the first time it is seen, and the trace buffer is allocated once (untouched
 // pages cost nothing) and filled through one atomic index.
-#include "log_histogram.hpp"
+//
+// This file is the device: its settings, the exit hook that fills the
+// shards and the trace buffer, and the table, JSON and trace it writes when
+// the VM stops. The counters are in exit_stats.hpp (with the address table
+// in address_table.hpp).
+#include "exit_stats.hpp"
 
 #include <vmm/sdk.hpp>
 
@@ -29,24 +34,21 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+namespace vmm::profiler {
 namespace {
 
-using vmm::profiler::LogHistogram;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxVcpus = 64;        // the core's limit; a higher index shares one extra shard
-constexpr std::size_t kReasonSlots = 64;     // KVM_EXIT_* values; higher ones share the last slot
-constexpr std::size_t kMaxAddresses = 4096;  // distinct (space, address) pairs kept per vCPU
 constexpr int64_t kDefaultTraceLimit = 100000;
 constexpr int64_t kMaxTraceLimit = int64_t{1} << 26; // 64 Mi events: 4.5 GiB of 72-byte records
 constexpr int64_t kDefaultTop = 16;
@@ -73,141 +75,6 @@ struct FileCloser {
     void operator()(FILE *file) const noexcept { std::fclose(file); }
 };
 using File = std::unique_ptr<FILE, FileCloser>;
-
-// One (space, address) the guest touched, as seen by one vCPU.
-struct AddressStats {
-    uint32_t space = 0;
-    uint64_t address = 0;
-    uint32_t device = 0;      // index into Shard::devices; 0 = "unhandled"
-    uint64_t exits = 0;
-    uint64_t accesses = 0;    // string I/O: several per exit
-    uint64_t reads = 0;
-    uint64_t writes = 0;
-    uint64_t bytes = 0;
-    uint64_t handling_ns = 0; // sum
-};
-
-struct ReasonStats {
-    uint64_t count = 0;
-    std::unique_ptr<LogHistogram> handling; // made when the reason is first seen
-    std::unique_ptr<LogHistogram> guest;
-    char name[32] = {};
-};
-
-// Open addressing, linear probing, keys never 0 (the space is in the top
-// bits and is 1 or 2). Grows at half load; grows only on a new key.
-class AddressTable {
-public:
-    AddressTable() : slots_(64, Slot{}) {}
-
-    // nullptr when full (kMaxAddresses distinct keys): the caller counts the
-    // access as "other".
-    AddressStats *find_or_add(uint32_t space, uint64_t address, bool &added)
-    {
-        added = false;
-        const uint64_t key = (uint64_t{space} << 60) | (address & ((uint64_t{1} << 60) - 1));
-        std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = hash(key) & mask;; i = (i + 1) & mask) {
-            if (slots_[i].key == key)
-                return &entries_[slots_[i].index];
-            if (slots_[i].key == 0)
-                break;
-        }
-        if (entries_.size() >= kMaxAddresses)
-            return nullptr;
-        if ((entries_.size() + 1) * 2 > slots_.size()) {
-            grow();
-            mask = slots_.size() - 1;
-        }
-        std::size_t i = hash(key) & mask;
-        while (slots_[i].key != 0)
-            i = (i + 1) & mask;
-        slots_[i] = Slot{key, static_cast<uint32_t>(entries_.size())};
-        AddressStats stats;
-        stats.space = space;
-        stats.address = address;
-        entries_.push_back(stats);
-        added = true;
-        return &entries_.back();
-    }
-
-    const std::vector<AddressStats> &entries() const { return entries_; }
-
-private:
-    struct Slot {
-        uint64_t key = 0;
-        uint32_t index = 0;
-    };
-    static std::size_t hash(uint64_t key)
-    {
-        key ^= key >> 33;
-        key *= 0xff51afd7ed558ccdull;
-        key ^= key >> 33;
-        return static_cast<std::size_t>(key);
-    }
-    void grow()
-    {
-        std::vector<Slot> old(slots_.size() * 2, Slot{});
-        old.swap(slots_);
-        const std::size_t mask = slots_.size() - 1;
-        for (const Slot &s : old) {
-            if (s.key == 0)
-                continue;
-            std::size_t i = hash(s.key) & mask;
-            while (slots_[i].key != 0)
-                i = (i + 1) & mask;
-            slots_[i] = s;
-        }
-    }
-
-    std::vector<Slot> slots_;
-    std::vector<AddressStats> entries_;
-};
-
-// Everything one vCPU's exits add up to. Only that vCPU's thread writes it
-// while the VM runs; the mutex is there for the final dump (and for the
-// shared overflow shard of vCPU indices >= kMaxVcpus).
-struct Shard {
-    std::mutex mutex;
-    uint64_t exits = 0;
-    std::array<ReasonStats, kReasonSlots> reasons;
-    AddressTable addresses;
-    std::vector<std::string> devices{"unhandled"};
-    uint64_t other_exits[3] = {}; // by space: accesses past kMaxAddresses
-};
-
-// One exit as the trace keeps it (the device is looked up at the end from
-// the address tables: an address's owner does not change during a run).
-struct TraceRecord {
-    uint64_t ts_ns;       // exit time, since the profiler was created
-    uint64_t handling_ns;
-    uint64_t guest_ns;
-    uint64_t address;
-    uint64_t data;
-    uint64_t rip;
-    uint32_t vcpu;
-    uint32_t reason;
-    uint32_t size;
-    uint32_t count;
-    uint16_t cs;
-    uint8_t space;
-    uint8_t is_write;
-};
-static_assert(sizeof(TraceRecord) == 72, "the README and kMaxTraceLimit's comment give 72 bytes per record");
-
-struct Totals {
-    uint64_t count = 0;
-    LogHistogram handling;
-    LogHistogram guest;
-    std::string name;
-};
-
-struct AddressRow {
-    uint32_t space = 0;
-    uint64_t address = 0;
-    std::string device;
-    uint64_t exits = 0, accesses = 0, reads = 0, writes = 0, bytes = 0, handling_ns = 0;
-};
 
 class Profiler final : public vmm::sdk::Device {
 public:
@@ -372,65 +239,9 @@ private:
 
     // ---- the end of the run ----
 
-    struct Summary {
-        uint64_t exits = 0;
-        std::map<uint32_t, Totals> reasons;              // by reason number
-        std::map<uint32_t, std::map<uint32_t, uint64_t>> vcpus; // vcpu -> reason -> count
-        std::map<uint32_t, uint64_t> vcpu_exits;
-        std::map<std::pair<uint32_t, uint64_t>, AddressRow> addresses;
-        std::map<std::string, uint64_t> devices;         // exits by owning device
-        uint64_t other_exits[3] = {};
-        LogHistogram handling, guest;
-        bool overflow_vcpus = false;
-    };
-
-    Summary collect()
-    {
-        Summary sum;
-        for (std::size_t index = 0; index <= kMaxVcpus; ++index) {
-            Shard *shard = shards_[index].load(std::memory_order_acquire);
-            if (shard == nullptr)
-                continue;
-            std::lock_guard lock(shard->mutex);
-            const uint32_t vcpu = static_cast<uint32_t>(index);
-            sum.overflow_vcpus = sum.overflow_vcpus || index == kMaxVcpus;
-            sum.exits += shard->exits;
-            sum.vcpu_exits[vcpu] += shard->exits;
-            for (std::size_t r = 0; r < kReasonSlots; ++r) {
-                const ReasonStats &stats = shard->reasons[r];
-                if (stats.count == 0)
-                    continue;
-                Totals &totals = sum.reasons[static_cast<uint32_t>(r)];
-                totals.count += stats.count;
-                totals.name = stats.name;
-                totals.handling.merge(*stats.handling);
-                totals.guest.merge(*stats.guest);
-                sum.handling.merge(*stats.handling);
-                sum.guest.merge(*stats.guest);
-                sum.vcpus[vcpu][static_cast<uint32_t>(r)] += stats.count;
-            }
-            for (const AddressStats &a : shard->addresses.entries()) {
-                AddressRow &row = sum.addresses[{a.space, a.address}];
-                row.space = a.space;
-                row.address = a.address;
-                row.device = shard->devices[a.device];
-                row.exits += a.exits;
-                row.accesses += a.accesses;
-                row.reads += a.reads;
-                row.writes += a.writes;
-                row.bytes += a.bytes;
-                row.handling_ns += a.handling_ns;
-                sum.devices[row.device] += a.exits;
-            }
-            for (int space = 0; space < 3; ++space)
-                sum.other_exits[space] += shard->other_exits[space];
-        }
-        return sum;
-    }
-
     void report()
     {
-        const Summary sum = collect();
+        const Summary sum = summarize(shards_);
         const uint64_t recorded = std::min(trace_next_.load(), trace_limit_);
         const uint64_t dropped = trace_next_.load() - recorded;
         if (summary_)
@@ -618,7 +429,7 @@ private:
     File trace_file_;
 
     std::mutex create_mutex_;
-    std::array<std::atomic<Shard *>, kMaxVcpus + 1> shards_;
+    Shards shards_;
 
     std::unique_ptr<TraceRecord[]> trace_;
     uint64_t trace_limit_ = 0;
@@ -626,5 +437,6 @@ private:
 };
 
 } // namespace
+} // namespace vmm::profiler
 
-VMM_PLUGIN(Profiler)
+VMM_PLUGIN(vmm::profiler::Profiler)
