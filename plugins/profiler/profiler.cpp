@@ -20,33 +20,32 @@
 // per vCPU; the rest are counted together), a reason's histograms are made
 // the first time it is seen, and the trace buffer is allocated once (untouched
 // pages cost nothing) and filled through one atomic index.
-#include "log_histogram.hpp"
+//
+// This file is the device: its settings, the exit hook that fills the
+// shards and the trace buffer, and the call to the report when the VM
+// stops. The counters are in exit_stats.hpp (with the address table in
+// address_table.hpp), the three outputs in profile_report.cpp.
+#include "exit_stats.hpp"
+#include "profile_report.hpp"
 
 #include <vmm/sdk.hpp>
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 
+namespace vmm::profiler {
 namespace {
 
-using vmm::profiler::LogHistogram;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxVcpus = 64;        // the core's limit; a higher index shares one extra shard
-constexpr std::size_t kReasonSlots = 64;     // KVM_EXIT_* values; higher ones share the last slot
-constexpr std::size_t kMaxAddresses = 4096;  // distinct (space, address) pairs kept per vCPU
 constexpr int64_t kDefaultTraceLimit = 100000;
 constexpr int64_t kMaxTraceLimit = int64_t{1} << 26; // 64 Mi events: 4.5 GiB of 72-byte records
 constexpr int64_t kDefaultTop = 16;
@@ -60,154 +59,10 @@ constexpr std::array kKeys = {
     vmm::sdk::bool_key("summary", "print the summary table through the log when the VM stops (default true)"),
 };
 
-std::string hex(uint64_t value)
-{
-    char text[24];
-    std::snprintf(text, sizeof text, "0x%" PRIx64, value);
-    return text;
-}
-
-double micros(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
-
 struct FileCloser {
     void operator()(FILE *file) const noexcept { std::fclose(file); }
 };
 using File = std::unique_ptr<FILE, FileCloser>;
-
-// One (space, address) the guest touched, as seen by one vCPU.
-struct AddressStats {
-    uint32_t space = 0;
-    uint64_t address = 0;
-    uint32_t device = 0;      // index into Shard::devices; 0 = "unhandled"
-    uint64_t exits = 0;
-    uint64_t accesses = 0;    // string I/O: several per exit
-    uint64_t reads = 0;
-    uint64_t writes = 0;
-    uint64_t bytes = 0;
-    uint64_t handling_ns = 0; // sum
-};
-
-struct ReasonStats {
-    uint64_t count = 0;
-    std::unique_ptr<LogHistogram> handling; // made when the reason is first seen
-    std::unique_ptr<LogHistogram> guest;
-    char name[32] = {};
-};
-
-// Open addressing, linear probing, keys never 0 (the space is in the top
-// bits and is 1 or 2). Grows at half load; grows only on a new key.
-class AddressTable {
-public:
-    AddressTable() : slots_(64, Slot{}) {}
-
-    // nullptr when full (kMaxAddresses distinct keys): the caller counts the
-    // access as "other".
-    AddressStats *find_or_add(uint32_t space, uint64_t address, bool &added)
-    {
-        added = false;
-        const uint64_t key = (uint64_t{space} << 60) | (address & ((uint64_t{1} << 60) - 1));
-        std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = hash(key) & mask;; i = (i + 1) & mask) {
-            if (slots_[i].key == key)
-                return &entries_[slots_[i].index];
-            if (slots_[i].key == 0)
-                break;
-        }
-        if (entries_.size() >= kMaxAddresses)
-            return nullptr;
-        if ((entries_.size() + 1) * 2 > slots_.size()) {
-            grow();
-            mask = slots_.size() - 1;
-        }
-        std::size_t i = hash(key) & mask;
-        while (slots_[i].key != 0)
-            i = (i + 1) & mask;
-        slots_[i] = Slot{key, static_cast<uint32_t>(entries_.size())};
-        AddressStats stats;
-        stats.space = space;
-        stats.address = address;
-        entries_.push_back(stats);
-        added = true;
-        return &entries_.back();
-    }
-
-    const std::vector<AddressStats> &entries() const { return entries_; }
-
-private:
-    struct Slot {
-        uint64_t key = 0;
-        uint32_t index = 0;
-    };
-    static std::size_t hash(uint64_t key)
-    {
-        key ^= key >> 33;
-        key *= 0xff51afd7ed558ccdull;
-        key ^= key >> 33;
-        return static_cast<std::size_t>(key);
-    }
-    void grow()
-    {
-        std::vector<Slot> old(slots_.size() * 2, Slot{});
-        old.swap(slots_);
-        const std::size_t mask = slots_.size() - 1;
-        for (const Slot &s : old) {
-            if (s.key == 0)
-                continue;
-            std::size_t i = hash(s.key) & mask;
-            while (slots_[i].key != 0)
-                i = (i + 1) & mask;
-            slots_[i] = s;
-        }
-    }
-
-    std::vector<Slot> slots_;
-    std::vector<AddressStats> entries_;
-};
-
-// Everything one vCPU's exits add up to. Only that vCPU's thread writes it
-// while the VM runs; the mutex is there for the final dump (and for the
-// shared overflow shard of vCPU indices >= kMaxVcpus).
-struct Shard {
-    std::mutex mutex;
-    uint64_t exits = 0;
-    std::array<ReasonStats, kReasonSlots> reasons;
-    AddressTable addresses;
-    std::vector<std::string> devices{"unhandled"};
-    uint64_t other_exits[3] = {}; // by space: accesses past kMaxAddresses
-};
-
-// One exit as the trace keeps it (the device is looked up at the end from
-// the address tables: an address's owner does not change during a run).
-struct TraceRecord {
-    uint64_t ts_ns;       // exit time, since the profiler was created
-    uint64_t handling_ns;
-    uint64_t guest_ns;
-    uint64_t address;
-    uint64_t data;
-    uint64_t rip;
-    uint32_t vcpu;
-    uint32_t reason;
-    uint32_t size;
-    uint32_t count;
-    uint16_t cs;
-    uint8_t space;
-    uint8_t is_write;
-};
-static_assert(sizeof(TraceRecord) == 72, "the README and kMaxTraceLimit's comment give 72 bytes per record");
-
-struct Totals {
-    uint64_t count = 0;
-    LogHistogram handling;
-    LogHistogram guest;
-    std::string name;
-};
-
-struct AddressRow {
-    uint32_t space = 0;
-    uint64_t address = 0;
-    std::string device;
-    uint64_t exits = 0, accesses = 0, reads = 0, writes = 0, bytes = 0, handling_ns = 0;
-};
 
 class Profiler final : public vmm::sdk::Device {
 public:
@@ -372,242 +227,22 @@ private:
 
     // ---- the end of the run ----
 
-    struct Summary {
-        uint64_t exits = 0;
-        std::map<uint32_t, Totals> reasons;              // by reason number
-        std::map<uint32_t, std::map<uint32_t, uint64_t>> vcpus; // vcpu -> reason -> count
-        std::map<uint32_t, uint64_t> vcpu_exits;
-        std::map<std::pair<uint32_t, uint64_t>, AddressRow> addresses;
-        std::map<std::string, uint64_t> devices;         // exits by owning device
-        uint64_t other_exits[3] = {};
-        LogHistogram handling, guest;
-        bool overflow_vcpus = false;
-    };
-
-    Summary collect()
-    {
-        Summary sum;
-        for (std::size_t index = 0; index <= kMaxVcpus; ++index) {
-            Shard *shard = shards_[index].load(std::memory_order_acquire);
-            if (shard == nullptr)
-                continue;
-            std::lock_guard lock(shard->mutex);
-            const uint32_t vcpu = static_cast<uint32_t>(index);
-            sum.overflow_vcpus = sum.overflow_vcpus || index == kMaxVcpus;
-            sum.exits += shard->exits;
-            sum.vcpu_exits[vcpu] += shard->exits;
-            for (std::size_t r = 0; r < kReasonSlots; ++r) {
-                const ReasonStats &stats = shard->reasons[r];
-                if (stats.count == 0)
-                    continue;
-                Totals &totals = sum.reasons[static_cast<uint32_t>(r)];
-                totals.count += stats.count;
-                totals.name = stats.name;
-                totals.handling.merge(*stats.handling);
-                totals.guest.merge(*stats.guest);
-                sum.handling.merge(*stats.handling);
-                sum.guest.merge(*stats.guest);
-                sum.vcpus[vcpu][static_cast<uint32_t>(r)] += stats.count;
-            }
-            for (const AddressStats &a : shard->addresses.entries()) {
-                AddressRow &row = sum.addresses[{a.space, a.address}];
-                row.space = a.space;
-                row.address = a.address;
-                row.device = shard->devices[a.device];
-                row.exits += a.exits;
-                row.accesses += a.accesses;
-                row.reads += a.reads;
-                row.writes += a.writes;
-                row.bytes += a.bytes;
-                row.handling_ns += a.handling_ns;
-                sum.devices[row.device] += a.exits;
-            }
-            for (int space = 0; space < 3; ++space)
-                sum.other_exits[space] += shard->other_exits[space];
-        }
-        return sum;
-    }
-
     void report()
     {
-        const Summary sum = collect();
+        const Summary sum = summarize(shards_);
         const uint64_t recorded = std::min(trace_next_.load(), trace_limit_);
         const uint64_t dropped = trace_next_.load() - recorded;
-        if (summary_)
-            print(sum, recorded, dropped);
+        const ProfileReport profile(host(), sum, TraceContents{trace_.get(), recorded, dropped, trace_limit_},
+                                    ReportFile{json_file_.get(), json_path_},
+                                    ReportFile{trace_file_.get(), trace_path_});
+        if (summary_) {
+            const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+            profile.print(seconds, static_cast<std::size_t>(top_));
+        }
         if (json_file_ != nullptr)
-            write_json(sum, recorded, dropped);
+            profile.write_json();
         if (trace_file_ != nullptr)
-            write_trace(sum, recorded, dropped);
-    }
-
-    static std::string percentiles(const LogHistogram &h)
-    {
-        char text[96];
-        std::snprintf(text, sizeof text, "%9.2f %9.2f %9.2f", micros(h.percentile(0.5)), micros(h.percentile(0.9)),
-                      micros(h.percentile(0.99)));
-        return text;
-    }
-
-    void print(const Summary &sum, uint64_t recorded, uint64_t dropped) const
-    {
-        const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-        host().info("profile: %" PRIu64 " exits on %zu vCPU(s) in %.3f s; time in the guest %.3f s, handling exits "
-                    "%.3f s",
-                    sum.exits, sum.vcpu_exits.size(), seconds, static_cast<double>(sum.guest.sum()) / 1e9,
-                    static_cast<double>(sum.handling.sum()) / 1e9);
-        if (sum.exits == 0)
-            return;
-        host().info("%-16s %10s %6s | %-29s | %-29s", "reason", "exits", "%", "handling us p50 p90 p99",
-                    "guest us p50 p90 p99");
-        for (const auto &[reason, t] : sum.reasons) {
-            host().info("%-16s %10" PRIu64 " %6.1f | %s | %s", t.name.c_str(), t.count,
-                        100.0 * static_cast<double>(t.count) / static_cast<double>(sum.exits),
-                        percentiles(t.handling).c_str(), percentiles(t.guest).c_str());
-        }
-        host().info("%-16s %10" PRIu64 " %6.1f | %s | %s", "all", sum.exits, 100.0, percentiles(sum.handling).c_str(),
-                    percentiles(sum.guest).c_str());
-
-        for (const auto &[vcpu, reasons] : sum.vcpus) {
-            std::string line;
-            for (const auto &[reason, count] : reasons)
-                line += " " + sum.reasons.at(reason).name + "=" + std::to_string(count);
-            host().info("vcpu %-3s %10" PRIu64 " exits:%s",
-                        vcpu == kMaxVcpus ? "64+" : std::to_string(vcpu).c_str(), sum.vcpu_exits.at(vcpu),
-                        line.c_str());
-        }
-        print_addresses(sum, VMM_SPACE_PIO);
-        print_addresses(sum, VMM_SPACE_MMIO);
-        if (!sum.devices.empty()) {
-            std::string line;
-            for (const auto &[device, count] : sum.devices)
-                line += " " + device + "=" + std::to_string(count);
-            host().info("exits by device:%s", line.c_str());
-        }
-        if (trace_file_ != nullptr)
-            host().info("trace: %" PRIu64 " exits written to %s, %" PRIu64 " dropped (trace_limit %" PRIu64 ")",
-                        recorded, trace_path_.c_str(), dropped, trace_limit_);
-        if (json_file_ != nullptr)
-            host().info("json: written to %s", json_path_.c_str());
-    }
-
-    void print_addresses(const Summary &sum, uint32_t space) const
-    {
-        std::vector<const AddressRow *> rows;
-        for (const auto &[key, row] : sum.addresses) {
-            if (row.space == space)
-                rows.push_back(&row);
-        }
-        if (rows.empty() && sum.other_exits[space] == 0)
-            return;
-        std::stable_sort(rows.begin(), rows.end(),
-                         [](const AddressRow *a, const AddressRow *b) { return a->exits > b->exits; });
-        const bool pio = space == VMM_SPACE_PIO;
-        host().info("%-18s %-16s %10s %10s %10s %12s", pio ? "port" : "mmio address", "device", "exits", "reads",
-                    "writes", "handling us");
-        const std::size_t shown = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(top_));
-        for (std::size_t i = 0; i < shown; ++i) {
-            const AddressRow &r = *rows[i];
-            host().info("%-18s %-16s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %12.2f", hex(r.address).c_str(),
-                        r.device.c_str(), r.exits, r.reads, r.writes,
-                        r.exits ? micros(r.handling_ns) / static_cast<double>(r.exits) : 0.0);
-        }
-        if (rows.size() > shown)
-            host().info("... %zu more %s (all of them in the JSON)", rows.size() - shown, pio ? "ports" : "addresses");
-        if (sum.other_exits[space] != 0)
-            host().info("%" PRIu64 " exits at further addresses were not told apart (more than %zu per vCPU)",
-                        sum.other_exits[space], kMaxAddresses);
-    }
-
-    static nlohmann::json histogram_json(const LogHistogram &h)
-    {
-        return nlohmann::json{{"count", h.count()},          {"min", h.min()},
-                              {"max", h.max()},              {"mean", h.mean()},
-                              {"p50", h.percentile(0.5)},    {"p90", h.percentile(0.9)},
-                              {"p99", h.percentile(0.99)},   {"total", h.sum()}};
-    }
-
-    void write_json(const Summary &sum, uint64_t recorded, uint64_t dropped) const
-    {
-        using nlohmann::json;
-        json j;
-        j["exits"] = sum.exits;
-        j["units"] = "nanoseconds; percentiles are bucket upper bounds, at most 12.5% high";
-        j["handling_ns"] = histogram_json(sum.handling);
-        j["guest_ns"] = histogram_json(sum.guest);
-        json reasons = json::object();
-        for (const auto &[reason, t] : sum.reasons)
-            reasons[t.name] = json{{"reason", reason},
-                                   {"count", t.count},
-                                   {"handling_ns", histogram_json(t.handling)},
-                                   {"guest_ns", histogram_json(t.guest)}};
-        j["by_reason"] = reasons;
-        json vcpus = json::object();
-        for (const auto &[vcpu, by_reason] : sum.vcpus) {
-            json r = json::object();
-            for (const auto &[reason, count] : by_reason)
-                r[sum.reasons.at(reason).name] = count;
-            vcpus[vcpu == kMaxVcpus ? "64+" : std::to_string(vcpu)] =
-                json{{"exits", sum.vcpu_exits.at(vcpu)}, {"by_reason", r}};
-        }
-        j["by_vcpu"] = vcpus;
-        json ports = json::object(), mmio = json::object();
-        for (const auto &[key, row] : sum.addresses) {
-            json entry{{"address", row.address}, {"device", row.device},  {"exits", row.exits},
-                       {"accesses", row.accesses}, {"reads", row.reads},  {"writes", row.writes},
-                       {"bytes", row.bytes},     {"handling_ns_total", row.handling_ns}};
-            (row.space == VMM_SPACE_PIO ? ports : mmio)[hex(row.address)] = entry;
-        }
-        j["by_port"] = ports;
-        j["by_mmio"] = mmio;
-        j["by_device"] = sum.devices;
-        j["untracked_exits"] = json{{"pio", sum.other_exits[VMM_SPACE_PIO]}, {"mmio", sum.other_exits[VMM_SPACE_MMIO]}};
-        if (trace_file_ != nullptr)
-            j["trace"] = json{{"file", trace_path_}, {"events", recorded}, {"dropped", dropped}, {"limit", trace_limit_}};
-        const std::string text = j.dump(2) + "\n";
-        if (std::fwrite(text.data(), 1, text.size(), json_file_.get()) != text.size() || std::fflush(json_file_.get()) != 0)
-            host().error("json: could not write %s: %s", json_path_.c_str(), std::strerror(errno));
-    }
-
-    // Streamed with fprintf: a trace may hold millions of events. Every
-    // string in it is a reason name (letters, '_') or a device name (letters,
-    // digits, '-', '_'), so nothing needs escaping.
-    void write_trace(const Summary &sum, uint64_t recorded, uint64_t dropped) const
-    {
-        FILE *f = trace_file_.get();
-        std::fprintf(f, "{\"displayTimeUnit\": \"ns\", \"otherData\": {\"tool\": \"vmm profiler\", \"events\": %" PRIu64
-                        ", \"dropped\": %" PRIu64 ", \"trace_limit\": %" PRIu64 "},\n\"traceEvents\": [\n",
-                     recorded, dropped, trace_limit_);
-        std::fprintf(f, "{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": 0, "
-                        "\"args\": {\"name\": \"vmm\"}}");
-        for (const auto &[vcpu, exits] : sum.vcpu_exits)
-            std::fprintf(f, ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 1, \"tid\": %u, "
-                            "\"args\": {\"name\": \"vCPU %u\"}}",
-                         vcpu, vcpu);
-        for (uint64_t i = 0; i < recorded; ++i) {
-            const TraceRecord &r = trace_[i];
-            const auto reason = sum.reasons.find(std::min<uint32_t>(r.reason, kReasonSlots - 1));
-            const char *name = reason != sum.reasons.end() ? reason->second.name.c_str() : "?";
-            std::fprintf(f,
-                         ",\n{\"name\": \"%s\", \"cat\": \"exit\", \"ph\": \"X\", \"ts\": %" PRIu64 ".%03u, "
-                         "\"dur\": %" PRIu64 ".%03u, \"pid\": 1, \"tid\": %u, \"args\": {\"rip\": \"0x%" PRIx64
-                         "\", \"cs\": \"0x%04x\", \"guest_ns\": %" PRIu64,
-                         name, r.ts_ns / 1000, static_cast<unsigned>(r.ts_ns % 1000), r.handling_ns / 1000,
-                         static_cast<unsigned>(r.handling_ns % 1000), r.vcpu, r.rip, r.cs, r.guest_ns);
-            if (r.space == VMM_SPACE_PIO || r.space == VMM_SPACE_MMIO) {
-                const auto row = sum.addresses.find({r.space, r.address});
-                const char *device = row != sum.addresses.end() ? row->second.device.c_str() : "?";
-                std::fprintf(f,
-                             ", \"%s\": \"0x%" PRIx64 "\", \"direction\": \"%s\", \"size\": %u, \"count\": %u, "
-                             "\"data\": \"0x%" PRIx64 "\", \"device\": \"%s\"",
-                             r.space == VMM_SPACE_PIO ? "port" : "address", r.address,
-                             r.is_write ? "write" : "read", r.size, r.count, r.data, device);
-            }
-            std::fputs("}}", f);
-        }
-        std::fputs("\n]}\n", f);
-        if (std::fflush(f) != 0 || std::ferror(f))
-            host().error("trace: could not write %s: %s", trace_path_.c_str(), std::strerror(errno));
+            profile.write_trace();
     }
 
     const Clock::time_point start_;
@@ -618,7 +253,7 @@ private:
     File trace_file_;
 
     std::mutex create_mutex_;
-    std::array<std::atomic<Shard *>, kMaxVcpus + 1> shards_;
+    Shards shards_;
 
     std::unique_ptr<TraceRecord[]> trace_;
     uint64_t trace_limit_ = 0;
@@ -626,5 +261,6 @@ private:
 };
 
 } // namespace
+} // namespace vmm::profiler
 
-VMM_PLUGIN(Profiler)
+VMM_PLUGIN(vmm::profiler::Profiler)

@@ -1,0 +1,104 @@
+// exit_stats.hpp - what the profiler keeps about the exits: each vCPU's
+// counters while the VM runs (Shard), the record of one traced exit
+// (TraceRecord), and the figures of the whole run they add up to (Summary).
+//
+// Apart from the device because these are the two sides of one hand-over:
+// the exit path only ever writes a Shard or a TraceRecord, and the report
+// only ever reads a Summary (and the trace records); summarize() is the one
+// place that turns the first into the second.
+#pragma once
+
+#include "address_table.hpp"
+#include "log_histogram.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vmm::profiler {
+
+constexpr std::size_t kMaxVcpus = 64;    // the core's limit; a higher index shares one extra shard
+constexpr std::size_t kReasonSlots = 64; // KVM_EXIT_* values; higher ones share the last slot
+
+struct ReasonStats {
+    uint64_t count = 0;
+    std::unique_ptr<LogHistogram> handling; // made when the reason is first seen
+    std::unique_ptr<LogHistogram> guest;
+    char name[32] = {};
+};
+
+// Everything one vCPU's exits add up to. Only that vCPU's thread writes it
+// while the VM runs; the mutex is there for the final dump (and for the
+// shared overflow shard of vCPU indices >= kMaxVcpus).
+struct Shard {
+    std::mutex mutex;
+    uint64_t exits = 0;
+    std::array<ReasonStats, kReasonSlots> reasons;
+    AddressTable addresses;
+    std::vector<std::string> devices{"unhandled"};
+    uint64_t other_exits[3] = {}; // by space: accesses past kMaxAddresses
+};
+
+// One shard per vCPU index, the last one shared by indices >= kMaxVcpus;
+// null until that vCPU's first exit.
+using Shards = std::array<std::atomic<Shard *>, kMaxVcpus + 1>;
+
+// One exit as the trace keeps it (the device is looked up at the end from
+// the address tables: an address's owner does not change during a run).
+struct TraceRecord {
+    uint64_t ts_ns;       // exit time, since the profiler was created
+    uint64_t handling_ns;
+    uint64_t guest_ns;
+    uint64_t address;
+    uint64_t data;
+    uint64_t rip;
+    uint32_t vcpu;
+    uint32_t reason;
+    uint32_t size;
+    uint32_t count;
+    uint16_t cs;
+    uint8_t space;
+    uint8_t is_write;
+};
+static_assert(sizeof(TraceRecord) == 72, "the README and kMaxTraceLimit's comment give 72 bytes per record");
+
+// One exit reason over all vCPUs.
+struct ReasonTotals {
+    uint64_t count = 0;
+    LogHistogram handling;
+    LogHistogram guest;
+    std::string name;
+};
+
+// One (space, address) over all vCPUs, with the name of its device.
+struct AddressRow {
+    uint32_t space = 0;
+    uint64_t address = 0;
+    std::string device;
+    uint64_t exits = 0, accesses = 0, reads = 0, writes = 0, bytes = 0, handling_ns = 0;
+};
+
+// The whole run, as the report shows it.
+struct Summary {
+    uint64_t exits = 0;
+    std::map<uint32_t, ReasonTotals> reasons;               // by reason number
+    std::map<uint32_t, std::map<uint32_t, uint64_t>> vcpus; // vcpu -> reason -> count
+    std::map<uint32_t, uint64_t> vcpu_exits;
+    std::map<std::pair<uint32_t, uint64_t>, AddressRow> addresses;
+    std::map<std::string, uint64_t> devices;                // exits by owning device
+    uint64_t other_exits[3] = {};
+    LogHistogram handling, guest;
+    bool overflow_vcpus = false;
+};
+
+// Adds up every shard, each under its mutex.
+Summary summarize(const Shards &shards);
+
+} // namespace vmm::profiler
