@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <algorithm>
 #include <regex>
 #include <set>
@@ -121,4 +122,22 @@ TEST_CASE("every input in tests/bad-inputs has its row in the table", "[e2e][bad
         INFO(entry.path());
         CHECK(listed.count(fs::weakly_canonical(entry.path())) == 1);
     }
+}
+
+// The README quotes the table's size; rows added later must not leave it stale.
+TEST_CASE("the table of bad inputs is numbered 1..N and the README gives N", "[e2e][bad-inputs]")
+{
+    std::set<int> numbers;
+    for (const Row &row : read_table())
+        CHECK(numbers.insert(row.number).second);
+    REQUIRE(!numbers.empty());
+    CHECK(*numbers.begin() == 1);
+    CHECK(*numbers.rbegin() == static_cast<int>(numbers.size()));
+
+    std::ifstream in(fs::path(paths::source_dir()) / "README.md");
+    REQUIRE(in);
+    const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::smatch m;
+    REQUIRE(std::regex_search(readme, m, std::regex(R"(docs/bad-inputs\.md\)\s+lists\s+(\d+)\s+of)")));
+    CHECK(std::stoi(m[1]) == static_cast<int>(numbers.size()));
 }
