@@ -12,7 +12,7 @@
 //          assignment "SIMVIRTIO" section (seed 001) it extends.
 //
 // This file is only the SDK glue: settings, the mutex, the stdout sink and
-// the poll thread. The protocol is simvirtio::Device (simvirtio_core.*),
+// the poll thread. The protocol is simvirtio::Device (simvirtio_core.hpp),
 // which depends on nothing but three small interfaces.
 //
 // Threads: vCPU threads call read/write (the plugin is declared thread-safe

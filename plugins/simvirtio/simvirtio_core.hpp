@@ -9,6 +9,17 @@
 //
 // The protocol is specified in README.md next to this file; the comments
 // here say how the code implements it, not what it is.
+//
+// The implementation is one file per concept: config_space.cpp (registers,
+// reads and writes), queues.cpp (the rings in both notify modes),
+// lifecycle.cpp (the handshake and reset), errors.cpp (DEVICE_ERROR).
+//
+// Safety: the guest is untrusted. Every index, length and address it gives
+// is read once into a local, validated against the queue and guest RAM, and
+// only the validated copy is used. Guest RAM is reached only through
+// pointers GuestRam::map returned for ranges checked at the time (a queue's
+// buffer and control block when it is enabled, the device table when 'C'
+// arrives), and every access through them stays inside those ranges.
 #pragma once
 
 #include <array>
