@@ -33,10 +33,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,11 +56,6 @@ constexpr std::array kKeys = {
     vmm::sdk::int_key("top", "rows of the port and MMIO tables in the printed summary (default 16; the JSON has all)"),
     vmm::sdk::bool_key("summary", "print the summary table through the log when the VM stops (default true)"),
 };
-
-struct FileCloser {
-    void operator()(FILE *file) const noexcept { std::fclose(file); }
-};
-using File = std::unique_ptr<FILE, FileCloser>;
 
 class Profiler final : public vmm::sdk::Device {
 public:
@@ -96,9 +89,9 @@ public:
         // Open the files now, so a bad path is a configuration error before
         // the VM runs rather than a lost result after it.
         if (!json_path_.empty())
-            json_file_ = open_or_throw(json_path_, "json");
+            json_file_ = vmm::sdk::open_output_file(json_path_, "json");
         if (!trace_path_.empty()) {
-            trace_file_ = open_or_throw(trace_path_, "trace");
+            trace_file_ = vmm::sdk::open_output_file(trace_path_, "trace");
             trace_limit_ = static_cast<uint64_t>(limit);
             // new[] without () leaves the records uninitialised: the kernel
             // hands out the pages only as the trace fills them.
@@ -147,14 +140,6 @@ public:
     }
 
 private:
-    static File open_or_throw(const std::string &path, const char *key)
-    {
-        File file(std::fopen(path.c_str(), "w"));
-        if (file == nullptr)
-            throw vmm::sdk::ConfigError(std::string(key) + ": cannot write '" + path + "': " + std::strerror(errno));
-        return file;
-    }
-
     Shard &shard_for(uint32_t vcpu)
     {
         const std::size_t index = std::min<std::size_t>(vcpu, kMaxVcpus);
@@ -249,8 +234,8 @@ private:
     bool summary_ = true;
     int64_t top_ = kDefaultTop;
     std::string json_path_, trace_path_;
-    File json_file_;
-    File trace_file_;
+    vmm::sdk::OutputFile json_file_;
+    vmm::sdk::OutputFile trace_file_;
 
     std::mutex create_mutex_;
     Shards shards_;

@@ -56,10 +56,6 @@ struct Record {
     uint8_t is_write;
 };
 
-struct FileCloser {
-    void operator()(FILE *file) const noexcept { std::fclose(file); }
-};
-
 class Tracer final : public vmm::sdk::Device {
 public:
     static vmm::sdk::PluginInfo plugin_info()
@@ -84,9 +80,7 @@ public:
         if (capacity < 1 || capacity > kMaxCapacity)
             throw vmm::sdk::ConfigError("capacity must be between 1 and " + std::to_string(kMaxCapacity));
         capacity_ = static_cast<uint64_t>(capacity);
-        file_.reset(std::fopen(path_.c_str(), "w"));
-        if (file_ == nullptr)
-            throw vmm::sdk::ConfigError("file: cannot write '" + path_ + "': " + std::strerror(errno));
+        file_ = vmm::sdk::open_output_file(path_, "file");
         ring_ = std::unique_ptr<Record[]>(new Record[capacity_]); // uninitialised: pages touched as it fills
     }
 
@@ -154,7 +148,7 @@ private:
     }
 
     std::string path_;
-    std::unique_ptr<FILE, FileCloser> file_;
+    vmm::sdk::OutputFile file_;
     uint64_t capacity_ = 0;
 
     std::mutex mutex_;

@@ -542,15 +542,27 @@ TEST_CASE("tracer: a full ring keeps the newest exits and counts the overwritten
                                       "overwritten (capacity 5)"));
 }
 
-TEST_CASE("tracer: the file setting is required", "[e2e][introspection]")
+TEST_CASE("tracer: the file setting is required and must be writable", "[e2e][introspection]")
 {
     TempDir dir;
-    const std::string machine =
-        dir.write("m.toml", exit_counts_machine("[[device]]\nname = \"tr\"\nplugin = \"tracer\"\n"));
-    const ProcessResult r = run_in(dir, {"--config", machine});
-    CHECK(r.exit_status == 2);
-    CHECK_THAT(r.err, Catch::Contains("file"));
-    CHECK_THAT(r.err, Catch::Contains("tracer"));
+    SECTION("no file")
+    {
+        const std::string machine =
+            dir.write("m.toml", exit_counts_machine("[[device]]\nname = \"tr\"\nplugin = \"tracer\"\n"));
+        const ProcessResult r = run_in(dir, {"--config", machine});
+        CHECK(r.exit_status == 2);
+        CHECK_THAT(r.err, Catch::Contains("file"));
+        CHECK_THAT(r.err, Catch::Contains("tracer"));
+    }
+    SECTION("a file that cannot be written")
+    {
+        const std::string machine = dir.write(
+            "m.toml", exit_counts_machine("[[device]]\nname = \"tr\"\nplugin = \"tracer\"\n"
+                                          "settings = { file = \"no/such/dir/t.txt\" }\n"));
+        const ProcessResult r = run_in(dir, {"--config", machine});
+        CHECK(r.exit_status == 2);
+        CHECK_THAT(r.err, Catch::Contains("file: cannot write 'no/such/dir/t.txt'"));
+    }
 }
 
 // --------------------------------------------------------------- hypercall

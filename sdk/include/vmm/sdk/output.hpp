@@ -1,11 +1,18 @@
-// Writing a device's output to a file descriptor (stdout, a file, a pipe).
+// Writing a device's output: to a file descriptor (stdout, a file, a pipe),
+// or to a file a setting names.
 #pragma once
+
+#include <vmm/sdk/device.hpp>
 
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
 
 namespace vmm::sdk {
 
@@ -31,6 +38,22 @@ inline bool write_all(int fd, const void *bytes, std::size_t size)
         }
     }
     return true;
+}
+
+struct FileCloser {
+    void operator()(std::FILE *file) const noexcept { std::fclose(file); }
+};
+using OutputFile = std::unique_ptr<std::FILE, FileCloser>;
+
+// Opens (truncates) the file the setting `key` names, in create() so that
+// an unwritable path is a configuration error before the guest runs:
+// "<key>: cannot write '<path>': <reason>".
+inline OutputFile open_output_file(const std::string &path, const char *key)
+{
+    OutputFile file(std::fopen(path.c_str(), "w"));
+    if (file == nullptr)
+        throw ConfigError(std::string(key) + ": cannot write '" + path + "': " + std::strerror(errno));
+    return file;
 }
 
 } // namespace vmm::sdk
