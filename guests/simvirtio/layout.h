@@ -2,7 +2,7 @@
  * layout.h - where the SIMVIRTIO guests expect things; the machine files in
  * configs/machines/simvirtio*.toml must agree.
  *
- *   0x000      _start (start.S)
+ *   0x000      _start (guests/lib/start64.S)
  *   0x400      u32 result: 42 when the demo succeeded (checked by the machine)
  *   0x800      the device table (device_table_t, 88 bytes): the machine's
  *              `device_table` setting

@@ -4,7 +4,7 @@
  *
  * It prints "Hello, world!\n" on port 0xE9 (the debug console, one OUT per
  * byte), writes the 32-bit value 42 at physical 0x400 and returns 42, which
- * _start (long64_start.S) leaves in RAX before halting.
+ * _start (guests/lib/start64.S) leaves in RAX before halting.
  *
  * What it proves: the VMM sets up long mode (paging, 64-bit code segment,
  * a stack) well enough to run compiled C, routes port 0xE9 to the console
