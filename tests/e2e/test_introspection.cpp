@@ -209,15 +209,24 @@ std::vector<TraceLine> parse_trace(const std::string &text, std::vector<std::str
 }
 
 // The machine files below run the exit-counts guest with extra devices.
-std::string exit_counts_machine(const std::string &extra_devices)
+// Runs the exit-counts guest (23 exits on 2 vCPUs) in `dir`, as m.toml, with
+// one more device: an observer `plugin` named `name`, given `settings` (the
+// inside of a TOML inline table; none when empty).
+ProcessResult run_exit_counts_with(const TempDir &dir, const std::string &name, const std::string &plugin,
+                                   const std::string &settings = "")
 {
-    return "[machine]\nmemory = \"2M\"\nvcpus = 2\n[cpu]\nmode = \"long\"\nindex_register = \"rdi\"\n"
-           "[[image]]\nfile = \"exit-counts.elf\"\n"
-           "[[device]]\nname = \"ports\"\nplugin = \"port-logger\"\npio = [{ base = 0x600, size = 4 }]\n"
-           "settings = { read_value = 0x5a }\n"
-           "[[device]]\nname = \"regs\"\nplugin = \"port-logger\"\nmmio = [{ base = 0xd0000000, size = 0x1000 }]\n"
-           "settings = { read_value = 0xa5a5a5a5 }\n" +
-           extra_devices;
+    std::string machine =
+        "[machine]\nmemory = \"2M\"\nvcpus = 2\n[cpu]\nmode = \"long\"\nindex_register = \"rdi\"\n"
+        "[[image]]\nfile = \"exit-counts.elf\"\n"
+        "[[device]]\nname = \"ports\"\nplugin = \"port-logger\"\npio = [{ base = 0x600, size = 4 }]\n"
+        "settings = { read_value = 0x5a }\n"
+        "[[device]]\nname = \"regs\"\nplugin = \"port-logger\"\nmmio = [{ base = 0xd0000000, size = 0x1000 }]\n"
+        "settings = { read_value = 0xa5a5a5a5 }\n"
+        "[[device]]\nname = \"" +
+        name + "\"\nplugin = \"" + plugin + "\"\n";
+    if (!settings.empty())
+        machine += "settings = { " + settings + " }\n";
+    return run_in(dir, {"--config", dir.write("m.toml", machine)});
 }
 
 // ---- the hypercall plugin's vcpu_info lines ----
@@ -403,10 +412,8 @@ TEST_CASE("profiler: the Chrome trace has one complete event per exit, with its 
 TEST_CASE("profiler: trace_limit bounds the trace and says how many exits were dropped", "[e2e][introspection]")
 {
     TempDir dir;
-    const std::string machine = dir.write(
-        "m.toml", exit_counts_machine("[[device]]\nname = \"prof\"\nplugin = \"profiler\"\n"
-                                      "settings = { json = \"p.json\", trace = \"t.json\", trace_limit = 5 }\n"));
-    const ProcessResult r = run_in(dir, {"--config", machine});
+    const ProcessResult r =
+        run_exit_counts_with(dir, "prof", "profiler", "json = \"p.json\", trace = \"t.json\", trace_limit = 5");
     REQUIRE(r.exit_status == 0);
     const json t = read_json(dir, "t.json");
     int complete = 0;
@@ -426,9 +433,7 @@ TEST_CASE("profiler: without files it only prints, and bad settings are configur
     TempDir dir;
     SECTION("no settings: the table alone")
     {
-        const std::string machine =
-            dir.write("m.toml", exit_counts_machine("[[device]]\nname = \"prof\"\nplugin = \"profiler\"\n"));
-        const ProcessResult r = run_in(dir, {"--config", machine});
+        const ProcessResult r = run_exit_counts_with(dir, "prof", "profiler");
         CHECK(r.exit_status == 0);
         CHECK_THAT(r.err, Catch::Contains("[prof] info: profile: 23 exits on 2 vCPU(s)"));
         CHECK(fs::directory_iterator(dir.path) != fs::directory_iterator());
@@ -436,19 +441,13 @@ TEST_CASE("profiler: without files it only prints, and bad settings are configur
     }
     SECTION("a negative trace_limit")
     {
-        const std::string machine = dir.write(
-            "m.toml", exit_counts_machine("[[device]]\nname = \"prof\"\nplugin = \"profiler\"\n"
-                                          "settings = { trace = \"t.json\", trace_limit = -1 }\n"));
-        const ProcessResult r = run_in(dir, {"--config", machine});
+        const ProcessResult r = run_exit_counts_with(dir, "prof", "profiler", "trace = \"t.json\", trace_limit = -1");
         CHECK(r.exit_status == 2);
         CHECK_THAT(r.err, Catch::Contains("trace_limit must be between 0 and"));
     }
     SECTION("a JSON file that cannot be written")
     {
-        const std::string machine = dir.write(
-            "m.toml", exit_counts_machine("[[device]]\nname = \"prof\"\nplugin = \"profiler\"\n"
-                                          "settings = { json = \"no/such/dir/p.json\" }\n"));
-        const ProcessResult r = run_in(dir, {"--config", machine});
+        const ProcessResult r = run_exit_counts_with(dir, "prof", "profiler", "json = \"no/such/dir/p.json\"");
         CHECK(r.exit_status == 2);
         CHECK_THAT(r.err, Catch::Contains("json: cannot write 'no/such/dir/p.json'"));
     }
@@ -525,10 +524,7 @@ TEST_CASE("tracer: one line per exit with the CS:RIP of the guest's known instru
 TEST_CASE("tracer: a full ring keeps the newest exits and counts the overwritten ones", "[e2e][introspection]")
 {
     TempDir dir;
-    const std::string machine = dir.write(
-        "m.toml", exit_counts_machine("[[device]]\nname = \"tr\"\nplugin = \"tracer\"\n"
-                                      "settings = { file = \"t.txt\", capacity = 5 }\n"));
-    const ProcessResult r = run_in(dir, {"--config", machine});
+    const ProcessResult r = run_exit_counts_with(dir, "tr", "tracer", "file = \"t.txt\", capacity = 5");
     REQUIRE(r.exit_status == 0);
     std::vector<std::string> comments;
     const std::vector<TraceLine> lines = parse_trace(dir.read("t.txt"), comments);
@@ -547,19 +543,14 @@ TEST_CASE("tracer: the file setting is required and must be writable", "[e2e][in
     TempDir dir;
     SECTION("no file")
     {
-        const std::string machine =
-            dir.write("m.toml", exit_counts_machine("[[device]]\nname = \"tr\"\nplugin = \"tracer\"\n"));
-        const ProcessResult r = run_in(dir, {"--config", machine});
+        const ProcessResult r = run_exit_counts_with(dir, "tr", "tracer");
         CHECK(r.exit_status == 2);
         CHECK_THAT(r.err, Catch::Contains("file"));
         CHECK_THAT(r.err, Catch::Contains("tracer"));
     }
     SECTION("a file that cannot be written")
     {
-        const std::string machine = dir.write(
-            "m.toml", exit_counts_machine("[[device]]\nname = \"tr\"\nplugin = \"tracer\"\n"
-                                          "settings = { file = \"no/such/dir/t.txt\" }\n"));
-        const ProcessResult r = run_in(dir, {"--config", machine});
+        const ProcessResult r = run_exit_counts_with(dir, "tr", "tracer", "file = \"no/such/dir/t.txt\"");
         CHECK(r.exit_status == 2);
         CHECK_THAT(r.err, Catch::Contains("file: cannot write 'no/such/dir/t.txt'"));
     }
