@@ -6,6 +6,7 @@
 // Addresses of guest instructions come from the guest's ELF symbol table,
 // and the instruction bytes there are checked before the test relies on
 // their lengths: nothing about the layout is guessed.
+#include "capture.hpp"
 #include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
@@ -52,14 +53,6 @@ ProcessResult run_in(const TempDir &dir, const std::vector<std::string> &args)
     ProcessResult r = run_vmm(args, options);
     show(r);
     return r;
-}
-
-std::size_t count_of(const std::string &text, const std::string &needle)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-        ++n;
-    return n;
 }
 
 std::vector<std::string> lines_of(const std::string &text)

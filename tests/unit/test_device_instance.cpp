@@ -1,5 +1,6 @@
 // Device instances through the real ABI, without KVM: settings reach the
 // plugin, host services are bounds-checked, exceptions become errors.
+#include "capture.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
@@ -238,8 +239,5 @@ TEST_CASE("errors a plugin logs from several threads during create are all kept"
     logging::set_level(spdlog::level::off); // the instance's logger: 8000 lines nobody needs to see
     const std::string text = input_error_text([&] { DeviceInstance(plugin, "s", {}, {}, host); });
     logging::set_level(level);
-    std::size_t lines = 0;
-    for (auto at = text.find("lightning"); at != std::string::npos; at = text.find("lightning", at + 1))
-        ++lines;
-    CHECK(lines == 4 * 2000);
+    CHECK(vmm::test::count_of(text, "lightning") == 4 * 2000);
 }

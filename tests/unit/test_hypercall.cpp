@@ -1,5 +1,6 @@
 // The hypercall plugin through the real ABI, without KVM: a fake vCPU whose
 // registers hold a call. Its log lines are read back from stderr.
+#include "capture.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
@@ -16,6 +17,8 @@
 #include <string>
 
 using namespace vmm;
+using vmm::test::Capture;
+using vmm::test::count_of;
 
 namespace {
 
@@ -49,47 +52,6 @@ struct OneVcpuHost final : HostServices {
     }
 };
 
-// What this process writes to stderr (where every logger writes) between
-// construction and finish().
-class StderrCapture {
-public:
-    StderrCapture() : file_(std::tmpfile())
-    {
-        std::fflush(stderr);
-        saved_ = ::dup(STDERR_FILENO);
-        ::dup2(::fileno(file_), STDERR_FILENO);
-    }
-    ~StderrCapture() { finish(); }
-    std::string finish()
-    {
-        if (file_ == nullptr)
-            return text_;
-        std::fflush(stderr);
-        ::dup2(saved_, STDERR_FILENO);
-        ::close(saved_);
-        std::rewind(file_);
-        char buffer[4096];
-        for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file_)) > 0;)
-            text_.append(buffer, n);
-        std::fclose(file_);
-        file_ = nullptr;
-        return text_;
-    }
-
-private:
-    std::FILE *file_;
-    int saved_ = -1;
-    std::string text_;
-};
-
-std::size_t count(const std::string &text, const std::string &what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-        ++n;
-    return n;
-}
-
 std::shared_ptr<PluginLibrary> hypercall_plugin()
 {
     return PluginLibrary::load(std::filesystem::path(vmm::test::paths::plugin_dir()) / "vmm-hypercall.so");
@@ -109,7 +71,7 @@ TEST_CASE("hypercall: only a 1-byte write to the doorbell is a call, wider ones 
 {
     OneVcpuHost host;
     DeviceInstance device(hypercall_plugin(), "h", {{Space::pio, 4}}, {}, host);
-    StderrCapture capture;
+    Capture capture(STDERR_FILENO); // every logger writes to stderr
     const uint8_t bytes[4] = {};
     device.write(0, 0, bytes, 2);
     device.write(0, 0, bytes, 4);
@@ -118,9 +80,9 @@ TEST_CASE("hypercall: only a 1-byte write to the doorbell is a call, wider ones 
     CHECK(host.registers_set == 1);
     CHECK(host.last_rax == 0); // VCPU_INFO(0) succeeded
     const std::string log = capture.finish();
-    CHECK(count(log, "[h] warning: doorbell written with 2 bytes: ignored (a call is a 1-byte write); further such "
+    CHECK(count_of(log, "[h] warning: doorbell written with 2 bytes: ignored (a call is a 1-byte write); further such "
                      "writes are not logged\n") == 1);
-    CHECK(count(log, "doorbell written") == 1);
+    CHECK(count_of(log, "doorbell written") == 1);
     CHECK(device.failed_calls() == 0);
 }
 
@@ -130,15 +92,15 @@ TEST_CASE("hypercall: the first 64 calls log at info level, later ones at debug 
     const LogLevelScope debug(spdlog::level::debug);
     OneVcpuHost host;
     DeviceInstance device(hypercall_plugin(), "h", {{Space::pio, 1}}, {}, host);
-    StderrCapture capture;
+    Capture capture(STDERR_FILENO); // every logger writes to stderr
     const uint8_t doorbell = 0;
     for (int i = 0; i < 100; ++i)
         device.write(0, 0, &doorbell, 1);
     const std::string log = capture.finish();
     CHECK(host.registers_set == 100);
-    CHECK(count(log, "[h] info: vcpu_info(0): ") == 64);
-    CHECK(count(log, "; later calls are logged at debug level only\n") == 1);
-    CHECK(count(log, "[h] debug: call ") == 36);
-    CHECK(count(log, "[h] debug: call 65: vcpu_info(0): ") == 1);
-    CHECK(count(log, "[h] debug: call 100: vcpu_info(0): ") == 1);
+    CHECK(count_of(log, "[h] info: vcpu_info(0): ") == 64);
+    CHECK(count_of(log, "; later calls are logged at debug level only\n") == 1);
+    CHECK(count_of(log, "[h] debug: call ") == 36);
+    CHECK(count_of(log, "[h] debug: call 65: vcpu_info(0): ") == 1);
+    CHECK(count_of(log, "[h] debug: call 100: vcpu_info(0): ") == 1);
 }

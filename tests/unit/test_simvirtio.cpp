@@ -10,6 +10,7 @@
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
 
+#include "capture.hpp"
 #include "support/input_error_text.hpp"
 #include "test_paths.hpp"
 
@@ -31,6 +32,8 @@
 #include <thread>
 
 using namespace vmm;
+using vmm::test::Capture;
+using vmm::test::count_of;
 using vmm::test::input_error_text;
 
 namespace {
@@ -69,57 +72,6 @@ bool wait_until(Predicate done)
         std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     return true;
-}
-
-// Sends what the process writes to `fd` (stdout: the device's data; stderr:
-// its log) into a temporary file until finish(). Assertions go after
-// finish(), so that Catch's own output is not captured.
-class Capture {
-public:
-    explicit Capture(int fd) : fd_(fd)
-    {
-        std::fflush(nullptr);
-        char name[] = "/tmp/vmm-test-simvirtio-XXXXXX";
-        file_ = ::mkstemp(name);
-        REQUIRE(file_ >= 0);
-        ::unlink(name);
-        saved_ = ::dup(fd_);
-        ::dup2(file_, fd_);
-    }
-    Capture(const Capture &) = delete;
-    Capture &operator=(const Capture &) = delete;
-    ~Capture() { finish(); }
-
-    // Restores the descriptor; returns everything written meanwhile.
-    std::string finish()
-    {
-        if (saved_ < 0)
-            return text_;
-        std::fflush(nullptr);
-        ::dup2(saved_, fd_);
-        ::close(saved_);
-        saved_ = -1;
-        char buffer[4096];
-        off_t at = 0;
-        for (ssize_t n; (n = ::pread(file_, buffer, sizeof buffer, at)) > 0; at += n)
-            text_.append(buffer, static_cast<std::size_t>(n));
-        ::close(file_);
-        return text_;
-    }
-
-private:
-    int fd_;
-    int file_ = -1;
-    int saved_ = -1;
-    std::string text_;
-};
-
-std::size_t count_of(const std::string &text, const std::string &what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-        ++n;
-    return n;
 }
 
 struct Options {
