@@ -1,5 +1,6 @@
 #include "bus/address_space.hpp"
 #include "support/errors.hpp"
+#include "support/ranges.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -140,4 +141,20 @@ TEST_CASE("lookup stays correct with many ranges", "[bus]")
         CHECK(inside->offset == 15);
         CHECK_FALSE(mmio.find(base + 16, 1)); // in the gap
     }
+}
+
+TEST_CASE("lies_within: a range inside another, at the edges and where sums would overflow", "[bus]")
+{
+    constexpr uint64_t max = ~uint64_t{0};
+    CHECK(vmm::lies_within(0x1000, 0x10, 0x1000, 0x10));     // exactly the range
+    CHECK(vmm::lies_within(0x100f, 1, 0x1000, 0x10));        // its last byte
+    CHECK(vmm::lies_within(0x1008, 0, 0x1000, 0x10));        // empty, starting inside
+    CHECK_FALSE(vmm::lies_within(0xfff, 1, 0x1000, 0x10));   // before it
+    CHECK_FALSE(vmm::lies_within(0x1010, 0, 0x1000, 0x10));  // empty, just past it
+    CHECK_FALSE(vmm::lies_within(0x100f, 2, 0x1000, 0x10));  // runs past its end
+    CHECK(vmm::lies_within(max, 1, max, 1));
+    CHECK_FALSE(vmm::lies_within(max, 2, max, 1));           // address + length wraps
+    CHECK_FALSE(vmm::lies_within(0x10, max, 0, max));        // length + offset wraps
+    CHECK(vmm::lies_within(1, max - 1, 0, max));
+    CHECK_FALSE(vmm::lies_within(0, 1, 0, 0));               // nothing is inside an empty range
 }

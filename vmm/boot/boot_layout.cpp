@@ -3,6 +3,7 @@
 #include "boot/multiboot.hpp"
 #include "boot/x86_tables.hpp"
 #include "support/errors.hpp"
+#include "support/ranges.hpp"
 
 #include <fmt/format.h>
 
@@ -183,7 +184,7 @@ private:
             }
             base = align_down(top - stacks - size, kPage);
         }
-        if (base >= spec_.memory_size || size > spec_.memory_size - base) {
+        if (!lies_within(base, size, 0, spec_.memory_size)) {
             error(where, fmt::format("the GDT and page tables ({:#x}-{:#x}) do not fit in guest RAM ({:#x} bytes)", base,
                                      base + size - 1, spec_.memory_size));
             return;

@@ -3,6 +3,7 @@
 #include "boot/elf.hpp"
 #include "boot/multiboot.hpp"
 #include "support/errors.hpp"
+#include "support/ranges.hpp"
 
 #include <fmt/format.h>
 
@@ -64,7 +65,7 @@ public:
 private:
     void check_fits_ram(const ImageChunk &chunk) const
     {
-        if (chunk.address >= spec_.memory_size || chunk.size() > spec_.memory_size - chunk.address)
+        if (!lies_within(chunk.address, chunk.size(), 0, spec_.memory_size))
             throw InputError(image_.where,
                              fmt::format("{} ({} bytes at {:#x}) does not fit in guest RAM ({:#x} bytes at 0)",
                                          chunk.what, chunk.size(), chunk.address, spec_.memory_size));

@@ -1,6 +1,7 @@
 #include "bus/address_space.hpp"
 
 #include "support/errors.hpp"
+#include "support/ranges.hpp"
 
 #include <fmt/format.h>
 
@@ -62,12 +63,11 @@ std::optional<AddressSpace::Hit> AddressSpace::find(uint64_t address, uint32_t s
     if (after == sorted_.begin() || size == 0)
         return std::nullopt;
     const Mapping &m = *std::prev(after);
-    const uint64_t offset = address - m.base;
     // An access that starts inside but runs past the range is not the
     // device's: it is never asked to handle bytes outside its range.
-    if (offset >= m.size || size > m.size - offset)
+    if (!lies_within(address, size, m.base, m.size))
         return std::nullopt;
-    return Hit{&m, offset};
+    return Hit{&m, address - m.base};
 }
 
 } // namespace vmm

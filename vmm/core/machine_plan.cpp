@@ -3,6 +3,7 @@
 #include "kvm/vm.hpp"
 #include "plugin/settings_check.hpp"
 #include "support/errors.hpp"
+#include "support/ranges.hpp"
 
 #include <fmt/format.h>
 
@@ -153,16 +154,13 @@ private:
     // read outside them now, not after the guest ran.
     void check_memory_checks()
     {
-        const auto inside = [](uint64_t address, uint64_t width, uint64_t base, uint64_t size) {
-            return address >= base && size >= width && address - base <= size - width;
-        };
         for (const CheckSpec &check : spec_.checks) {
             if (check.kind != CheckSpec::Kind::memory_value || check.width == 0)
                 continue;
-            bool readable = inside(check.address, check.width, 0, spec_.memory_size);
+            bool readable = lies_within(check.address, check.width, 0, spec_.memory_size);
             for (const LoadedImage &image : plan_.images) {
                 if (image.type == ImageType::rom)
-                    readable = readable || inside(check.address, check.width, image.rom_address, image.rom_size);
+                    readable = readable || lies_within(check.address, check.width, image.rom_address, image.rom_size);
             }
             if (!readable)
                 error(check.where, fmt::format("check of {} bytes at {:#x} is outside guest RAM (0-{:#x}) and every "

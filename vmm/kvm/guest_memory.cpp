@@ -2,6 +2,7 @@
 
 #include "kvm/vm.hpp"
 #include "support/errors.hpp"
+#include "support/ranges.hpp"
 
 #include <sys/mman.h>
 
@@ -73,8 +74,7 @@ uint64_t GuestMemory::ram_size() const
 const MemoryRegion *GuestMemory::find(uint64_t address, uint64_t size) const
 {
     for (const auto &region : regions_) {
-        if (address >= region->guest_address && address - region->guest_address < region->size &&
-            size <= region->size - (address - region->guest_address))
+        if (lies_within(address, size, region->guest_address, region->size))
             return region.get();
     }
     return nullptr;
