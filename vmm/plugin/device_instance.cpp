@@ -272,9 +272,7 @@ void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint3
     vmm_status status = VMM_ERROR_EXCEPTION;
     std::optional<std::string> thrown;
     {
-        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-        if (serialize_)
-            lock.lock();
+        const auto lock = lock_for_call();
         thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
     if (thrown || status != VMM_OK) {
@@ -290,9 +288,7 @@ std::vector<uint8_t> DeviceInstance::save_state()
         throw SystemError(fmt::format("device '{}' (plugin '{}') cannot save its state", name_, plugin_->name()));
     constexpr uint64_t kMaxState = 64ull << 20;
     std::vector<uint8_t> blob(4096);
-    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-    if (serialize_)
-        lock.lock();
+    const auto lock = lock_for_call();
     context_->start_capture();
     for (;;) {
         uint64_t size = 0;
@@ -323,9 +319,7 @@ void DeviceInstance::load_state(const std::vector<uint8_t> &blob)
     const auto fn = plugin_->descriptor().load_state;
     if (fn == nullptr)
         throw SystemError(fmt::format("device '{}' (plugin '{}') cannot load a state", name_, plugin_->name()));
-    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-    if (serialize_)
-        lock.lock();
+    const auto lock = lock_for_call();
     context_->start_capture();
     vmm_status status = VMM_ERROR_EXCEPTION;
     const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size()); });
@@ -345,9 +339,7 @@ void DeviceInstance::observe_exit(const vmm_exit_event &event)
         return;
     std::optional<std::string> thrown;
     {
-        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-        if (serialize_)
-            lock.lock();
+        const auto lock = lock_for_call();
         thrown = call_plugin([&] { fn(instance_, &event); });
     }
     if (thrown) {
@@ -367,9 +359,7 @@ void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data
     vmm_status status = VMM_ERROR_EXCEPTION;
     std::optional<std::string> thrown;
     {
-        std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
-        if (serialize_)
-            lock.lock();
+        const auto lock = lock_for_call();
         thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
     if (thrown || status != VMM_OK)

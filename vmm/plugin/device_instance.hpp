@@ -84,6 +84,14 @@ private:
     void report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size, vmm_status status,
                         const std::optional<std::string> &thrown);
     void destroy_instance(void *instance);
+    // Held around each call into the instance, unless its plugin declares
+    // itself thread-safe (then it holds nothing).
+    std::unique_lock<std::mutex> lock_for_call()
+    {
+        if (serialize_)
+            return std::unique_lock<std::mutex>(mutex_);
+        return std::unique_lock<std::mutex>(mutex_, std::defer_lock);
+    }
 
     std::shared_ptr<PluginLibrary> plugin_; // keeps the code loaded while the instance lives
     std::string name_;
