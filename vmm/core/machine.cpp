@@ -31,8 +31,7 @@ void Machine::create_vcpu_runtimes()
         runtimes_.push_back(std::move(runtime));
     }
     for (const PlannedDevice &planned : plan_.devices)
-        observers_.keep_vcpu_state =
-            observers_.keep_vcpu_state || (planned.plugin->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0;
+        observers_.keep_vcpu_state = observers_.keep_vcpu_state || planned.plugin->needs_vcpu_state();
 }
 
 Machine::~Machine()

@@ -37,7 +37,7 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
         throw InputError(fmt::format("plugin '{}' cannot take device '{}''s state (it has no load_state)",
                                      plugin->name(), device));
     if (old.observes_exits() != plugin->observes_exits() ||
-        old.needs_vcpu_state() != ((plugin->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0))
+        old.needs_vcpu_state() != plugin->needs_vcpu_state())
         throw InputError(fmt::format("plugins '{}' and '{}' differ in observing exits or keeping vCPU state, which "
                                      "cannot change while the VM runs",
                                      old.plugin().name(), plugin->name()));

@@ -67,13 +67,13 @@ public:
     void write(uint32_t region, uint64_t offset, const uint8_t *data, uint32_t size);
     // ABI 1.2: tell an observer plugin about a handled exit.
     void observe_exit(const vmm_exit_event &event);
-    bool observes_exits() const { return plugin_->descriptor().observe_exit != nullptr; }
+    bool observes_exits() const { return plugin_->observes_exits(); }
     // ABI 1.3: the device's state as a blob, and back. Throw SystemError with
     // the plugin's reason when it fails (or cannot: no state functions).
     bool has_state() const { return plugin_->descriptor().save_state != nullptr; }
     std::vector<uint8_t> save_state();
     void load_state(const std::vector<uint8_t> &blob);
-    bool needs_vcpu_state() const { return (plugin_->descriptor().flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0; }
+    bool needs_vcpu_state() const { return plugin_->needs_vcpu_state(); }
 
     const std::string &name() const { return name_; }
     const PluginLibrary &plugin() const { return *plugin_; }

@@ -63,6 +63,7 @@ public:
     const std::vector<RegionDecl> &default_regions() const { return default_regions_; }
     bool thread_safe() const { return (descriptor_.flags & VMM_PLUGIN_THREAD_SAFE) != 0; }
     bool observes_exits() const { return descriptor_.observe_exit != nullptr; }
+    bool needs_vcpu_state() const { return (descriptor_.flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0; }
 
 private:
     PluginLibrary() = default;
