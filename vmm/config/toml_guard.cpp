@@ -1,5 +1,7 @@
 #include "config/toml_guard.hpp"
 
+#include "support/utf8.hpp"
+
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -8,37 +10,6 @@ namespace vmm {
 namespace {
 
 enum class State { normal, comment, basic, literal, multiline_basic, multiline_literal };
-
-// Decodes one UTF-8 sequence at text[i]: the code point and its length,
-// or nothing for an invalid sequence (overlong, surrogate, out of range).
-std::optional<std::pair<char32_t, std::size_t>> decode(std::string_view text, std::size_t i)
-{
-    const auto byte = [&](std::size_t k) { return static_cast<uint8_t>(text[k]); };
-    const uint8_t lead = byte(i);
-    if (lead < 0x80)
-        return std::pair<char32_t, std::size_t>{lead, 1};
-    std::size_t length = 0;
-    char32_t cp = 0;
-    if ((lead & 0xe0) == 0xc0)
-        length = 2, cp = lead & 0x1f;
-    else if ((lead & 0xf0) == 0xe0)
-        length = 3, cp = lead & 0x0f;
-    else if ((lead & 0xf8) == 0xf0)
-        length = 4, cp = lead & 0x07;
-    else
-        return std::nullopt;
-    if (i + length > text.size())
-        return std::nullopt;
-    for (std::size_t k = 1; k < length; ++k) {
-        if ((byte(i + k) & 0xc0) != 0x80)
-            return std::nullopt;
-        cp = (cp << 6) | (byte(i + k) & 0x3f);
-    }
-    static constexpr char32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMinimum[length] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return std::nullopt;
-    return std::pair<char32_t, std::size_t>{cp, length};
-}
 
 // True for the code points TOML++ 3.3.0's is_non_ascii_horizontal_whitespace()
 // does not handle: the function splits [U+00A0, U+FEFF] into blocks of
@@ -86,7 +57,7 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
     };
 
     for (std::size_t i = 0; i < text.size();) {
-        const auto decoded = decode(text, i);
+        const auto decoded = decode_utf8(text, i);
         if (!decoded)
             return problem(fmt::format("invalid UTF-8 (byte {:#04x})", static_cast<uint8_t>(text[i])));
         const auto [cp, length] = *decoded;
@@ -175,7 +146,7 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
         }
         // Keep line and column in step with what was consumed.
         for (std::size_t k = i; k < i + advance && k < text.size();) {
-            const auto d = decode(text, k);
+            const auto d = decode_utf8(text, k);
             const std::size_t step = d ? d->second : 1;
             if (text[k] == '\n') {
                 ++line;

@@ -2,6 +2,7 @@
 
 #include "plugin/plugin_call.hpp"
 #include "support/errors.hpp"
+#include "support/utf8.hpp"
 
 #include <boost/dll/shared_library_load_mode.hpp>
 #include <boost/system/system_error.hpp>
@@ -42,44 +43,6 @@ uint32_t checked_stride(uint32_t size, uint32_t min_size, const std::string &wha
         throw std::invalid_argument(fmt::format("{}: struct_size {} must be a multiple of 8 from {} to {}", what, size,
                                                 min_size, kMaxStride));
     return size;
-}
-
-// The offset of the first byte in `text` that does not belong to well-formed
-// UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), if any.
-std::optional<std::size_t> invalid_utf8_at(std::string_view text)
-{
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
-        const unsigned char lead = byte(i);
-        std::size_t length = 0;
-        unsigned char low = 0x80, high = 0xbf; // the range of the second byte
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        } else if (lead >= 0xc2 && lead <= 0xdf) {
-            length = 2;
-        } else if (lead >= 0xe0 && lead <= 0xef) {
-            length = 3;
-            low = lead == 0xe0 ? 0xa0 : 0x80;
-            high = lead == 0xed ? 0x9f : 0xbf;
-        } else if (lead >= 0xf0 && lead <= 0xf4) {
-            length = 4;
-            low = lead == 0xf0 ? 0x90 : 0x80;
-            high = lead == 0xf4 ? 0x8f : 0xbf;
-        } else {
-            return i;
-        }
-        if (i + length > text.size())
-            return i;
-        for (std::size_t k = 1; k < length; ++k) {
-            const unsigned char c = byte(i + k);
-            if (k == 1 ? (c < low || c > high) : (c < 0x80 || c > 0xbf))
-                return i;
-        }
-        i += length;
-    }
-    return std::nullopt;
 }
 
 // A plugin string must be there, be of sane length and be UTF-8 (it is
