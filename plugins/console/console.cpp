@@ -14,11 +14,7 @@
 // answer the same).
 #include <vmm/sdk.hpp>
 
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
-#include <cstring>
 
 namespace {
 
@@ -34,7 +30,7 @@ public:
                                     kRegions};
     }
 
-    explicit Console(const vmm::sdk::DeviceContext &context) : Device(context)
+    explicit Console(const vmm::sdk::DeviceContext &context) : Device(context), stdout_(host())
     {
         if (context.regions().empty())
             throw vmm::sdk::ConfigError("needs at least one port I/O or MMIO region");
@@ -46,16 +42,10 @@ public:
             byte = kReadBack;
     }
 
-    void write(uint32_t, uint64_t, std::span<const uint8_t> data) override
-    {
-        if (output_failed_ || vmm::sdk::write_all(STDOUT_FILENO, data.data(), data.size()))
-            return;
-        host().error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
-        output_failed_ = true;
-    }
+    void write(uint32_t, uint64_t, std::span<const uint8_t> data) override { stdout_.write(data.data(), data.size()); }
 
 private:
-    bool output_failed_ = false; // after the first failure, stop trying
+    vmm::sdk::StdoutWriter stdout_;
 };
 
 } // namespace

@@ -13,7 +13,6 @@
 #include "uart16550.hpp"
 
 #include <array>
-#include <cstring>
 #include <string>
 
 namespace {
@@ -34,7 +33,7 @@ public:
     }
 
     explicit Serial(const vmm::sdk::DeviceContext &context)
-        : Device(context), uart_([this](uint8_t byte) { transmit(byte); })
+        : Device(context), stdout_(host()), uart_([this](uint8_t byte) { stdout_.write(&byte, 1); })
     {
         context.require_regions(vmm::sdk::Space::pio, 1, uart::reg::kCount);
         const std::string input = context.settings().get_string("input", "");
@@ -47,16 +46,8 @@ public:
     void load_state(std::span<const uint8_t> blob) override { uart_.load(blob); }
 
 private:
-    void transmit(uint8_t byte)
-    {
-        if (output_failed_ || vmm::sdk::write_all(STDOUT_FILENO, &byte, 1))
-            return;
-        host().error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
-        output_failed_ = true;
-    }
-
+    vmm::sdk::StdoutWriter stdout_;
     uart::Uart16550 uart_;
-    bool output_failed_ = false; // after the first failure, stop trying
 };
 
 } // namespace

@@ -27,15 +27,12 @@
 #include <vmm/sdk.hpp>
 
 #include <sys/prctl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -68,18 +65,11 @@ private:
 // write or EINTR); the first failure is logged, later output is dropped.
 class StdoutSink final : public simvirtio::OutputSink {
 public:
-    explicit StdoutSink(const Host &host) : host_(host) {}
-    void write(std::span<const uint8_t> bytes) override
-    {
-        if (failed_ || vmm::sdk::write_all(STDOUT_FILENO, bytes.data(), bytes.size()))
-            return;
-        failed_ = true;
-        host_.error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
-    }
+    explicit StdoutSink(const Host &host) : stdout_(host) {}
+    void write(std::span<const uint8_t> bytes) override { stdout_.write(bytes.data(), bytes.size()); }
 
 private:
-    Host host_;
-    bool failed_ = false;
+    vmm::sdk::StdoutWriter stdout_;
 };
 
 class HostLog final : public simvirtio::Log {

@@ -40,6 +40,27 @@ inline bool write_all(int fd, const void *bytes, std::size_t size)
     return true;
 }
 
+// A device's output to stdout, unbuffered: each write(2) happens at once,
+// so nothing is lost if the VMM dies right after. The first failure (a
+// reader that went away, a full disk) is logged through the host and later
+// output is dropped, so a dead descriptor is neither retried per byte nor
+// reported per byte.
+class StdoutWriter {
+public:
+    explicit StdoutWriter(const Host &host) : host_(host) {}
+    void write(const void *bytes, std::size_t size)
+    {
+        if (failed_ || write_all(STDOUT_FILENO, bytes, size))
+            return;
+        failed_ = true;
+        host_.error("cannot write to stdout (%s); further output is dropped", std::strerror(errno));
+    }
+
+private:
+    Host host_;
+    bool failed_ = false;
+};
+
 struct FileCloser {
     void operator()(std::FILE *file) const noexcept { std::fclose(file); }
 };
