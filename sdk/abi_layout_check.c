@@ -50,6 +50,23 @@ typedef void (*observe_exit_fn)(void *, const vmm_exit_event *);
 typedef vmm_status (*save_state_fn)(void *, void *, uint64_t, uint64_t *);
 typedef vmm_status (*load_state_fn)(void *, const void *, uint64_t);
 typedef const vmm_plugin_descriptor *(*describe_fn)(void);
+#if VMM_ABI_MINOR >= 4
+typedef vmm_status (*irq_set_level_fn)(vmm_host_context *, uint32_t, uint32_t);
+typedef vmm_status (*irq_pulse_fn)(vmm_host_context *, uint32_t);
+typedef vmm_status (*msi_send_fn)(vmm_host_context *, uint64_t, uint32_t);
+typedef int32_t (*irq_eventfd_fn)(vmm_host_context *, uint32_t);
+typedef vmm_status (*timer_create_fn)(vmm_host_context *, vmm_event_fn, void *, uint64_t *);
+typedef vmm_status (*timer_arm_fn)(vmm_host_context *, uint64_t, uint64_t, uint64_t);
+typedef vmm_status (*timer_cancel_fn)(vmm_host_context *, uint64_t);
+typedef vmm_status (*fd_watch_fn)(vmm_host_context *, int32_t, uint32_t, vmm_event_fn, void *, uint64_t *);
+typedef vmm_status (*fd_watch_update_fn)(vmm_host_context *, uint64_t, uint32_t);
+typedef vmm_status (*doorbell_add_fn)(vmm_host_context *, const vmm_doorbell *, vmm_event_fn, void *, uint64_t *);
+typedef vmm_status (*release_fn)(vmm_host_context *, uint64_t);
+typedef uint64_t (*clock_ns_fn)(vmm_host_context *);
+typedef void (*event_fn)(void *, uint64_t, uint64_t);
+typedef vmm_status (*lifecycle_fn)(void *);
+typedef const vmm_irq_decl *irq_decls;
+#endif
 
 /* ---- ABI 1.0: these hold for every 1.x ------------------------------------ */
 _Static_assert(_Generic((vmm_status)0, int32_t: 1, default: 0), "vmm_status is no longer int32_t");
@@ -206,6 +223,57 @@ VMM_FIELD(vmm_plugin_descriptor, save_state, 96, save_state_fn);
 VMM_FIELD(vmm_plugin_descriptor, load_state, 104, load_state_fn);
 #endif
 
+/* ---- ABI 1.4 ------------------------------------------------------------ */
+#if VMM_ABI_MINOR >= 4
+_Static_assert(_Generic((vmm_event_fn)0, event_fn: 1, default: 0),
+               "vmm_event_fn changed signature: this breaks built plugins (bump VMM_ABI_MAJOR)");
+VMM_CONSTANT(VMM_IRQ_EDGE, 0);
+VMM_CONSTANT(VMM_IRQ_LEVEL, 0x1);
+VMM_CONSTANT(VMM_IRQ_SHARED, 0x2);
+VMM_CONSTANT(VMM_IRQ_NO_DEFAULT, 0xffffffffu);
+VMM_CONSTANT(VMM_CREATE_IRQCHIP, 0x1);
+VMM_CONSTANT(VMM_FD_READABLE, 0x1);
+VMM_CONSTANT(VMM_FD_WRITABLE, 0x2);
+VMM_CONSTANT(VMM_FD_HANGUP, 0x4);
+VMM_CONSTANT(VMM_FD_ERROR, 0x8);
+VMM_CONSTANT(VMM_DOORBELL_MATCH_VALUE, 0x1);
+
+VMM_FIELD(vmm_irq_decl, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_irq_decl, line, 4, uint32_t);
+VMM_FIELD(vmm_irq_decl, flags, 8, uint32_t);
+VMM_FIELD(vmm_irq_decl, reserved, 12, uint32_t);
+
+VMM_FIELD(vmm_doorbell, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_doorbell, region, 4, uint32_t);
+VMM_FIELD(vmm_doorbell, offset, 8, uint64_t);
+VMM_FIELD(vmm_doorbell, size, 16, uint32_t);
+VMM_FIELD(vmm_doorbell, flags, 20, uint32_t);
+VMM_FIELD(vmm_doorbell, value, 24, uint64_t);
+
+VMM_FIELD(vmm_host_api, irq_set_level, 96, irq_set_level_fn);
+VMM_FIELD(vmm_host_api, irq_pulse, 104, irq_pulse_fn);
+VMM_FIELD(vmm_host_api, msi_send, 112, msi_send_fn);
+VMM_FIELD(vmm_host_api, irq_eventfd, 120, irq_eventfd_fn);
+VMM_FIELD(vmm_host_api, timer_create, 128, timer_create_fn);
+VMM_FIELD(vmm_host_api, timer_arm, 136, timer_arm_fn);
+VMM_FIELD(vmm_host_api, timer_cancel, 144, timer_cancel_fn);
+VMM_FIELD(vmm_host_api, fd_watch, 152, fd_watch_fn);
+VMM_FIELD(vmm_host_api, fd_watch_update, 160, fd_watch_update_fn);
+VMM_FIELD(vmm_host_api, doorbell_add, 168, doorbell_add_fn);
+VMM_FIELD(vmm_host_api, release, 176, release_fn);
+VMM_FIELD(vmm_host_api, clock_ns, 184, clock_ns_fn);
+
+VMM_FIELD(vmm_device_create_info, irq_count, 56, uint32_t);
+VMM_FIELD(vmm_device_create_info, flags, 60, uint32_t);
+
+VMM_FIELD(vmm_plugin_descriptor, default_irq_count, 112, uint32_t);
+VMM_FIELD(vmm_plugin_descriptor, reserved, 116, uint32_t);
+VMM_FIELD(vmm_plugin_descriptor, default_irqs, 120, irq_decls);
+VMM_FIELD(vmm_plugin_descriptor, realize, 128, lifecycle_fn);
+VMM_FIELD(vmm_plugin_descriptor, quiesce, 136, lifecycle_fn);
+VMM_FIELD(vmm_plugin_descriptor, resume, 144, lifecycle_fn);
+#endif
+
 /* ---- sizes of the current minor ------------------------------------------ */
 #if VMM_ABI_MINOR == 0
 VMM_SIZE(vmm_config_key, 32);
@@ -245,6 +313,19 @@ VMM_SIZE(vmm_plugin_descriptor, 112);
 VMM_SIZE(vmm_vcpu_registers, 152);
 VMM_SIZE(vmm_vcpu_info, 32);
 VMM_SIZE(vmm_exit_event, 88);
+#elif VMM_ABI_MINOR == 4
+VMM_SIZE(vmm_config_key, 32);
+VMM_SIZE(vmm_region_decl, 24);
+VMM_SIZE(vmm_setting, 48);
+VMM_SIZE(vmm_region, 16);
+VMM_SIZE(vmm_host_api, 192);
+VMM_SIZE(vmm_device_create_info, 64);
+VMM_SIZE(vmm_plugin_descriptor, 152);
+VMM_SIZE(vmm_vcpu_registers, 152);
+VMM_SIZE(vmm_vcpu_info, 32);
+VMM_SIZE(vmm_exit_event, 88);
+VMM_SIZE(vmm_irq_decl, 16);
+VMM_SIZE(vmm_doorbell, 32);
 #else
 #error "no recorded sizes for this ABI minor: record them in abi_layout_check.c"
 #endif

@@ -124,6 +124,10 @@ struct DeviceSpec {
     std::string plugin;
     std::vector<RangeSpec> ranges; // empty: the plugin's default ranges
     std::vector<Setting> settings;
+    // Interrupt lines from `irq = N` or `irqs = [N, ...]`, in the device's
+    // order; unset: the plugin's default lines.
+    std::optional<std::vector<uint32_t>> irqs;
+    SourceLocation irqs_where;
     SourceLocation where;
     SourceLocation plugin_where;
 };
@@ -147,6 +151,10 @@ struct MachineSpec {
     uint32_t vcpus = 1;
     bool strict = false; // unhandled I/O is fatal instead of logged
     bool irqchip = false; // in-kernel LAPIC/IOAPIC/PIC; APs wait for SIPI
+    bool irqchip_given = false; // the file said irqchip = ... explicitly
+    SourceLocation irqchip_where;
+    bool pit = false; // in-kernel i8254 PIT (KVM_CREATE_PIT2) on ports 0x40-0x43, line 0; needs irqchip
+    SourceLocation pit_where;
     CpuSpec cpu;
     std::vector<ImageSpec> images;
     std::vector<DeviceSpec> devices;

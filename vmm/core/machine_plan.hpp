@@ -19,10 +19,20 @@
 
 namespace vmm {
 
+// One interrupt line of a device, resolved from the machine file or the
+// plugin's defaults and checked against the machine (range, sharing).
+struct PlannedIrq {
+    uint32_t line = 0;  // the GSI
+    uint32_t flags = 0; // VMM_IRQ_* as the plugin declared it
+};
+
 struct PlannedDevice {
     const DeviceSpec *spec = nullptr;
     std::shared_ptr<PluginLibrary> plugin;
     std::vector<DeviceRegion> regions;
+    // The device's lines, index i being its line i. Without an irqchip they
+    // are planned (so the device sees its count) but reach nothing.
+    std::vector<PlannedIrq> irqs;
 };
 
 struct MachinePlan {

@@ -27,7 +27,43 @@
  * History: 1.0 the first; 1.1 vmm_host_api.region_address; 1.2 exit
  * observers (vmm_plugin_descriptor.observe_exit) and vCPU services
  * (vmm_host_api.vcpu_count ... set_vcpu_registers); 1.3 device state
- * (vmm_plugin_descriptor.save_state, load_state).
+ * (vmm_plugin_descriptor.save_state, load_state); 1.4 the device runtime:
+ * interrupt lines and MSI, timers, file-descriptor watches, doorbells
+ * (vmm_host_api.irq_set_level ... clock_ns), a device lifecycle
+ * (vmm_plugin_descriptor.realize, quiesce, resume) and declared interrupt
+ * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count).
+ *
+ * A device's life (1.4), in the order the host calls it:
+ *  1. create      before the VM exists: check settings and regions, allocate.
+ *                 Every configuration error is reported here, before anything
+ *                 runs. Runtime services (interrupts, timers, watches,
+ *                 doorbells) are refused with VMM_ERROR_UNSUPPORTED and a
+ *                 logged line naming the service.
+ *  2. realize     once the VM, its memory and its irqchip exist and before
+ *                 any vCPU runs: acquire runtime resources (timers, watches,
+ *                 doorbells), raise a line if the reset state says so. An
+ *                 error here is reported like a create error (exit status 2).
+ *  3. running     read/write from vCPU threads; timer, watch and doorbell
+ *                 callbacks from the VM's event-loop thread; observe_exit.
+ *                 Unless the plugin is VMM_PLUGIN_THREAD_SAFE, the host holds
+ *                 the instance's lock around every one of these calls, so a
+ *                 plugin that is not thread-safe is never entered twice.
+ *  4. quiesce     bring the device to rest: the host delivers no timer, watch
+ *                 or doorbell callback from now on (expirations and doorbell
+ *                 rings that happen meanwhile are counted and delivered after
+ *                 resume); the device stops threads of its own. vCPUs are
+ *                 paused around it, so no read/write arrives either.
+ *     save_state  (optional) the state of a device at rest.
+ *     resume      undo quiesce: the device goes on as it was.
+ *  5. destroy     the last call. The host releases every timer, watch and
+ *                 doorbell the instance still holds after it returns, and
+ *                 refuses (error status and a logged line) any service the
+ *                 plugin calls during or after destroy, except release.
+ * A hot swap runs: new.create; vCPUs paused; old.quiesce; old.save_state;
+ * old's doorbells released; new.realize; new.load_state; vCPUs resumed;
+ * old.destroy. A plugin without quiesce (1.0-1.3) is brought to rest by
+ * save_state alone, as before; one without realize does all its work in
+ * create, as before.
  *
  * Lifetimes: strings and arrays the host passes are valid for the duration
  * of the call that received them, except `vmm_device_create_info` members,
@@ -44,7 +80,7 @@ extern "C" {
 #endif
 
 #define VMM_ABI_MAJOR 1u
-#define VMM_ABI_MINOR 3u
+#define VMM_ABI_MINOR 4u
 #define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
 #define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
 #define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -89,6 +125,30 @@ typedef int32_t vmm_status;
  * register copy per exit while such a plugin is loaded. */
 #define VMM_PLUGIN_NEEDS_VCPU_STATE 0x2u
 
+/* vmm_irq_decl.flags (ABI 1.4) */
+#define VMM_IRQ_EDGE 0x0u   /* pulses (ISA style); the default */
+#define VMM_IRQ_LEVEL 0x1u  /* held by raise, released by lower */
+#define VMM_IRQ_SHARED 0x2u /* may share its line with other devices whose line
+                             * is also LEVEL|SHARED: the line is then the OR
+                             * of every sharer's level */
+/* vmm_irq_decl.line: no default line; the machine file must give one. */
+#define VMM_IRQ_NO_DEFAULT 0xffffffffu
+
+/* vmm_device_create_info.flags (ABI 1.4) */
+#define VMM_CREATE_IRQCHIP 0x1u /* the machine has an interrupt controller:
+                                 * the device's lines reach the guest. Without
+                                 * one, raising a line succeeds and does nothing,
+                                 * as a wire to no controller would. */
+
+/* Events of a file-descriptor watch (ABI 1.4), also passed to its callback. */
+#define VMM_FD_READABLE 0x1u
+#define VMM_FD_WRITABLE 0x2u
+#define VMM_FD_HANGUP 0x4u /* the peer closed (callback only) */
+#define VMM_FD_ERROR 0x8u  /* an error condition (callback only) */
+
+/* vmm_doorbell.flags (ABI 1.4) */
+#define VMM_DOORBELL_MATCH_VALUE 0x1u /* only writes of `value` ring */
+
 /* vmm_vcpu_info.state (ABI 1.2) */
 #define VMM_VCPU_CREATED 0u /* not started yet */
 #define VMM_VCPU_RUNNING 1u
@@ -115,6 +175,17 @@ typedef struct vmm_region_decl {
     uint64_t base;  /* absolute: chosen by the plugin author as a default */
     uint64_t size;  /* ports or bytes; never zero */
 } vmm_region_decl;
+
+/* ABI 1.4: an interrupt line the device uses, with its default number (a GSI:
+ * 0-15 reach the PIC and the IOAPIC, 16-23 the IOAPIC only). The machine
+ * file may move it (`irq = 4`, `irqs = [...]`); the device never learns the
+ * number: it names its lines 0..irq_count-1, in this order. */
+typedef struct vmm_irq_decl {
+    uint32_t struct_size;
+    uint32_t line;  /* default line, or VMM_IRQ_NO_DEFAULT */
+    uint32_t flags; /* VMM_IRQ_* */
+    uint32_t reserved;
+} vmm_irq_decl;
 
 /* ---- what the host hands a device --------------------------------------- */
 
@@ -178,6 +249,29 @@ typedef struct vmm_exit_event {
     const char *reason_name; /* "IO", "MMIO", "HLT", ... */
 } vmm_exit_event;
 
+/* ABI 1.4: a register of the device's own that the guest writes to ring it.
+ * The host registers it with KVM as an ioeventfd: a matching guest write is
+ * absorbed in the kernel, with no return to userspace, and the device's
+ * callback runs on the event loop. A write of another size (or value, with
+ * VMM_DOORBELL_MATCH_VALUE) and every read still reach read/write. */
+typedef struct vmm_doorbell {
+    uint32_t struct_size;
+    uint32_t region; /* the device's region index */
+    uint64_t offset; /* inside that region */
+    uint32_t size;   /* 1, 2 or 4 bytes (PIO); 1, 2, 4 or 8 (MMIO) */
+    uint32_t flags;  /* VMM_DOORBELL_* */
+    uint64_t value;  /* with VMM_DOORBELL_MATCH_VALUE */
+} vmm_doorbell;
+
+/* ABI 1.4: a runtime callback (timer, watch, doorbell), run on the VM's
+ * event-loop thread under the instance's lock (unless thread-safe).
+ * `handle` is the one the registration returned; `detail` is, for a timer,
+ * the number of expirations since the last call; for a watch, the
+ * VMM_FD_* events that happened; for a doorbell, the rings since the last
+ * call. A callback may call any host service, including releasing its own
+ * handle. */
+typedef void (*vmm_event_fn)(void *opaque, uint64_t handle, uint64_t detail);
+
 /* Opaque: identifies the device instance in calls back into the host. */
 typedef struct vmm_host_context vmm_host_context;
 
@@ -234,6 +328,57 @@ typedef struct vmm_host_api {
      * instruction names). A read returns its result through its data; set
      * result registers on exits that write none (an OUT, an MMIO write). */
     vmm_status (*set_vcpu_registers)(vmm_host_context *host, uint32_t vcpu, const vmm_vcpu_registers *registers);
+
+    /* ---- ABI 1.4: the device runtime ---- */
+    /* Every service below is refused before realize and from destroy on
+     * (VMM_ERROR_UNSUPPORTED, and a logged line naming the service), except
+     * release, which always works. Each is a message or a file descriptor
+     * underneath (irqfd, KVM_IRQ_LINE, timerfd, ioeventfd), so a later
+     * host can serve a device living in another process unchanged. */
+
+    /* Interrupt line `line` (0..irq_count-1, the device's own numbering):
+     * level 1 raises it, 0 lowers it. VMM_ERROR_RANGE for a line the device
+     * does not have. */
+    vmm_status (*irq_set_level)(vmm_host_context *host, uint32_t line, uint32_t level);
+    /* An edge: raise and lower at once (an eventfd write: KVM's irqfd). */
+    vmm_status (*irq_pulse)(vmm_host_context *host, uint32_t line);
+    /* A message-signalled interrupt: `address` in the local APICs' window
+     * 0xfee00000-0xfeefffff (VMM_ERROR_RANGE otherwise), `data` the vector
+     * and delivery mode. VMM_ERROR_UNSUPPORTED without an irqchip. */
+    vmm_status (*msi_send)(vmm_host_context *host, uint64_t address, uint32_t data);
+    /* The eventfd behind line `line`'s irqfd: an 8-byte write of 1 pulses
+     * the line in the kernel, from any thread or process. Owned by the host
+     * (do not close it); -1 without an irqchip or for a bad line. */
+    int32_t (*irq_eventfd)(vmm_host_context *host, uint32_t line);
+
+    /* A timer on CLOCK_MONOTONIC, created disarmed. */
+    vmm_status (*timer_create)(vmm_host_context *host, vmm_event_fn fn, void *opaque, uint64_t *timer);
+    /* Fire after `delay_ns` (0: as soon as possible), then every `period_ns`
+     * (0: once). Re-arming replaces the previous setting. */
+    vmm_status (*timer_arm)(vmm_host_context *host, uint64_t timer, uint64_t delay_ns, uint64_t period_ns);
+    /* Disarm; expirations not yet delivered are dropped. */
+    vmm_status (*timer_cancel)(vmm_host_context *host, uint64_t timer);
+
+    /* Watch a file descriptor the device owns for VMM_FD_READABLE and/or
+     * VMM_FD_WRITABLE (hang-ups and errors are always reported). The device
+     * keeps owning the descriptor: release the watch before closing it. */
+    vmm_status (*fd_watch)(vmm_host_context *host, int32_t fd, uint32_t events, vmm_event_fn fn, void *opaque,
+                           uint64_t *watch);
+    /* Change what a watch waits for (0: nothing for now). */
+    vmm_status (*fd_watch_update)(vmm_host_context *host, uint64_t watch, uint32_t events);
+
+    /* Register a doorbell (see vmm_doorbell). VMM_ERROR_RANGE when it does
+     * not lie inside the region, VMM_ERROR_INVALID for a bad size. */
+    vmm_status (*doorbell_add)(vmm_host_context *host, const vmm_doorbell *doorbell, vmm_event_fn fn, void *opaque,
+                               uint64_t *handle);
+
+    /* Release a timer, watch or doorbell: once it returns, its callback is
+     * not running and will not run again. From inside that very callback it
+     * returns at once (the running call finishes). */
+    vmm_status (*release)(vmm_host_context *host, uint64_t handle);
+
+    /* Nanoseconds on CLOCK_MONOTONIC, the timers' clock. */
+    uint64_t (*clock_ns)(vmm_host_context *host);
 } vmm_host_api;
 
 typedef struct vmm_device_create_info {
@@ -246,6 +391,9 @@ typedef struct vmm_device_create_info {
     uint32_t setting_count;
     uint32_t region_count;
     const vmm_region *regions;   /* index i is `region` in read/write */
+    /* ---- ABI 1.4 ---- */
+    uint32_t irq_count; /* interrupt lines, numbered 0..irq_count-1 */
+    uint32_t flags;     /* VMM_CREATE_* */
 } vmm_device_create_info;
 
 /* ---- the plugin's descriptor -------------------------------------------- */
@@ -303,6 +451,18 @@ typedef struct vmm_plugin_descriptor {
      * understand. Plugins that implement the same device share the format. */
     vmm_status (*save_state)(void *instance, void *buffer, uint64_t capacity, uint64_t *size);
     vmm_status (*load_state)(void *instance, const void *data, uint64_t size);
+
+    /* ---- ABI 1.4 ---- */
+
+    /* The interrupt lines the device uses (see vmm_irq_decl). */
+    uint32_t default_irq_count;
+    uint32_t reserved;
+    const vmm_irq_decl *default_irqs;
+
+    /* The lifecycle (see "A device's life" above). Each may be NULL. */
+    vmm_status (*realize)(void *instance);
+    vmm_status (*quiesce)(void *instance);
+    vmm_status (*resume)(void *instance);
 } vmm_plugin_descriptor;
 
 /* ---- the two exports ---------------------------------------------------- */

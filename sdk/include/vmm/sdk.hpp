@@ -12,5 +12,6 @@
 #include <vmm/sdk/host.hpp>
 #include <vmm/sdk/output.hpp>
 #include <vmm/sdk/plugin.hpp>
+#include <vmm/sdk/runtime.hpp>
 #include <vmm/sdk/settings.hpp>
 #include <vmm/sdk/state.hpp>

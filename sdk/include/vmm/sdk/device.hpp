@@ -3,8 +3,10 @@
 
 #include <vmm/plugin_abi.h>
 #include <vmm/sdk/host.hpp>
+#include <vmm/sdk/runtime.hpp>
 #include <vmm/sdk/settings.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -35,6 +37,11 @@ public:
         : name_(info.instance_name ? info.instance_name : ""), host_(info.host_api, info.host),
           settings_(info.settings, info.setting_count)
     {
+        // ABI 1.4 members, read only when the host's struct has them.
+        if (info.struct_size >= offsetof(vmm_device_create_info, flags) + sizeof(info.flags)) {
+            irq_count_ = info.irq_count;
+            has_irqchip_ = (info.flags & VMM_CREATE_IRQCHIP) != 0;
+        }
         const char *cursor = reinterpret_cast<const char *>(info.regions);
         for (uint32_t i = 0; i < info.region_count && cursor != nullptr; ++i) {
             const auto *r = reinterpret_cast<const vmm_region *>(cursor);
@@ -49,6 +56,10 @@ public:
     const Host &host() const noexcept { return host_; }
     const Settings &settings() const noexcept { return settings_; }
     const std::vector<Region> &regions() const noexcept { return regions_; }
+    // ABI 1.4: how many interrupt lines the device has (its own numbering,
+    // 0..irq_count-1), and whether they reach an interrupt controller.
+    uint32_t irq_count() const noexcept { return irq_count_; }
+    bool has_irqchip() const noexcept { return has_irqchip_; }
 
     // Throws ConfigError unless the device got exactly `count` regions in
     // `space`, each at least `min_size` long: the usual first check.
@@ -82,6 +93,8 @@ private:
     Host host_;
     Settings settings_;
     std::vector<Region> regions_;
+    uint32_t irq_count_ = 0;
+    bool has_irqchip_ = false;
 };
 
 // Derive from this; the host calls read/write for guest accesses inside the
@@ -89,7 +102,11 @@ private:
 // never calls two methods of one instance at the same time.
 class Device {
 public:
-    explicit Device(const DeviceContext &context) : host_(context.host()), name_(context.name()) {}
+    explicit Device(const DeviceContext &context)
+        : host_(context.host()), name_(context.name()), irq_count_(context.irq_count()),
+          has_irqchip_(context.has_irqchip())
+    {
+    }
     virtual ~Device() = default;
     Device(const Device &) = delete;
     Device &operator=(const Device &) = delete;
@@ -121,12 +138,26 @@ public:
     virtual std::vector<uint8_t> save_state() { return {}; }
     virtual void load_state(std::span<const uint8_t> blob) { (void)blob; }
 
+    // ABI 1.4 lifecycle (see <vmm/plugin_abi.h>, "A device's life").
+    // realize: the VM exists, no vCPU ran yet; take interrupt lines, timers,
+    // watches and doorbells from `runtime` (the Runtime itself is only valid
+    // during the call; the handles it returns live as long as you keep them).
+    // Throw ConfigError (or let a RuntimeError escape) to refuse.
+    virtual void realize(Runtime &runtime) { (void)runtime; }
+    // quiesce: come to rest (no runtime callback arrives until resume); stop
+    // threads of your own. resume: go on as before.
+    virtual void quiesce() {}
+    virtual void resume() {}
+
     const Host &host() const noexcept { return host_; }
     const std::string &name() const noexcept { return name_; }
+    Runtime runtime() const noexcept { return Runtime(host_, irq_count_, has_irqchip_); }
 
 private:
     Host host_;
     std::string name_;
+    uint32_t irq_count_ = 0;
+    bool has_irqchip_ = false;
 };
 
 } // namespace vmm::sdk

@@ -31,6 +31,7 @@ struct PluginInfo {
     const char *description = nullptr;
     std::span<const vmm_config_key> config_keys{};
     std::span<const vmm_region_decl> default_regions{};
+    std::span<const vmm_irq_decl> default_irqs{}; // ABI 1.4: see edge_irq(), level_irq()
     bool thread_safe = false;      // callbacks may run concurrently (the plugin locks itself)
     bool observes_exits = false;   // ABI 1.2: observe_exit() sees every VM exit
     bool needs_vcpu_state = false; // ABI 1.2: registers of other vCPUs, as of their last exit
@@ -191,6 +192,49 @@ inline vmm_status load_state(void *instance, const void *data, uint64_t size) no
     }
 }
 
+inline vmm_status realize(void *instance) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr)
+        return VMM_ERROR_INVALID;
+    try {
+        Runtime runtime = device->runtime();
+        device->realize(runtime);
+        return VMM_OK;
+    } catch (const RuntimeError &e) {
+        device->host().logf(LogLevel::error, "realize failed: %s", e.what());
+        return e.status();
+    } catch (...) {
+        return report_exception(device->host(), "realize failed");
+    }
+}
+
+inline vmm_status quiesce(void *instance) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr)
+        return VMM_ERROR_INVALID;
+    try {
+        device->quiesce();
+        return VMM_OK;
+    } catch (...) {
+        return report_exception(device->host(), "quiesce failed");
+    }
+}
+
+inline vmm_status resume(void *instance) noexcept
+{
+    Device *device = as_device(instance);
+    if (device == nullptr)
+        return VMM_ERROR_INVALID;
+    try {
+        device->resume();
+        return VMM_OK;
+    } catch (...) {
+        return report_exception(device->host(), "resume failed");
+    }
+}
+
 template <typename T>
 const vmm_plugin_descriptor *describe_or_throw()
 {
@@ -214,6 +258,11 @@ const vmm_plugin_descriptor *describe_or_throw()
         d.observe_exit = info.observes_exits ? &observe_exit : nullptr;
         d.save_state = info.has_state ? &save_state : nullptr;
         d.load_state = info.has_state ? &load_state : nullptr;
+        d.default_irqs = info.default_irqs.data();
+        d.default_irq_count = static_cast<uint32_t>(info.default_irqs.size());
+        d.realize = &realize;
+        d.quiesce = &quiesce;
+        d.resume = &resume;
         return d;
     }();
     return &descriptor;
