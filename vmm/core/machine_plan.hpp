@@ -1,6 +1,7 @@
 // Everything about a machine that can be checked without KVM: its plugins
 // (found, loaded, ABI-checked), their settings, every device range in both
-// address spaces, and the guest-physical layout of RAM, ROMs and MMIO.
+// address spaces (clear of the in-kernel devices'), each device's interrupt
+// lines, and the guest-physical layout of RAM, ROMs and MMIO.
 //
 // Building the plan either succeeds or throws InputErrors with every
 // problem located in the machine file; only then is a VM created.
