@@ -23,7 +23,7 @@ namespace vmm {
 // One interrupt line of a device, resolved from the machine file or the
 // plugin's defaults and checked against the machine (range, sharing).
 struct PlannedIrq {
-    uint32_t line = 0;  // the GSI
+    uint32_t line = 0;  // the GSI; VMM_IRQ_NO_DEFAULT only without an irqchip (it reaches nothing)
     uint32_t flags = 0; // VMM_IRQ_* as the plugin declared it
 };
 

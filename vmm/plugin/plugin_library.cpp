@@ -224,8 +224,8 @@ void PluginLibrary::read_default_irqs(uint32_t raw_descriptor_size)
         const auto *raw_decl = reinterpret_cast<const vmm_irq_decl *>(cursor);
         cursor += checked_stride(raw_decl->struct_size, kMinIrqDeclSize, fmt::format("default irq {}", i));
         const vmm_irq_decl decl = copy_sized(raw_decl, kMinIrqDeclSize);
-        // Unknown bits may mean something to a newer host (a polarity, say)
-        // that this one would silently get wrong.
+        // No minor this host accepts defines other bits: one set is a
+        // mistake (or garbage) that would otherwise be silently ignored.
         if (const uint32_t unknown = decl.flags & ~(VMM_IRQ_LEVEL | VMM_IRQ_SHARED))
             throw std::invalid_argument(fmt::format("plugin '{}': default irq {} has unknown flag bits {:#x}", name_, i,
                                                     unknown));
