@@ -1,0 +1,441 @@
+// The 16550A's registers, FIFOs and interrupts. Section numbers are the
+// TI PC16550D datasheet's (SLLS057).
+#include "uart16550.hpp"
+
+#include <algorithm>
+
+namespace uart {
+namespace {
+
+// Updates the interrupt output once when the outermost call returns, so a
+// single access never shows the guest a glitch (say, THRE cleared by a THR
+// write and set again when the byte left at once).
+class Batch {
+public:
+    Batch(int &depth, std::function<void()> done) : depth_(depth), done_(std::move(done)) { ++depth_; }
+    ~Batch()
+    {
+        if (--depth_ == 0)
+            done_();
+    }
+    Batch(const Batch &) = delete;
+    Batch &operator=(const Batch &) = delete;
+
+private:
+    int &depth_;
+    std::function<void()> done_;
+};
+
+} // namespace
+
+#define UART_BATCH Batch batch(depth_, [this] { update_interrupt(); })
+
+Uart16550::Uart16550(UartPort port) : port_(std::move(port)) {}
+
+void Uart16550::read(uint64_t offset, std::span<uint8_t> data)
+{
+    UART_BATCH;
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = read_register(offset + i);
+}
+
+void Uart16550::write(uint64_t offset, std::span<const uint8_t> data)
+{
+    UART_BATCH;
+    for (std::size_t i = 0; i < data.size(); ++i)
+        write_register(offset + i, data[i]);
+}
+
+uint8_t Uart16550::read_register(uint64_t offset)
+{
+    switch (offset) {
+    case reg::kData: return dlab() ? dll_ : read_rbr();
+    case reg::kIer: return dlab() ? dlm_ : ier_;
+    case reg::kIirFcr: return read_iir();
+    case reg::kLcr: return lcr_;
+    case reg::kMcr: return mcr_;
+    case reg::kLsr: return read_lsr();
+    case reg::kMsr: return read_msr();
+    case reg::kScratch: return scr_;
+    default: return 0xff; // beyond the 8 registers of a region made larger
+    }
+}
+
+void Uart16550::write_register(uint64_t offset, uint8_t value)
+{
+    switch (offset) {
+    case reg::kData:
+        if (dlab())
+            dll_ = value;
+        else
+            write_thr(value);
+        break;
+    case reg::kIer:
+        if (dlab())
+            dlm_ = value;
+        else
+            write_ier(value);
+        break;
+    case reg::kIirFcr: write_fcr(value); break;
+    case reg::kLcr: lcr_ = value; break;
+    case reg::kMcr: write_mcr(value); break;
+    case reg::kScratch: scr_ = value; break;
+    default: break; // LSR and MSR are read-only (8.4: writing LSR is for factory test)
+    }
+}
+
+// ---- receive ----
+
+uint8_t Uart16550::read_rbr()
+{
+    if (rx_.empty())
+        return 0;
+    const uint8_t byte = rx_.front().byte;
+    rx_.pop_front();
+    // 8.6: reading a character clears the timeout indication and restarts
+    // the timer.
+    timeout_pending_ = false;
+    rx_activity();
+    reveal_head_errors();
+    refill_rx();
+    if (pending_.empty() && rx_room() > 0 && port_.rx_space)
+        port_.rx_space();
+    return byte;
+}
+
+std::size_t Uart16550::rx_room() const
+{
+    if (loopback())
+        return 0;
+    const std::size_t used = rx_.size() + pending_.size();
+    return used >= fifo_capacity() ? 0 : fifo_capacity() - used;
+}
+
+void Uart16550::receive(uint8_t byte)
+{
+    UART_BATCH;
+    push_rx({byte, false});
+}
+
+void Uart16550::receive_break()
+{
+    UART_BATCH;
+    push_rx({0, true});
+}
+
+void Uart16550::queue_input(std::span<const uint8_t> bytes)
+{
+    UART_BATCH;
+    pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+    refill_rx();
+}
+
+void Uart16550::push_rx(RxEntry entry)
+{
+    if (rx_.size() >= fifo_capacity()) {
+        // 8.4 bit 1: without FIFOs the new character overwrites RBR; with
+        // them it is lost (it stayed in the shift register) and the FIFO
+        // keeps its contents.
+        lsr_errors_ |= kLsrOverrun;
+        if (fifo_enabled_)
+            return;
+        rx_.clear();
+    }
+    rx_.push_back(entry);
+    if (entry.brk)
+        fifo_error_ = true;
+    if (rx_.size() == 1)
+        reveal_head_errors();
+    rx_activity();
+}
+
+// 8.4: a character's error bits show in LSR when it reaches the top of the
+// FIFO (without FIFOs: when it reaches RBR).
+void Uart16550::reveal_head_errors()
+{
+    if (!rx_.empty() && rx_.front().brk)
+        lsr_errors_ |= kLsrBreak;
+}
+
+void Uart16550::refill_rx()
+{
+    while (!pending_.empty() && rx_.size() < fifo_capacity() && !loopback()) {
+        push_rx({pending_.front(), false});
+        pending_.pop_front();
+    }
+}
+
+void Uart16550::clear_rx()
+{
+    rx_.clear();
+    timeout_pending_ = false;
+    fifo_error_ = false;
+    refill_rx();
+}
+
+std::size_t Uart16550::rx_trigger() const
+{
+    static constexpr std::size_t kLevels[4] = {1, 4, 8, 14};
+    return kLevels[(fcr_ & kFcrTriggerMask) >> 6];
+}
+
+// ---- character timeout (8.6) ----
+
+uint64_t Uart16550::char_time_ns() const
+{
+    const uint64_t divisor = std::max<uint64_t>(1, uint64_t{dlm_} << 8 | dll_);
+    const uint64_t bits = 1 /* start */ + 5 + (lcr_ & kLcrWordLength) + ((lcr_ & kLcrParity) ? 1 : 0) +
+                          ((lcr_ & kLcrStopBits) ? 2 : 1);
+    return bits * 1'000'000'000ull * divisor / kBaseBaud;
+}
+
+// Four character times, and at least 100 us so that a fast baud rate does
+// not turn the timer into a storm of host wake-ups.
+uint64_t Uart16550::timeout_ns() const { return std::max<uint64_t>(100'000, 4 * char_time_ns()); }
+
+void Uart16550::rx_activity()
+{
+    if (port_.now_ns)
+        last_rx_activity_ns_ = port_.now_ns();
+    arm_timeout();
+}
+
+void Uart16550::arm_timeout()
+{
+    if (!fifo_enabled_ || rx_.empty() || timer_armed_ || !port_.arm_timer)
+        return;
+    timer_armed_ = true;
+    port_.arm_timer(timeout_ns());
+}
+
+void Uart16550::timeout_expired()
+{
+    UART_BATCH;
+    timer_armed_ = false;
+    check_timeout();
+    if (!timeout_pending_ && fifo_enabled_ && !rx_.empty() && port_.arm_timer && port_.now_ns) {
+        // Something moved since the timer was set: wait for the rest.
+        const uint64_t elapsed = port_.now_ns() - last_rx_activity_ns_;
+        timer_armed_ = true;
+        port_.arm_timer(timeout_ns() - std::min(elapsed, timeout_ns() - 1));
+    }
+}
+
+// Also called on IIR and LSR reads, so a guest polling them sees the
+// timeout even where no timer runs.
+void Uart16550::check_timeout()
+{
+    if (!fifo_enabled_ || rx_.empty() || timeout_pending_ || !port_.now_ns)
+        return;
+    if (port_.now_ns() - last_rx_activity_ns_ >= timeout_ns())
+        timeout_pending_ = true;
+}
+
+// ---- transmit ----
+
+void Uart16550::write_thr(uint8_t value)
+{
+    // 8.5: writing THR clears the THRE interrupt.
+    thre_pending_ = false;
+    if (tx_.size() >= fifo_capacity()) {
+        // The guest ignored THRE: the byte has nowhere to go.
+        ++tx_dropped_;
+        if (port_.dropped)
+            port_.dropped(tx_dropped_);
+        return;
+    }
+    tx_.push_back(value);
+    pump_tx();
+}
+
+void Uart16550::tx_ready()
+{
+    UART_BATCH;
+    pump_tx();
+}
+
+// Move bytes from the transmit FIFO to the output (or, in loopback, to the
+// receiver) as long as it takes them.
+void Uart16550::pump_tx()
+{
+    if (tx_.empty())
+        return;
+    while (!tx_.empty()) {
+        if (loopback()) {
+            push_rx({tx_.front(), false});
+        } else if (!port_.transmit || !port_.transmit(tx_.front())) {
+            return;
+        }
+        tx_.pop_front();
+    }
+    // 8.5: THRE is set again when the transmitter empties.
+    thre_pending_ = true;
+}
+
+void Uart16550::clear_tx()
+{
+    const bool had = !tx_.empty();
+    tx_.clear();
+    if (had)
+        thre_pending_ = true;
+}
+
+// ---- control registers ----
+
+void Uart16550::write_ier(uint8_t value)
+{
+    const uint8_t old = ier_;
+    ier_ = value & kIerMask;
+    // Enabling ETBEI while THR is empty raises the THRE interrupt at once
+    // (drivers rely on it to start a transfer); disabling it drops it.
+    if ((ier_ & kIerThre) && !(old & kIerThre) && tx_.empty())
+        thre_pending_ = true;
+    else if (!(ier_ & kIerThre))
+        thre_pending_ = false;
+}
+
+void Uart16550::write_fcr(uint8_t value)
+{
+    const bool enable = (value & kFcrEnable) != 0;
+    if (enable != fifo_enabled_) {
+        // 8.8: changing FCR0 clears both FIFOs.
+        fifo_enabled_ = enable;
+        clear_rx();
+        clear_tx();
+    }
+    if (!enable) {
+        fcr_ = 0;
+        return;
+    }
+    // The other bits are programmed only with FCR0 set.
+    fcr_ = value & (kFcrEnable | kFcrTriggerMask);
+    if (value & kFcrClearRx)
+        clear_rx();
+    if (value & kFcrClearTx)
+        clear_tx();
+    arm_timeout();
+}
+
+void Uart16550::write_mcr(uint8_t value)
+{
+    const bool was_loop = loopback();
+    mcr_ = value & kMcrMask;
+    set_modem_lines(modem_lines());
+    if (loopback() != was_loop) {
+        // Leaving loopback reconnects the input and the output.
+        refill_rx();
+        pump_tx();
+        if (!loopback() && rx_room() > 0 && port_.rx_space)
+            port_.rx_space();
+    }
+}
+
+// 8.7: in loopback the modem inputs follow the outputs: CTS = RTS,
+// DSR = DTR, RI = OUT1, DCD = OUT2.
+uint8_t Uart16550::modem_lines() const
+{
+    if (!loopback())
+        return kMsrConnected;
+    return ((mcr_ & kMcrRts) ? kMsrCts : 0) | ((mcr_ & kMcrDtr) ? kMsrDsr : 0) | ((mcr_ & kMcrOut1) ? kMsrRi : 0) |
+           ((mcr_ & kMcrOut2) ? kMsrDcd : 0);
+}
+
+void Uart16550::set_modem_lines(uint8_t lines)
+{
+    const uint8_t old = msr_ & ~kMsrDeltas;
+    const uint8_t changed = old ^ lines;
+    uint8_t deltas = msr_ & kMsrDeltas;
+    if (changed & kMsrCts)
+        deltas |= kMsrDeltaCts;
+    if (changed & kMsrDsr)
+        deltas |= kMsrDeltaDsr;
+    if ((old & kMsrRi) && !(lines & kMsrRi))
+        deltas |= kMsrTrailingRi; // trailing edge only
+    if (changed & kMsrDcd)
+        deltas |= kMsrDeltaDcd;
+    msr_ = lines | deltas;
+}
+
+// ---- status registers ----
+
+uint8_t Uart16550::lsr_value() const
+{
+    uint8_t lsr = lsr_errors_;
+    if (!rx_.empty())
+        lsr |= kLsrDataReady;
+    if (tx_.empty())
+        lsr |= kLsrThre | kLsrTemt; // the shift register empties at once
+    if (fifo_enabled_ && fifo_error_)
+        lsr |= kLsrFifoError;
+    return lsr;
+}
+
+uint8_t Uart16550::read_lsr()
+{
+    pump_tx(); // where no watch drains the output, polling LSR does
+    check_timeout();
+    const uint8_t lsr = lsr_value();
+    // 8.4: reading LSR clears the error bits (and the line-status
+    // interrupt); bit 7 stays while errored characters remain.
+    lsr_errors_ = 0;
+    fifo_error_ = std::any_of(rx_.begin(), rx_.end(), [](const RxEntry &e) { return e.brk; });
+    return lsr;
+}
+
+uint8_t Uart16550::read_msr()
+{
+    const uint8_t msr = msr_;
+    msr_ &= ~kMsrDeltas;
+    return msr;
+}
+
+// 8.3, table 4: line status > received data / timeout > THRE > modem status.
+uint8_t Uart16550::interrupt_id() const
+{
+    if ((ier_ & kIerLineStatus) && (lsr_errors_ & kLsrErrors))
+        return kIirLineStatus;
+    if (ier_ & kIerRxData) {
+        if (timeout_pending_)
+            return kIirTimeout;
+        if (!rx_.empty() && (!fifo_enabled_ || rx_.size() >= rx_trigger()))
+            return kIirRxData;
+    }
+    if ((ier_ & kIerThre) && thre_pending_)
+        return kIirThre;
+    if ((ier_ & kIerModem) && (msr_ & kMsrDeltas))
+        return kIirModem;
+    return kIirNone;
+}
+
+uint8_t Uart16550::read_iir()
+{
+    check_timeout();
+    const uint8_t id = interrupt_id();
+    // 8.3: reading IIR clears the THRE interrupt when it is the one shown.
+    if (id == kIirThre)
+        thre_pending_ = false;
+    return id | (fifo_enabled_ ? kIirFifoEnabled : 0);
+}
+
+// ---- the interrupt output ----
+
+// On a PC the UART's interrupt pin reaches the PIC only through a buffer
+// enabled by OUT2; in loopback the chip forces OUT2 inactive (8.7).
+void Uart16550::update_interrupt()
+{
+    const bool level = interrupt_id() != kIirNone && (mcr_ & kMcrOut2) && !loopback();
+    if (level == irq_level_)
+        return;
+    irq_level_ = level;
+    if (port_.interrupt)
+        port_.interrupt(level);
+}
+
+void Uart16550::resync_interrupt()
+{
+    update_interrupt();
+    if (port_.interrupt)
+        port_.interrupt(irq_level_);
+}
+
+} // namespace uart
