@@ -421,9 +421,14 @@ uint8_t Uart16550::read_iir()
 
 // On a PC the UART's interrupt pin reaches the PIC only through a buffer
 // enabled by OUT2; in loopback the chip forces OUT2 inactive (8.7).
+bool Uart16550::output_level() const
+{
+    return interrupt_id() != kIirNone && (mcr_ & kMcrOut2) && !loopback();
+}
+
 void Uart16550::update_interrupt()
 {
-    const bool level = interrupt_id() != kIirNone && (mcr_ & kMcrOut2) && !loopback();
+    const bool level = output_level();
     if (level == irq_level_)
         return;
     irq_level_ = level;
@@ -433,7 +438,7 @@ void Uart16550::update_interrupt()
 
 void Uart16550::resync_interrupt()
 {
-    update_interrupt();
+    irq_level_ = output_level();
     if (port_.interrupt)
         port_.interrupt(irq_level_);
 }

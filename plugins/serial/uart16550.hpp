@@ -125,6 +125,7 @@ private:
     void check_timeout();
     void arm_timeout();
 
+    bool output_level() const;
     void update_interrupt();
 
     UartPort port_;

@@ -24,6 +24,7 @@
 #include <vmm/sdk/runtime.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -136,27 +137,26 @@ public:
             dropped_ += size;
             return 0;
         }
+        std::size_t done = 0;
         if (buffer_.empty() && fd_.valid()) {
             // The common case: nothing waiting, write straight through.
-            const std::size_t done = put(data, size);
-            data += done;
-            size -= done;
+            done = put(data, size);
             if (failed_) {
-                dropped_ += size;
+                dropped_ += size - done;
                 return done;
             }
         } else if (size > room()) {
             flush();
         }
-        const std::size_t accepted = std::min(size, room());
-        buffer_.insert(buffer_.end(), data, data + accepted);
-        if (accepted < size) {
+        const std::size_t accepted = std::min(size - done, room());
+        buffer_.insert(buffer_.end(), data + done, data + done + accepted);
+        if (done + accepted < size) {
             if (dropped_ == 0)
                 host_.warn("%s is not keeping up: output dropped (the total is logged at the end)", what_.c_str());
-            dropped_ += size - accepted;
+            dropped_ += size - done - accepted;
         }
         rewatch();
-        return accepted;
+        return done + accepted;
     }
 
     // Write what the descriptor takes now. True when nothing is left.
@@ -267,22 +267,40 @@ private:
 // A device's output to stdout (console, simvirtio, hypercall...): never
 // blocks, even on a full pipe or a stopped terminal (see BufferedOutput).
 // Bytes go out at once whenever stdout takes them. The first failure (a
-// reader that went away) is logged once and later output dropped.
+// reader that went away) is logged once and later output dropped. It
+// follows whatever descriptor 1 is at each write (an fstat), as a plain
+// write(1, ...) would: tests redirect stdout after devices exist.
 class StdoutWriter {
 public:
-    explicit StdoutWriter(const Host &host) : output_(host, "stdout")
+    explicit StdoutWriter(const Host &host) : host_(host), output_(host, "stdout") { follow_stdout(); }
+    void write(const void *bytes, std::size_t size)
     {
-        try {
-            output_.attach(STDOUT_FILENO);
-        } catch (const std::exception &e) {
-            host.error("cannot use stdout: %s; output is dropped", e.what());
-        }
+        follow_stdout();
+        output_.write(bytes, size);
     }
-    void write(const void *bytes, std::size_t size) { output_.write(bytes, size); }
     BufferedOutput &output() noexcept { return output_; }
 
 private:
+    void follow_stdout()
+    {
+        struct stat st {};
+        if (::fstat(STDOUT_FILENO, &st) != 0 || (attached_ && st.st_dev == dev_ && st.st_ino == ino_))
+            return;
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
+        attached_ = true;
+        try {
+            output_.attach(STDOUT_FILENO);
+        } catch (const std::exception &e) {
+            host_.error("cannot use stdout: %s", e.what());
+        }
+    }
+
+    Host host_;
     BufferedOutput output_;
+    bool attached_ = false;
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
 };
 
 struct FileCloser {
