@@ -114,7 +114,7 @@ std::size_t Uart16550::rx_room() const
 void Uart16550::receive(uint8_t byte)
 {
     UART_BATCH;
-    push_rx({byte, false});
+    push_rx({byte, false, true});
 }
 
 void Uart16550::receive_break()
@@ -160,13 +160,19 @@ void Uart16550::reveal_head_errors()
 void Uart16550::refill_rx()
 {
     while (!pending_.empty() && rx_.size() < fifo_capacity() && !loopback()) {
-        push_rx({pending_.front(), false});
+        push_rx({pending_.front(), false, true});
         pending_.pop_front();
     }
 }
 
+// Input the guest has not read goes back to the queue instead of being
+// lost: drivers clear the FIFO while they start, and input typed or piped
+// before that is not line noise. Loopback bytes and breaks are dropped.
 void Uart16550::clear_rx()
 {
+    for (auto it = rx_.rbegin(); it != rx_.rend(); ++it)
+        if (it->input)
+            pending_.push_front(it->byte);
     rx_.clear();
     timeout_pending_ = false;
     fifo_error_ = false;

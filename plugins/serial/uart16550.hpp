@@ -90,6 +90,7 @@ private:
     struct RxEntry {
         uint8_t byte;
         bool brk;
+        bool input = false; // from the input, not loopback or a break
     };
 
     uint8_t read_register(uint64_t offset);

@@ -83,7 +83,7 @@ void Uart16550::load(std::span<const uint8_t> blob)
             throw vmm::sdk::StateError("uart16550 state: " + std::to_string(tx.size()) +
                                        " bytes to transmit is more than this device holds");
         for (std::size_t i = 0; i < rx_bytes.size(); ++i)
-            next.rx_.push_back({rx_bytes[i], rx_breaks[i] != 0});
+            next.rx_.push_back({rx_bytes[i], rx_breaks[i] != 0, rx_breaks[i] == 0});
         next.tx_.assign(tx.begin(), tx.end());
     }
     next.pending_.assign(pending.begin(), pending.end());
