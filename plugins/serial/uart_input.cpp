@@ -122,8 +122,11 @@ void InputStream::open(int connected)
             data_fd_ = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
         } else {
             // A new open file description: O_NONBLOCK stays ours, not the
-            // shell's that shares the terminal or pipe.
-            data_fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+            // shell's that shares the terminal or pipe. A named FIFO is
+            // opened for writing too (as QEMU's pipe back end does), so that
+            // no writer yet, or one that left, is an idle line, not the end.
+            const bool named_fifo = !from_stdin && ::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+            data_fd_ = ::open(path.c_str(), (named_fifo ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         }
         if (data_fd_ < 0)
             fail("cannot read", from_stdin ? "stdin" : spec_.path, errno);
