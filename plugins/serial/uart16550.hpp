@@ -68,6 +68,8 @@ public:
     // Bytes that arrive as fast as the FIFO takes them (the `input`
     // setting): held here and moved in whenever there is room.
     void queue_input(std::span<const uint8_t> bytes);
+    // Queued input not in the FIFO yet.
+    std::size_t queued() const { return pending_.size(); }
     // The output has room again: move waiting bytes along.
     void tx_ready();
     // The timer asked for with arm_timer() went off.

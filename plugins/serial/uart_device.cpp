@@ -238,9 +238,12 @@ void UartDevice::pump_input()
 {
     if (!input_ || quiesced_ || input_->data_fd() < 0)
         return;
-    uint8_t buffer[kFifoSize];
+    // A terminal is read whatever the FIFO's room: its escape keys must work
+    // while the guest reads nothing (see feed()).
+    const bool terminal = terminal_.active();
+    uint8_t buffer[256];
     for (;;) {
-        const std::size_t room = uart_.rx_room();
+        const std::size_t room = terminal ? sizeof buffer : uart_.rx_room();
         if (room == 0) {
             watch_input(false);
             return;
@@ -261,6 +264,10 @@ void UartDevice::pump_input()
     }
 }
 
+// Keys typed on the terminal wait in the UART's input queue (up to
+// kTypeahead, then they overrun as on a real line), so that a paste is not
+// lost while the guest catches up; other input is read only as far as the
+// FIFO has room, so it is never lost at all.
 void UartDevice::feed(const uint8_t *bytes, std::size_t size)
 {
     for (std::size_t i = 0; i < size; ++i) {
@@ -271,7 +278,12 @@ void UartDevice::feed(const uint8_t *bytes, std::size_t size)
         const EscapeKeys::Result r = escape_.feed(bytes[i]);
         switch (r.action) {
         case EscapeKeys::Action::none: break;
-        case EscapeKeys::Action::byte: uart_.receive(r.byte); break;
+        case EscapeKeys::Action::byte:
+            if (uart_.queued() < kTypeahead)
+                uart_.queue_input(std::span<const uint8_t>(&r.byte, 1));
+            else
+                uart_.receive(r.byte); // an overrun (LSR.OE), as a real line would
+            break;
         case EscapeKeys::Action::send_break: uart_.receive_break(); break;
         case EscapeKeys::Action::help: (void)!::write(STDERR_FILENO, kEscapeHelp, std::strlen(kEscapeHelp)); break;
         case EscapeKeys::Action::quit:

@@ -31,6 +31,8 @@ inline constexpr vmm_config_key kInputKey =
 inline constexpr vmm_config_key kInputFromKey = vmm::sdk::string_key(
     "input_from", "\"none\" (default), \"stdin\", \"file:PATH\", \"listen:PATH\" or \"connect:PATH\"");
 inline constexpr std::array kDefaultIrqs = {vmm::sdk::edge_irq(4)}; // COM1's ISA line
+// Keys typed ahead on a terminal that the guest has not read yet.
+inline constexpr std::size_t kTypeahead = 4096;
 inline constexpr std::array kDefaultRegions = {vmm::sdk::pio_region(0x3f8, reg::kCount)};
 
 class UartDevice : public vmm::sdk::Device {
