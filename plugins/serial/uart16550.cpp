@@ -5,43 +5,19 @@
 #include <algorithm>
 
 namespace uart {
-namespace {
-
-// Updates the interrupt output once when the outermost call returns, so a
-// single access never shows the guest a glitch (say, THRE cleared by a THR
-// write and set again when the byte left at once).
-class Batch {
-public:
-    Batch(int &depth, std::function<void()> done) : depth_(depth), done_(std::move(done)) { ++depth_; }
-    ~Batch()
-    {
-        if (--depth_ == 0)
-            done_();
-    }
-    Batch(const Batch &) = delete;
-    Batch &operator=(const Batch &) = delete;
-
-private:
-    int &depth_;
-    std::function<void()> done_;
-};
-
-} // namespace
-
-#define UART_BATCH Batch batch(depth_, [this] { update_interrupt(); })
 
 Uart16550::Uart16550(UartPort port) : port_(std::move(port)) {}
 
 void Uart16550::read(uint64_t offset, std::span<uint8_t> data)
 {
-    UART_BATCH;
+    const Batch batch(*this);
     for (std::size_t i = 0; i < data.size(); ++i)
         data[i] = read_register(offset + i);
 }
 
 void Uart16550::write(uint64_t offset, std::span<const uint8_t> data)
 {
-    UART_BATCH;
+    const Batch batch(*this);
     for (std::size_t i = 0; i < data.size(); ++i)
         write_register(offset + i, data[i]);
 }
@@ -113,19 +89,19 @@ std::size_t Uart16550::rx_room() const
 
 void Uart16550::receive(uint8_t byte)
 {
-    UART_BATCH;
+    const Batch batch(*this);
     push_rx({byte, false, true});
 }
 
 void Uart16550::receive_break()
 {
-    UART_BATCH;
+    const Batch batch(*this);
     push_rx({0, true});
 }
 
 void Uart16550::queue_input(std::span<const uint8_t> bytes)
 {
-    UART_BATCH;
+    const Batch batch(*this);
     pending_.insert(pending_.end(), bytes.begin(), bytes.end());
     refill_rx();
 }
@@ -216,7 +192,7 @@ void Uart16550::arm_timeout()
 
 void Uart16550::timeout_expired()
 {
-    UART_BATCH;
+    const Batch batch(*this);
     timer_armed_ = false;
     check_timeout();
     if (!timeout_pending_ && fifo_enabled_ && !rx_.empty() && port_.arm_timer && port_.now_ns) {
@@ -256,7 +232,7 @@ void Uart16550::write_thr(uint8_t value)
 
 void Uart16550::tx_ready()
 {
-    UART_BATCH;
+    const Batch batch(*this);
     pump_tx();
 }
 

@@ -89,6 +89,24 @@ public:
     void load(std::span<const uint8_t> blob);
 
 private:
+    // Updates the interrupt output once, when the outermost call returns,
+    // so that one access never shows the guest a glitch (say, THRE cleared
+    // by a THR write and set again as the byte left at once).
+    class Batch {
+    public:
+        explicit Batch(Uart16550 &uart) : uart_(uart) { ++uart_.depth_; }
+        ~Batch()
+        {
+            if (--uart_.depth_ == 0)
+                uart_.update_interrupt();
+        }
+        Batch(const Batch &) = delete;
+        Batch &operator=(const Batch &) = delete;
+
+    private:
+        Uart16550 &uart_;
+    };
+
     struct RxEntry {
         uint8_t byte;
         bool brk;
