@@ -140,6 +140,7 @@ void InputStream::open(int connected)
             data_fd_ = ::fcntl(connected, F_DUPFD_CLOEXEC, 3);
             if (data_fd_ < 0)
                 fail("cannot connect to", spec_.path, errno);
+            set_nonblocking(data_fd_); // the socket is the device's own
             return;
         }
         const sockaddr_un address = socket_address(spec_.path);

@@ -187,3 +187,36 @@ TEST_CASE("serial: back-pressure: the guest sees a busy transmitter instead of b
     ::close(fds[0]);
     ::close(fds[1]);
 }
+
+TEST_CASE("serial-file: socket and input_from = connect: to the same path share one connection", "[serial]")
+{
+    TempDir dir("serial-connect");
+    const std::string path = (dir.path / "s").string();
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::bind(listener, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    FakeHost host;
+    DeviceInstance d(bundled("serial-file"), "com1", {{Space::pio, 8}},
+                     {{"socket", path, {}}, {"input_from", "connect:" + path, {}}}, host);
+    const int peer = ::accept(listener, nullptr, nullptr);
+    REQUIRE(peer >= 0);
+    set_reg(d, 0, 'o'); // starts the device: its input is the same connection
+    REQUIRE(::send(peer, "in", 2, 0) == 2);
+    std::string got;
+    for (int i = 0; i < 100 && got.size() < 2; ++i) {
+        got += drain_rx(d);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(got == "in");
+    char buffer[8] = {};
+    CHECK(::recv(peer, buffer, sizeof buffer, 0) == 1);
+    CHECK(buffer[0] == 'o');
+    // No second connection was made.
+    ::fcntl(listener, F_SETFL, O_NONBLOCK);
+    CHECK(::accept(listener, nullptr, nullptr) < 0);
+    ::close(peer);
+    ::close(listener);
+}
