@@ -137,6 +137,8 @@ public:
             dropped_ += size;
             return 0;
         }
+        if (!buffer_.empty())
+            flush(); // older bytes first, and as soon as the descriptor takes them
         std::size_t done = 0;
         if (buffer_.empty() && fd_.valid()) {
             // The common case: nothing waiting, write straight through.
@@ -145,8 +147,6 @@ public:
                 dropped_ += size - done;
                 return done;
             }
-        } else if (size > room()) {
-            flush();
         }
         const std::size_t accepted = std::min(size - done, room());
         buffer_.insert(buffer_.end(), data + done, data + done + accepted);
