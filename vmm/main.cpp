@@ -14,6 +14,7 @@
 #include "support/logging.hpp"
 #include "support/paths.hpp"
 #include "support/stop_watcher.hpp"
+#include "support/terminal_guard.hpp"
 
 #include <fmt/format.h>
 
@@ -154,6 +155,9 @@ void ensure_standard_fds()
 int main(int argc, char **argv)
 {
     ensure_standard_fds();
+    // Whatever a device does to the terminal on stdin is undone on every
+    // way out: returns from here, crashes, and the stop watcher's _exit.
+    const TerminalGuard terminal_guard;
     // A reader of our output that goes away (`vmm ... | head`) must not kill
     // the VMM mid-run and lose every other device's output and the report:
     // writes fail with EPIPE instead, and devices log it.

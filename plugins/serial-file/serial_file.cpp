@@ -1,17 +1,15 @@
-// serial-file: the same 16550 UART subset as `serial`, transmitting to a
-// file or to a UNIX stream socket instead of stdout.
+// serial-file: the same 16550A UART as `serial`, transmitting to a file or
+// a UNIX stream socket instead of stdout.
 //
 // State: stable; movable (hot swap) to and from `serial`, which shares its
-// register model and state format ("uart16550" v1).
-// Missing: everything `serial` lacks (interrupts, loopback, timing); a
-//          server mode for the socket (it connects to a listener, like
-//          QEMU's `-chardev socket,server=off`); reading input from it.
-// Documentation: TI PC16550D datasheet (SLLS057); plugins/serial/README.md.
+//        UART core and state format ("uart16550" v2; v1 blobs load).
+// Missing: everything `serial` lacks (see plugins/serial/serial.cpp).
+// Documentation: TI PC16550D datasheet (SLLS057); plugins/serial-file/README.md.
 //
-// Each byte is written with write(2) as the guest sends it, so a reader of
-// the file or socket sees output as it happens and nothing is lost if the
-// VMM dies.
-#include "../serial/uart16550.hpp"
+// The output is `path` (a file), `socket` (a UNIX socket this plugin
+// connects to), or, with neither, the socket of `input_from`
+// ("listen:PATH": its client; "connect:PATH": that connection).
+#include "uart_device.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -24,37 +22,53 @@
 
 namespace {
 
+using vmm::sdk::ConfigError;
+
 constexpr std::array kKeys = {
     vmm::sdk::string_key("path", "file to write the output to (created if missing)"),
     vmm::sdk::bool_key("append", "append to the file instead of truncating it (default false)"),
     vmm::sdk::string_key("socket", "UNIX stream socket to connect to and write the output to"),
-    vmm::sdk::string_key("input", "bytes the guest reads from RBR, in order (default: none)"),
+    uart::kInputKey,
+    uart::kInputFromKey,
 };
-constexpr std::array kRegions = {vmm::sdk::pio_region(0x3f8, uart::reg::kCount)};
 
-class SerialFile final : public vmm::sdk::Device {
+class SerialFile final : public uart::UartDevice {
 public:
     static vmm::sdk::PluginInfo plugin_info()
     {
-        vmm::sdk::PluginInfo info{"serial-file", "1.0.0",
-                                  "16550 UART subset at a port base; transmits to a file or a UNIX socket", kKeys,
-                                  kRegions};
+        vmm::sdk::PluginInfo info{"serial-file", "2.0.0",
+                                  "16550A UART at a port base; transmits to a file or a UNIX socket", kKeys,
+                                  uart::kDefaultRegions};
+        info.default_irqs = uart::kDefaultIrqs;
         info.has_state = true;
         return info;
     }
 
-    explicit SerialFile(const vmm::sdk::DeviceContext &context)
-        : Device(context), uart_([this](uint8_t byte) { transmit(byte); })
+    explicit SerialFile(const vmm::sdk::DeviceContext &context) : UartDevice(context, "the output")
     {
-        context.require_regions(vmm::sdk::Space::pio, 1, uart::reg::kCount);
         const auto &settings = context.settings();
         const auto path = settings.get_string("path");
         const auto socket_path = settings.get_string("socket");
-        if (path.has_value() == socket_path.has_value())
-            throw vmm::sdk::ConfigError("give exactly one of `path` (a file) and `socket` (a UNIX socket)");
-        fd_ = path ? open_file(*path, settings.get_bool("append", false)) : connect_socket(*socket_path);
-        const std::string input = settings.get_string("input", "");
-        uart_.set_input(std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(input.data()), input.size()));
+        if (path && socket_path)
+            throw ConfigError("give one of `path` (a file) and `socket` (a UNIX socket), not both");
+        if (path) {
+            fd_ = open_file(*path, settings.get_bool("append", false));
+        } else if (socket_path) {
+            fd_ = connect_socket(*socket_path);
+            share_connection(fd_, *socket_path);
+        } else if (input_spec().is_socket()) {
+            output_to_input_socket();
+            return;
+        } else {
+            throw ConfigError("give `path` (a file), `socket` (a UNIX socket), or `input_from` = \"listen:PATH\" "
+                              "or \"connect:PATH\" for the output");
+        }
+        try {
+            output_to(fd_);
+        } catch (const std::exception &e) {
+            ::close(fd_);
+            throw ConfigError(std::string("cannot use the output: ") + e.what());
+        }
     }
 
     ~SerialFile() override
@@ -63,17 +77,12 @@ public:
             ::close(fd_);
     }
 
-    void read(uint32_t, uint64_t offset, std::span<uint8_t> data) override { uart_.read(offset, data); }
-    void write(uint32_t, uint64_t offset, std::span<const uint8_t> data) override { uart_.write(offset, data); }
-    std::vector<uint8_t> save_state() override { return uart_.save(); }
-    void load_state(std::span<const uint8_t> blob) override { uart_.load(blob); }
-
 private:
     static int open_file(const std::string &path, bool append)
     {
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
         if (fd < 0)
-            throw vmm::sdk::ConfigError("cannot open " + path + ": " + std::strerror(errno));
+            throw ConfigError("path: cannot open '" + path + "': " + std::strerror(errno));
         return fd;
     }
 
@@ -81,51 +90,21 @@ private:
     {
         sockaddr_un address{};
         if (path.size() >= sizeof address.sun_path)
-            throw vmm::sdk::ConfigError("socket path is too long: " + path);
+            throw ConfigError("socket: path is too long: '" + path + "'");
         address.sun_family = AF_UNIX;
         std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
         const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-            throw vmm::sdk::ConfigError(std::string("socket: ") + std::strerror(errno));
+            throw ConfigError(std::string("socket: ") + std::strerror(errno));
         if (::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0) {
             const int error = errno;
             ::close(fd);
-            throw vmm::sdk::ConfigError("cannot connect to " + path + ": " + std::strerror(error));
+            throw ConfigError("socket: cannot connect to '" + path + "': " + std::strerror(error));
         }
         return fd;
     }
 
-    void transmit(uint8_t byte)
-    {
-        if (output_failed_ || send_byte(byte))
-            return;
-        host().error("cannot write the output (%s); further output is dropped", std::strerror(errno));
-        output_failed_ = true;
-    }
-
-    bool send_byte(uint8_t byte)
-    {
-        for (;;) {
-            // MSG_NOSIGNAL: a reader that went away must not kill the VMM
-            // with SIGPIPE. EINTR is routine: the core kicks vCPU threads
-            // with a signal to pause them (a hot swap does). For files
-            // send() fails with ENOTSOCK: write() them.
-            const ssize_t sent = ::send(fd_, &byte, 1, MSG_NOSIGNAL);
-            if (sent == 1)
-                return true;
-            if (sent < 0 && errno == EINTR)
-                continue;
-            if (sent < 0 && errno == ENOTSOCK)
-                return vmm::sdk::write_all(fd_, &byte, 1);
-            if (sent == 0)
-                errno = EIO;
-            return false;
-        }
-    }
-
-    uart::Uart16550 uart_;
     int fd_ = -1;
-    bool output_failed_ = false; // after the first failure, stop trying
 };
 
 } // namespace

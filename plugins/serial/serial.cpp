@@ -1,53 +1,43 @@
-// serial: a 16550-compatible UART subset whose output goes to stdout.
+// serial: a 16550A UART whose output goes to the VMM's stdout.
 //
-// State: stable for polled output and canned input; movable (hot swap) to
-// and from serial-file, which shares its state format.
-// Missing: interrupts (no IRQ line in the ABI yet), loopback (MCR bit 4),
-//          baud-rate timing, modem-status changes, break and error conditions.
-// Ignored bits: divisor latch, IER, LCR, MCR and FCR are stored and read
-//          back, but change nothing.
-// Documentation: TI PC16550D datasheet (SLLS057), register map in table 2.
+// State: stable; interrupt-driven and polling drivers; movable (hot swap)
+//        to and from serial-file, which shares the core and the state
+//        format ("uart16550" v2; v1 blobs load).
+// Missing: baud-rate pacing of output (bytes leave at once), parity and
+//          framing errors (the line never makes them), modem lines other
+//          than in loopback, DMA mode signalling (FCR bit 3).
+// Ignored bits: LCR's word length, stop bits and parity only time the
+//          character timeout; LCR bit 6 (break control); FCR bit 3.
+// Documentation: TI PC16550D datasheet (SLLS057).
 //
-// Every byte written to THR reaches stdout at once through write(2): the
-// VMM buffers nothing, so nothing is lost if it dies right after.
-#include "uart16550.hpp"
+// See uart_device.hpp for the input back ends and the back-pressure rule.
+#include "uart_device.hpp"
 
-#include <array>
-#include <string>
+#include <unistd.h>
 
 namespace {
 
-constexpr std::array kKeys = {
-    vmm::sdk::string_key("input", "bytes the guest reads from RBR, in order (default: none)"),
-};
-constexpr std::array kRegions = {vmm::sdk::pio_region(0x3f8, uart::reg::kCount)};
+constexpr std::array kKeys = {uart::kInputKey, uart::kInputFromKey};
 
-class Serial final : public vmm::sdk::Device {
+class Serial final : public uart::UartDevice {
 public:
     static vmm::sdk::PluginInfo plugin_info()
     {
-        vmm::sdk::PluginInfo info{"serial", "1.1.0", "16550 UART subset at a port base; transmits to stdout", kKeys,
-                                  kRegions};
+        vmm::sdk::PluginInfo info{"serial", "2.0.0", "16550A UART at a port base; transmits to stdout", kKeys,
+                                  uart::kDefaultRegions};
+        info.default_irqs = uart::kDefaultIrqs;
         info.has_state = true;
         return info;
     }
 
-    explicit Serial(const vmm::sdk::DeviceContext &context)
-        : Device(context), stdout_(host()), uart_([this](uint8_t byte) { stdout_.write(&byte, 1); })
+    explicit Serial(const vmm::sdk::DeviceContext &context) : UartDevice(context, "stdout")
     {
-        context.require_regions(vmm::sdk::Space::pio, 1, uart::reg::kCount);
-        const std::string input = context.settings().get_string("input", "");
-        uart_.set_input(std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(input.data()), input.size()));
+        try {
+            output_to(STDOUT_FILENO);
+        } catch (const std::exception &e) {
+            throw vmm::sdk::ConfigError(std::string("cannot use stdout: ") + e.what());
+        }
     }
-
-    void read(uint32_t, uint64_t offset, std::span<uint8_t> data) override { uart_.read(offset, data); }
-    void write(uint32_t, uint64_t offset, std::span<const uint8_t> data) override { uart_.write(offset, data); }
-    std::vector<uint8_t> save_state() override { return uart_.save(); }
-    void load_state(std::span<const uint8_t> blob) override { uart_.load(blob); }
-
-private:
-    vmm::sdk::StdoutWriter stdout_;
-    uart::Uart16550 uart_;
 };
 
 } // namespace

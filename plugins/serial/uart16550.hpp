@@ -1,14 +1,26 @@
-// The register model of a 16550 UART subset, shared by the plugins that
-// implement the same device with different outputs (serial: stdout;
-// serial-file: a file or a UNIX socket). Same registers, same state format
-// ("uart16550", version 1), so one can replace the other while a guest runs.
+// A 16550A UART, modelled for interrupt-driven and polling drivers, shared
+// by the plugins that implement the same device with different outputs
+// (serial: stdout; serial-file: a file or a UNIX socket). Same registers,
+// same state format ("uart16550", version 2; version 1 still loads), so one
+// replaces the other while a guest runs.
 //
-// Documentation: TI PC16550D datasheet (SLLS057), table 2 (register map)
-// and section 8.4 (LSR).
+// Plain C++: what it needs from the world around it (the interrupt wire,
+// the transmit line, a clock and a timer) comes through UartPort, so unit
+// tests drive it without a host.
+//
+// Transmission takes no time: a byte written to THR leaves at once if the
+// output takes it. When the output is full the byte waits in the transmit
+// FIFO (THR without FIFOs) and LSR shows THRE and TEMT clear, so a polling
+// driver waits; a byte written while that FIFO is full is dropped and
+// counted. Reception is paced by the input: bytes enter the receive FIFO
+// only while it has room (rx_room()).
+//
+// Documentation: TI PC16550D datasheet (SLLS057), table 2 and section 8.
 #pragma once
 
-#include <vmm/sdk.hpp>
+#include "uart16550_regs.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -17,128 +29,148 @@
 
 namespace uart {
 
-namespace reg {
-constexpr uint64_t kData = 0;   // THR (write) / RBR (read); DLL when DLAB
-constexpr uint64_t kIer = 1;    // interrupt enable; DLM when DLAB
-constexpr uint64_t kIirFcr = 2; // IIR (read) / FCR (write)
-constexpr uint64_t kLcr = 3;    // line control; bit 7 = DLAB
-constexpr uint64_t kMcr = 4;    // modem control
-constexpr uint64_t kLsr = 5;    // line status
-constexpr uint64_t kMsr = 6;    // modem status
-constexpr uint64_t kScratch = 7;
-constexpr uint64_t kCount = 8;
-} // namespace reg
-
-constexpr uint8_t kLcrDlab = 0x80;
-constexpr uint8_t kLsrDataReady = 0x01;
-constexpr uint8_t kLsrThrEmpty = 0x20; // THRE: the guest may write THR
-constexpr uint8_t kLsrTxIdle = 0x40;   // TEMT: nothing left to shift out
-constexpr uint8_t kIirNoInterrupt = 0x01;
-constexpr uint8_t kIirFifoEnabled = 0xc0;
-constexpr uint8_t kMsrConnected = 0xb0; // DCD, DSR and CTS asserted
-
 constexpr const char *kStateFormat = "uart16550";
-constexpr uint32_t kStateVersion = 1;
+constexpr uint32_t kStateVersion = 2;
+
+struct UartPort {
+    // The interrupt output (an interrupt pending and MCR.OUT2) changed.
+    std::function<void(bool level)> interrupt;
+    // A byte leaves the transmitter. False: the output has no room now;
+    // the byte stays in the transmitter until tx_ready() is called.
+    std::function<bool(uint8_t byte)> transmit;
+    // The receive FIFO has room again: more input may be fed.
+    std::function<void()> rx_space;
+    // Nanoseconds on a monotonic clock, for the character timeout.
+    std::function<uint64_t()> now_ns;
+    // Call timeout_expired() in `delay_ns` (replacing any earlier request).
+    std::function<void(uint64_t delay_ns)> arm_timer;
+    // The transmit FIFO overflowed: `total` bytes dropped so far.
+    std::function<void(uint64_t total)> dropped;
+};
 
 class Uart16550 {
 public:
-    // `transmit` receives each byte the guest writes to THR, at once.
-    explicit Uart16550(std::function<void(uint8_t)> transmit) : transmit_(std::move(transmit)) {}
+    explicit Uart16550(UartPort port);
 
-    void set_input(std::span<const uint8_t> bytes) { input_.assign(bytes.begin(), bytes.end()); }
+    // Guest accesses: registers are bytes; a wider access touches
+    // consecutive registers, in order.
+    void read(uint64_t offset, std::span<uint8_t> data);
+    void write(uint64_t offset, std::span<const uint8_t> data);
 
-    // Registers are bytes; a wider access touches consecutive registers.
-    void read(uint64_t offset, std::span<uint8_t> data)
-    {
-        for (std::size_t i = 0; i < data.size(); ++i)
-            data[i] = read_register(offset + i);
-    }
-    void write(uint64_t offset, std::span<const uint8_t> data)
-    {
-        for (std::size_t i = 0; i < data.size(); ++i)
-            write_register(offset + i, data[i]);
-    }
+    // ---- the line side ----
+    // Bytes receive() takes now without an overrun (0 in loopback, where
+    // the serial input is disconnected).
+    std::size_t rx_room() const;
+    // A byte arrives (past rx_room(): an overrun, as on the chip).
+    void receive(uint8_t byte);
+    // A break arrives: a zero byte flagged BI, a line-status interrupt.
+    void receive_break();
+    // Bytes that arrive as fast as the FIFO takes them (the `input`
+    // setting): held here and moved in whenever there is room.
+    void queue_input(std::span<const uint8_t> bytes);
+    // Queued input not in the FIFO yet.
+    std::size_t queued() const { return pending_.size(); }
+    // The output has room again: move waiting bytes along.
+    void tx_ready();
+    // The timer asked for with arm_timer() went off.
+    void timeout_expired();
+    // Transmitted bytes still waiting for the output.
+    bool tx_waiting() const { return !tx_.empty(); }
 
-    std::vector<uint8_t> save() const
-    {
-        vmm::sdk::StateWriter w(kStateFormat, kStateVersion);
-        w.u8(divisor_low_).u8(divisor_high_).u8(ier_).u8(lcr_).u8(mcr_).u8(scratch_).boolean(fifo_enabled_);
-        w.bytes(std::vector<uint8_t>(input_.begin(), input_.end()));
-        return w.finish();
-    }
-    void load(std::span<const uint8_t> blob)
-    {
-        vmm::sdk::StateReader r(blob, kStateFormat, kStateVersion);
-        const uint8_t divisor_low = r.u8(), divisor_high = r.u8(), ier = r.u8(), lcr = r.u8(), mcr = r.u8(),
-                      scratch = r.u8();
-        const bool fifo = r.boolean();
-        const std::vector<uint8_t> input = r.bytes();
-        r.finish(); // only now, with the whole blob valid, change anything
-        divisor_low_ = divisor_low, divisor_high_ = divisor_high, ier_ = ier & 0x0f, lcr_ = lcr, mcr_ = mcr & 0x1f;
-        scratch_ = scratch, fifo_enabled_ = fifo;
-        input_.assign(input.begin(), input.end());
-    }
+    uint64_t tx_dropped() const { return tx_dropped_; }
+    bool interrupt_level() const { return irq_level_; }
+    // Tell the port the current level even if unchanged (a new instance
+    // after a swap, whose line starts low).
+    void resync_interrupt();
+
+    // State: `unsent` is output the device took but could not write yet;
+    // it travels with the transmit FIFO and goes out first after load.
+    std::vector<uint8_t> save(std::span<const uint8_t> unsent = {}) const;
+    void load(std::span<const uint8_t> blob);
 
 private:
+    // Updates the interrupt output once, when the outermost call returns,
+    // so that one access never shows the guest a glitch (say, THRE cleared
+    // by a THR write and set again as the byte left at once).
+    class Batch {
+    public:
+        explicit Batch(Uart16550 &uart) : uart_(uart) { ++uart_.depth_; }
+        ~Batch()
+        {
+            if (--uart_.depth_ == 0)
+                uart_.update_interrupt();
+        }
+        Batch(const Batch &) = delete;
+        Batch &operator=(const Batch &) = delete;
+
+    private:
+        Uart16550 &uart_;
+    };
+
+    struct RxEntry {
+        uint8_t byte;
+        bool brk;
+        bool input = false; // from the input, not loopback or a break
+    };
+
+    uint8_t read_register(uint64_t offset);
+    void write_register(uint64_t offset, uint8_t value);
+    uint8_t read_rbr();
+    uint8_t read_iir();
+    uint8_t read_lsr();
+    uint8_t read_msr();
+    void write_thr(uint8_t value);
+    void write_ier(uint8_t value);
+    void write_fcr(uint8_t value);
+    void write_mcr(uint8_t value);
+
     bool dlab() const { return (lcr_ & kLcrDlab) != 0; }
+    bool loopback() const { return (mcr_ & kMcrLoop) != 0; }
+    std::size_t fifo_capacity() const { return fifo_enabled_ ? kFifoSize : 1; }
+    std::size_t rx_trigger() const;
+    uint8_t lsr_value() const;
+    uint8_t interrupt_id() const; // the highest-priority source, or kIirNone
 
-    uint8_t read_register(uint64_t offset)
-    {
-        switch (offset) {
-        case reg::kData:
-            if (dlab())
-                return divisor_low_;
-            if (input_.empty())
-                return 0;
-            {
-                const uint8_t byte = input_.front();
-                input_.pop_front();
-                return byte;
-            }
-        case reg::kIer: return dlab() ? divisor_high_ : ier_;
-        case reg::kIirFcr: return kIirNoInterrupt | (fifo_enabled_ ? kIirFifoEnabled : 0);
-        case reg::kLcr: return lcr_;
-        case reg::kMcr: return mcr_;
-        case reg::kLsr: return kLsrThrEmpty | kLsrTxIdle | (input_.empty() ? 0 : kLsrDataReady);
-        case reg::kMsr: return kMsrConnected;
-        case reg::kScratch: return scratch_;
-        default: return 0xff; // beyond the 8 registers of a region made larger
-        }
-    }
+    void push_rx(RxEntry entry);
+    void reveal_head_errors();
+    void refill_rx();
+    void pump_tx();
+    void clear_rx();
+    void clear_tx();
+    void set_modem_lines(uint8_t lines);
+    uint8_t modem_lines() const;
 
-    void write_register(uint64_t offset, uint8_t value)
-    {
-        switch (offset) {
-        case reg::kData:
-            if (dlab())
-                divisor_low_ = value;
-            else
-                transmit_(value);
-            break;
-        case reg::kIer:
-            if (dlab())
-                divisor_high_ = value;
-            else
-                ier_ = value & 0x0f;
-            break;
-        case reg::kIirFcr: fifo_enabled_ = (value & 0x01) != 0; break;
-        case reg::kLcr: lcr_ = value; break;
-        case reg::kMcr: mcr_ = value & 0x1f; break;
-        case reg::kScratch: scratch_ = value; break;
-        default: break; // LSR and MSR are read-only
-        }
-    }
+    uint64_t char_time_ns() const;
+    uint64_t timeout_ns() const;
+    void rx_activity();
+    void check_timeout();
+    void arm_timeout();
 
-    std::function<void(uint8_t)> transmit_;
-    std::deque<uint8_t> input_;
-    uint8_t divisor_low_ = 0x01; // 115200 baud, as firmware leaves it
-    uint8_t divisor_high_ = 0;
+    bool output_level() const;
+    void update_interrupt();
+
+    UartPort port_;
+    std::deque<RxEntry> rx_;      // the receive FIFO (one entry without FIFOs: RBR)
+    std::deque<uint8_t> tx_;      // the transmit FIFO (THR) while the output is full
+    std::deque<uint8_t> pending_; // queued input not yet in the FIFO
+    uint8_t dll_ = 0x01;          // 115200 baud, as firmware leaves it
+    uint8_t dlm_ = 0;
     uint8_t ier_ = 0;
     uint8_t lcr_ = 0x03; // 8N1
     uint8_t mcr_ = 0;
-    uint8_t scratch_ = 0;
+    uint8_t scr_ = 0;
+    uint8_t fcr_ = 0;    // enable and trigger bits as written
     bool fifo_enabled_ = false;
+    uint8_t lsr_errors_ = 0; // OE, PE, FE, BI until LSR is read
+    bool fifo_error_ = false; // LSR bit 7
+    uint8_t msr_ = kMsrConnected;
+    bool thre_pending_ = false; // the THRE interrupt's own latch
+    bool timeout_pending_ = false;
+    uint64_t last_rx_activity_ns_ = 0;
+    bool timer_armed_ = false;
+    bool irq_level_ = false;
+    uint64_t tx_dropped_ = 0;
+    int depth_ = 0; // nested calls: the interrupt is updated once, at the end
 };
 
 } // namespace uart
-

@@ -98,7 +98,7 @@ TEST_CASE("bad input is reported with its location and exit status 2", "[e2e][co
     ProcessResult r = run_vmm({"--config", bad.string()});
     show(r);
     CHECK(r.exit_status == 2);
-    CHECK(r.err == bad.string() + ":6:21: device 'com1': plugin 'serial' has no setting 'baud' (it accepts: input)\n");
+    CHECK(r.err == bad.string() + ":6:21: device 'com1': plugin 'serial' has no setting 'baud' (it accepts: input, input_from)\n");
 
     r = run_vmm({"--config", "machines/no-such-machine.toml"});
     CHECK(r.exit_status == 2);

@@ -291,14 +291,14 @@ TEST_CASE("vmm plugins lists every bundled plugin with its settings, without a V
             out.push_back(k["name"].get<std::string>() + ":" + k["type"].get<std::string>());
         return out;
     };
-    CHECK(keys("serial") == std::vector<std::string>{"input:string"});
-    CHECK(keys("serial-file") ==
-          std::vector<std::string>{"path:string", "append:boolean", "socket:string", "input:string"});
+    CHECK(keys("serial") == std::vector<std::string>{"input:string", "input_from:string"});
+    CHECK(keys("serial-file") == std::vector<std::string>{"path:string", "append:boolean", "socket:string",
+                                                          "input:string", "input_from:string"});
     CHECK(keys("debug-exit").empty());
 
     const ProcessResult text = run_vmm({"plugins"});
     CHECK(text.exit_status == 0);
-    CHECK_THAT(text.out, Catch::Contains("serial-file 1.0.0 (ABI "));
+    CHECK_THAT(text.out, Catch::Contains("serial-file 2.0.0 (ABI "));
     CHECK_THAT(text.out, Catch::Contains("    path (string): file to write the output to (created if missing)"));
 }
 
@@ -468,7 +468,7 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": [1]})") ==
               "\"settings\" must be an object");
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": {"speed": 9600}})") ==
-              "device 'com1': plugin 'serial' has no setting 'speed' (it accepts: input)");
+              "device 'com1': plugin 'serial' has no setting 'speed' (it accepts: input, input_from)");
         // Above INT64_MAX: refused, not wrapped to a negative number.
         CHECK(error_of(R"({"command": "swap", "device": "com1", "plugin": "serial", "settings": {"input": 18446744073709551615}})") ==
               "setting 'input' = 18446744073709551615 is out of range (integers are signed 64-bit)");
@@ -620,14 +620,15 @@ TEST_CASE("a swap that cannot pause a vCPU stuck in a device fails, and the gues
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     // Opened before vmm, so its open for writing does not block; not read
     // until the swap gave up, so the device blocks in write(2) once the pipe
-    // is full, inside a vCPU's exit.
+    // is full, inside a vCPU's exit. The bundled serial plugins never block
+    // (their output is non-blocking): a fixture device does it on purpose.
     const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     REQUIRE(reader >= 0);
     ::fcntl(reader, F_SETPIPE_SZ, 4096);
     const std::string machine =
-        dir.write("m.toml", counter_machine(count, "plugin = \"serial-file\"\nsettings = { path = \"" + fifo + "\" }\n"));
+        dir.write("m.toml", counter_machine(count, "plugin = \"blocking-serial\"\nsettings = { path = \"" + fifo + "\" }\n"));
     const std::string socket = (dir.path / "control.sock").string();
-    BackgroundVmm background({"--config", machine, "--control", socket});
+    BackgroundVmm background({"--config", machine, "--control", socket, "--plugin-path", paths::fixture_dir()});
     std::string received;
     {
         ControlClient control(socket);

@@ -1,6 +1,7 @@
 #include "support/stop_watcher.hpp"
 
 #include "support/errors.hpp"
+#include "support/terminal_guard.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -90,6 +91,7 @@ void StopWatcher::watch()
                 // The clean stop is stuck (a device that never returns?).
                 const char message[] = "vmm: second signal while stopping: exiting now\n";
                 (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+                TerminalGuard::restore_now(); // _exit skips the guard in main
                 ::_exit(128 + signo);
             }
             stopping = true;
