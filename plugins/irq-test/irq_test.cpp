@@ -29,8 +29,11 @@ constexpr uint32_t kLowerLevel = 3;
 constexpr uint32_t kSendMsi = 4;
 constexpr uint32_t kSelectCounter = 0x10; // 0x10 + i: COMMAND reads return counter i
 
-// Counters, in the order of kSelectCounter + i.
+// Counters, in the order of kSelectCounter + i; then line 1's level (1 while
+// raised), which a level handler reads to tell its interrupt from a
+// spurious one, as drivers on level lines do.
 enum Counter : uint32_t { pulses, raises, lowers, msis, rings, refused, counter_count };
+constexpr uint32_t kLevelNow = counter_count;
 
 constexpr std::array kKeys = {vmm::sdk::bool_key(
     "doorbell", "true: RING is an ioeventfd doorbell (rings absorbed in the kernel); false: each ring is an exit")};
@@ -74,7 +77,9 @@ public:
     {
         uint32_t value = ~0u;
         switch (offset & ~uint64_t{3}) {
-        case kCommand: value = static_cast<uint32_t>(counters_[selected_]); break;
+        case kCommand:
+            value = selected_ == kLevelNow ? level_high_ : static_cast<uint32_t>(counters_[selected_]);
+            break;
         case kMsiAddress: value = msi_address_; break;
         case kMsiData: value = msi_data_; break;
         case kRing: value = static_cast<uint32_t>(counters_[rings]); break;
@@ -99,7 +104,7 @@ public:
 private:
     void run(uint32_t command)
     {
-        if (command >= kSelectCounter && command < kSelectCounter + counter_count) {
+        if (command >= kSelectCounter && command <= kSelectCounter + kLevelNow) {
             selected_ = command - kSelectCounter;
             return;
         }
@@ -108,8 +113,8 @@ private:
         try {
             switch (command) {
             case kPulseEdge: edge_.pulse(); ++counters_[pulses]; break;
-            case kRaiseLevel: level_.raise(); ++counters_[raises]; break;
-            case kLowerLevel: level_.lower(); ++counters_[lowers]; break;
+            case kRaiseLevel: level_.raise(); level_high_ = 1; ++counters_[raises]; break;
+            case kLowerLevel: level_.lower(); level_high_ = 0; ++counters_[lowers]; break;
             case kSendMsi: runtime().msi(msi_address_, msi_data_); ++counters_[msis]; break;
             default:
                 if (warn_once())
@@ -131,6 +136,7 @@ private:
     vmm::sdk::Doorbell ring_;
     uint32_t msi_address_ = 0, msi_data_ = 0;
     uint32_t selected_ = rings;
+    uint32_t level_high_ = 0;
     std::array<uint64_t, counter_count> counters_{};
 };
 
