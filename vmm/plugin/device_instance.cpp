@@ -85,7 +85,11 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     }
     context_->runtime = std::make_unique<DeviceRuntime>(name_, plugin_->name(), context_->logger,
                                                         std::move(runtime_regions), wiring_.lines,
-                                                        [this] { return lock_for_call(); });
+                                                        [this] { return lock_for_call(); },
+                                                        [context = context_.get()](const std::string &text) {
+                                                            context->logger->error("{}", text);
+                                                            context->capture(text.c_str());
+                                                        });
 
     create_arguments_ = std::make_unique<CreateArguments>(settings, regions_, *plugin_);
     vmm_device_create_info info{};

@@ -69,9 +69,9 @@ const char *device_phase_name(DevicePhase phase)
 
 DeviceRuntime::DeviceRuntime(std::string device, std::string plugin, std::shared_ptr<spdlog::logger> logger,
                              std::vector<RuntimeRegion> regions, std::vector<std::optional<uint32_t>> lines,
-                             LockFn lock)
+                             LockFn lock, ErrorFn error)
     : device_(std::move(device)), plugin_(std::move(plugin)), logger_(std::move(logger)),
-      regions_(std::move(regions)), lines_(std::move(lines)), lock_(std::move(lock))
+      regions_(std::move(regions)), lines_(std::move(lines)), lock_(std::move(lock)), error_(std::move(error))
 {
 }
 
@@ -84,7 +84,7 @@ bool DeviceRuntime::allowed(const char *service)
         return true;
     const uint32_t count = ++refusals_logged_;
     if (count <= kLoggedRefusals)
-        logger_->error("plugin '{}' called {} {}: refused (runtime services work from realize until destroy){}",
+        fail("plugin '{}' called {} {}: refused (runtime services work from realize until destroy){}",
                        plugin_, service, device_phase_name(phase),
                        count == kLoggedRefusals ? "; further refusals are not logged" : "");
     return false;
@@ -293,7 +293,7 @@ vmm_status DeviceRuntime::timer_create(vmm_event_fn fn, void *opaque, uint64_t *
     r->kind = Kind::timer;
     r->owned.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (!r->owned.valid()) {
-        logger_->error("timer_create: {}", errno_message("timerfd_create", errno));
+        fail("timer_create: {}", errno_message("timerfd_create", errno));
         return VMM_ERROR;
     }
     r->fd = r->owned.get();
@@ -347,7 +347,7 @@ vmm_status DeviceRuntime::fd_watch(int32_t fd, uint32_t events, vmm_event_fn fn,
         *handle = add(std::move(r));
     } catch (const SystemError &e) {
         // EPERM: a regular file (always ready); EEXIST: watched twice.
-        logger_->error("fd_watch of descriptor {}: {}", fd, e.what());
+        fail("fd_watch of descriptor {}: {}", fd, e.what());
         return VMM_ERROR_INVALID;
     }
     return VMM_OK;
@@ -390,25 +390,25 @@ vmm_status DeviceRuntime::doorbell_add(const vmm_doorbell &d, vmm_event_fn fn, v
     if (fn == nullptr || handle == nullptr)
         return VMM_ERROR_INVALID;
     if (d.region >= regions_.size()) {
-        logger_->error("doorbell_add: region {} does not exist (the device has {})", d.region, regions_.size());
+        fail("doorbell_add: region {} does not exist (the device has {})", d.region, regions_.size());
         return VMM_ERROR_RANGE;
     }
     const RuntimeRegion &region = regions_[d.region];
     const bool pio = region.space == Space::pio;
     const bool size_ok = d.size == 1 || d.size == 2 || d.size == 4 || (!pio && d.size == 8);
     if (!size_ok) {
-        logger_->error("doorbell_add: a doorbell of {} bytes in a {} region (sizes: 1, 2, 4{})", d.size,
+        fail("doorbell_add: a doorbell of {} bytes in a {} region (sizes: 1, 2, 4{})", d.size,
                        space_name(region.space), pio ? "" : ", 8");
         return VMM_ERROR_INVALID;
     }
     if (d.offset >= region.size || d.size > region.size - d.offset) {
-        logger_->error("doorbell_add: {} byte(s) at offset {:#x} lie outside region {} ({} {:#x} bytes)", d.size,
+        fail("doorbell_add: {} byte(s) at offset {:#x} lie outside region {} ({} {:#x} bytes)", d.size,
                        d.offset, d.region, space_name(region.space), region.size);
         return VMM_ERROR_RANGE;
     }
     const bool match = (d.flags & VMM_DOORBELL_MATCH_VALUE) != 0;
     if ((d.flags & ~VMM_DOORBELL_MATCH_VALUE) != 0 || (match && d.size < 8 && (d.value >> (d.size * 8)) != 0)) {
-        logger_->error("doorbell_add: unknown flags {:#x} or a value {:#x} wider than {} byte(s)", d.flags, d.value,
+        fail("doorbell_add: unknown flags {:#x} or a value {:#x} wider than {} byte(s)", d.flags, d.value,
                        d.size);
         return VMM_ERROR_INVALID;
     }
@@ -416,7 +416,7 @@ vmm_status DeviceRuntime::doorbell_add(const vmm_doorbell &d, vmm_event_fn fn, v
     r->kind = Kind::doorbell;
     r->owned.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!r->owned.valid()) {
-        logger_->error("doorbell_add: {}", errno_message("eventfd", errno));
+        fail("doorbell_add: {}", errno_message("eventfd", errno));
         return VMM_ERROR;
     }
     r->fd = r->owned.get();
@@ -429,7 +429,7 @@ vmm_status DeviceRuntime::doorbell_add(const vmm_doorbell &d, vmm_event_fn fn, v
     if (match)
         r->match = d.value;
     if (!ioeventfd(*r, true)) {
-        logger_->error("doorbell_add: KVM refused a doorbell at {} {:#x} ({} bytes): {}", space_name(region.space),
+        fail("doorbell_add: KVM refused a doorbell at {} {:#x} ({} bytes): {}", space_name(region.space),
                        r->address, d.size, std::strerror(errno));
         return errno == EEXIST ? VMM_ERROR_INVALID : VMM_ERROR;
     }

@@ -14,6 +14,7 @@
 
 #include <vmm/plugin_abi.h>
 
+#include <fmt/format.h>
 #include <spdlog/logger.h>
 
 #include <atomic>
@@ -57,10 +58,14 @@ const char *device_phase_name(DevicePhase phase);
 class DeviceRuntime {
 public:
     using LockFn = std::function<std::unique_lock<std::mutex>()>;
+    // Reports a refusal the device should hear about (the instance logs it
+    // and keeps it to explain a failed realize).
+    using ErrorFn = std::function<void(const std::string &)>;
     // `lines[i]` is the GSI of the device's line i, or nothing when the line
     // reaches no controller (no irqchip).
     DeviceRuntime(std::string device, std::string plugin, std::shared_ptr<spdlog::logger> logger,
-                  std::vector<RuntimeRegion> regions, std::vector<std::optional<uint32_t>> lines, LockFn lock);
+                  std::vector<RuntimeRegion> regions, std::vector<std::optional<uint32_t>> lines, LockFn lock,
+                  ErrorFn error = {});
     ~DeviceRuntime();
     DeviceRuntime(const DeviceRuntime &) = delete;
     DeviceRuntime &operator=(const DeviceRuntime &) = delete;
@@ -119,6 +124,15 @@ private:
     void remove(const std::shared_ptr<Registration> &registration);
     bool ioeventfd(const Registration &registration, bool assign);
     void wait_until_not_running(uint64_t handle);
+    template <typename... Args>
+    void fail(fmt::format_string<Args...> format, Args &&...args)
+    {
+        const std::string text = fmt::format(format, std::forward<Args>(args)...);
+        if (error_)
+            error_(text);
+        else
+            logger_->error("{}", text);
+    }
 
     std::string device_;
     std::string plugin_;
@@ -126,6 +140,7 @@ private:
     std::vector<RuntimeRegion> regions_;
     std::vector<std::optional<uint32_t>> lines_;
     LockFn lock_;
+    ErrorFn error_;
     RuntimeServices services_;
     std::atomic<DevicePhase> phase_{DevicePhase::created};
     std::atomic<uint32_t> refusals_logged_{0};
