@@ -16,7 +16,8 @@
 // The same loop also runs at CPL 0 (the guest's RSI = 1), for comparison:
 // on kvm_pvm an OUT at CPL 3 is not native after all (IOPL does not reach
 // CPL 3 there, so every OUT faults and is checked against the TSS's I/O
-// bitmap in KVM's emulator; guests/doorbell-bench/doorbell_user.S).
+// bitmap in KVM's emulator; guests/doorbell-bench/doorbell_user.S), and
+// there the CPL 0 figures are the closer measure of the transport.
 //
 // Usage: bench-doorbell [writes N (20000)] [repetitions (3)]
 #include "bench_support.hpp"
