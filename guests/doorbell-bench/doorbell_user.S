@@ -5,10 +5,11 @@
  *
  * Why CPL 3: on this project's host (KVM nested on kvm_pvm, README "Notes
  * on this machine"), guest code at CPL 0 goes through KVM's instruction
- * emulator at ~1-2 us per instruction, while CPL 3 code runs natively. A
- * loop of OUTs at CPL 0 would measure the emulator, not the transport; at
- * CPL 3 each OUT costs only its exit: absorbed in the kernel by the
- * ioeventfd (doorbell = true) or taken to userspace (doorbell = false).
+ * emulator, while CPL 3 code runs natively. The intent was a loop of OUTs
+ * whose cost is only their exits: absorbed in the kernel by the ioeventfd
+ * (doorbell = true) or taken to userspace (doorbell = false). On this host
+ * the OUT itself still goes through the emulator at CPL 3, at a higher
+ * cost (below), so the benchmark runs the loop at CPL 0 too (RSI = 1).
  *
  * So the guest, entered in long mode at 0x1000 by the VMM:
  *  1. builds page tables whose one 2 MiB page (all of RAM) has U/S set:
@@ -30,9 +31,8 @@
  *    0x202: IOPL 0, IF 1), so IN/OUT at CPL 3 are allowed by the TSS's I/O
  *    permission bitmap instead (all zeros: every port up to 0x7ff). The
  *    price: each OUT at CPL 3 faults and is checked against the bitmap in
- *    KVM's emulator, ~170 us here against ~25 us per loop turn at CPL 0
- *    (measured with doorbell = false), which is why the benchmark runs
- *    both;
+ *    KVM's emulator, several times what a loop turn at CPL 0 costs (README,
+ *    "Benchmarks");
  *  - an interrupt or exception from CPL 3 (`int $0x80` into a DPL-3 gate,
  *    with RSP0 in the TSS) ends in a triple fault, so the way back to
  *    CPL 0 is SYSCALL, which needs neither the IDT nor a stack switch.
