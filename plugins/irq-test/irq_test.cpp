@@ -68,7 +68,8 @@ public:
         level_ = runtime.irq(1);
         // A 4-byte write to RING then never reaches write(): KVM signals an
         // eventfd in the kernel and the event loop calls us with how many
-        // rings it absorbed since the last call.
+        // rings it absorbed since the last call, under this device's lock
+        // (the plugin is not thread-safe), so a plain counter will do.
         if (doorbell_)
             ring_ = runtime.doorbell(0, kRing, 4, std::nullopt, [this](uint64_t n) { counters_[rings] += n; });
     }
