@@ -128,8 +128,13 @@ void DeviceRuntime::release_all()
         wait_until_not_running(handle);
         remove(r);
     }
+    // Once only: destroy calls this, and so does the destructor, which for a
+    // retired host context runs at process exit, after the Machine and its
+    // InterruptLines are gone (a use after free that crashed every irqchip
+    // machine with a device holding lines, at exit).
     if (services_.lines != nullptr)
         services_.lines->drop_source(this);
+    services_.lines = nullptr;
 }
 
 void DeviceRuntime::detach_doorbells()
