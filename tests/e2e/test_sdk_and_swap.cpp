@@ -323,6 +323,33 @@ TEST_CASE("vmm plugins --json lists a plugin whose path is not UTF-8", "[e2e][sd
     CHECK(found);
 }
 
+TEST_CASE("vmm plugins shows each plugin's default interrupt lines", "[e2e][sdk][irq]")
+{
+    TempDir dir("plugins-irqs");
+    for (const char *name : {"irq-edge", "irq-shared", "irq-no-default", "irq-pair", "probe"})
+        fs::copy_file(fs::path(paths::fixture_dir()) / ("vmm-" + std::string(name) + ".so"),
+                      dir.path / ("vmm-" + std::string(name) + ".so"));
+    const ProcessResult r = run_vmm({"--plugin-path", dir.path.string(), "plugins", "--json"});
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    std::map<std::string, json> irqs;
+    for (const json &plugin : json::parse(r.out))
+        irqs[plugin["name"]] = plugin["default_irqs"];
+    CHECK(irqs["irq-edge"] == json::parse(R"([{"line": 5, "trigger": "edge", "shared": false}])"));
+    CHECK(irqs["irq-shared"] == json::parse(R"([{"line": 9, "trigger": "level", "shared": true}])"));
+    CHECK(irqs["irq-no-default"] == json::parse(R"([{"line": "none", "trigger": "edge", "shared": false}])"));
+    CHECK(irqs["irq-pair"] == json::parse(R"([{"line": 3, "trigger": "edge", "shared": false},
+                                              {"line": 10, "trigger": "level", "shared": false}])"));
+    CHECK(irqs["probe"] == json::array());
+
+    const ProcessResult text = run_vmm({"--plugin-path", dir.path.string(), "plugins"});
+    CHECK(text.exit_status == 0);
+    CHECK_THAT(text.out, Catch::Contains("  default interrupt lines: 5 (edge)\n"));
+    CHECK_THAT(text.out, Catch::Contains("  default interrupt lines: 9 (level, shared)\n"));
+    CHECK_THAT(text.out, Catch::Contains("  default interrupt lines: none (edge)\n"));
+    CHECK_THAT(text.out, Catch::Contains("  default interrupt lines: 3 (edge), 10 (level)\n"));
+}
+
 TEST_CASE("one guest, one vmm binary: the serial device's implementation is chosen by the machine file", "[e2e][swap]")
 {
     TempDir dir("swap-file");

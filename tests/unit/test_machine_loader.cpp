@@ -87,6 +87,58 @@ settings = { input = "abc", speed = 9600, on = true, ratio = 0.5 }
     REQUIRE(device.settings.size() == 4);
 }
 
+TEST_CASE("interrupt lines, irqchip and pit are read with where they were set", "[config][irq]")
+{
+    const MachineSpec spec = parse_ok(R"([machine]
+memory = "64K"
+irqchip = true
+pit = true
+
+[[device]]
+name = "one"
+plugin = "serial"
+irq = 4
+
+[[device]]
+name = "two"
+plugin = "serial"
+irqs = [5, 9]
+
+[[device]]
+name = "defaults"
+plugin = "serial"
+)");
+    CHECK(spec.irqchip);
+    CHECK(spec.irqchip_given);
+    CHECK(spec.irqchip_where.str() == "m.toml:3:11");
+    CHECK(spec.pit);
+    CHECK(spec.pit_where.str() == "m.toml:4:7");
+    REQUIRE(spec.devices.size() == 3);
+    CHECK(spec.devices[0].irqs == std::vector<uint32_t>{4});
+    CHECK(spec.devices[0].irqs_key == "irq");
+    CHECK(spec.devices[0].irqs_where.str() == "m.toml:9:7");
+    CHECK(spec.devices[1].irqs == std::vector<uint32_t>{5, 9});
+    CHECK(spec.devices[1].irqs_key == "irqs");
+    CHECK(spec.devices[1].irqs_where.str() == "m.toml:14:8");
+    CHECK_FALSE(spec.devices[2].irqs.has_value()); // the plugin's defaults
+
+    // Not given: no irqchip, no PIT, and nothing to point at.
+    const MachineSpec plain = parse_ok("[machine]\nmemory = 4096\n");
+    CHECK_FALSE(plain.irqchip);
+    CHECK_FALSE(plain.irqchip_given);
+    CHECK_FALSE(plain.irqchip_where.known());
+    CHECK_FALSE(plain.pit);
+    CHECK_FALSE(plain.pit_where.known());
+    // Said, even as false.
+    const MachineSpec off = parse_ok("[machine]\nmemory = 4096\nirqchip = false\n");
+    CHECK_FALSE(off.irqchip);
+    CHECK(off.irqchip_given);
+    CHECK(off.irqchip_where.str() == "m.toml:3:11");
+    // An empty list is kept: the plan checks it against the plugin's count.
+    const MachineSpec none = parse_ok("[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"x\"\nirqs = []\n");
+    CHECK(none.devices[0].irqs == std::vector<uint32_t>{});
+}
+
 TEST_CASE("sizes take units", "[config]")
 {
     CHECK(parse_byte_size("4096") == 4096);
@@ -109,7 +161,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\nvcpus = = 2\n", "m.toml:3:9: Error while parsing value: could not determine value type"},
         {"[cpu]\nmode = \"real\"\n", "m.toml:1:1: missing [machine] table (it gives at least `memory`)"},
         {"[machine]\nvcpus = 1\n", "m.toml:1:1: [machine]: missing required key 'memory' (a size such as 4096 or \"64K\")"},
-        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: irqchip, memory, name, strict, vcpus)"},
+        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: irqchip, memory, name, pit, strict, vcpus)"},
         {"[machine]\nmemory = 4096\nvcpus = \"two\"\n", "m.toml:3:9: [machine]: 'vcpus' must be an integer, not a string"},
         {"[machine]\nmemory = 4095\n", "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB"},
         {"[machine]\nmemory = \"4G\"\n", "m.toml:2:10: [machine]: memory = 0x100000000 is more than the 3 GiB this vmm maps below the 32-bit I/O hole"},
@@ -147,7 +199,16 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nmmio = [{ base = 0x1000, size = 16, irq = 4 }]\n", "m.toml:6:37: device 'a': mmio[0]: unknown key 'irq' (known keys: base, size)"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\npio = { base = 1, size = 1 }\n", "m.toml:6:7: device 'a': 'pio' must be an array, not a table"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nsettings = { list = [1, 2] }\n", "m.toml:6:21: device 'a': setting 'list' is an array; settings are booleans, integers, floats or strings"},
-        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nport = 0x3f8\n", "m.toml:6:1: device 'a': unknown key 'port' (known keys: mmio, name, pio, plugin, settings)"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nport = 0x3f8\n", "m.toml:6:1: device 'a': unknown key 'port' (known keys: irq, irqs, mmio, name, pio, plugin, settings)"},
+        // Interrupt lines and in-kernel devices.
+        {"[machine]\nmemory = 4096\npit = 1\n", "m.toml:3:7: [machine]: 'pit' must be a boolean (true or false), not an integer"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirq = 4\nirqs = [4]\n", "m.toml:7:8: device 'a': give either irq (one line) or irqs (a list), not both (irq is at m.toml:6:7)"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirq = -4\n", "m.toml:6:7: device 'a': 'irq' must not be negative (got -4)"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirq = \"4\"\n", "m.toml:6:7: device 'a': 'irq' must be an integer (an interrupt line), not a string"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirq = 4.0\n", "m.toml:6:7: device 'a': 'irq' must be an integer (an interrupt line), not a float"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirq = 0x100000000\n", "m.toml:6:7: device 'a': 'irq' = 4294967296 is not an interrupt line (the in-kernel IOAPIC has lines 0-23)"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirqs = 4\n", "m.toml:6:8: device 'a': 'irqs' must be an array of integers such as [4, 5], not an integer"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirqs = [4, \"5\", -6]\n", "m.toml:6:12: device 'a': irqs[1] must be an integer (an interrupt line), not a string\nm.toml:6:17: device 'a': irqs[2] must not be negative (got -6)"},
         // CPU modes and several vCPUs.
         {"[machine]\nmemory = 4096\n[cpu]\nmode = \"long\"\npage_tables = 0x1001\n", "m.toml:5:15: [cpu]: page_tables = 0x1001 must be 4 KiB aligned"},
         {"[machine]\nmemory = 4096\n[cpu]\nmode = \"real\"\npage_tables = 0x1000\n", "m.toml:5:15: [cpu]: page_tables are only for \"protected\" and \"long\" mode"},
@@ -188,7 +249,7 @@ TEST_CASE("all errors of a machine file are reported together", "[config]")
     const std::string text = errors_of("[machine]\nmemory = 4095\nvcpus = 100\ncolour = \"blue\"\n");
     CHECK(text == "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB\n"
                   "m.toml:3:9: [machine]: vcpus = 100 must be between 1 and 64\n"
-                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: irqchip, memory, name, strict, vcpus)");
+                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: irqchip, memory, name, pit, strict, vcpus)");
 }
 
 TEST_CASE("image files are found next to the machine file, then on the guest path", "[config]")

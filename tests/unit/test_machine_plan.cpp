@@ -281,3 +281,161 @@ TEST_CASE("a memory check outside RAM and every ROM is refused before the guest 
     CHECK(s.plan(kHead + rom + "[[check]]\nmemory = 0x7ffffffffffffffc\nwidth = 8\nequals = 0\n") ==
           s.at(9, 1) + "check of 8 bytes at 0x7ffffffffffffffc is outside guest RAM (0-0xffff) and every ROM image");
 }
+
+// ---- interrupt lines and the in-kernel devices -----------------------------
+
+namespace {
+
+// irqchip = true at 3:11; devices start at line 6.
+const std::string kChipHead = "[machine]\nmemory = \"64K\"\nirqchip = true\n[cpu]\nentry = 0x1000\n";
+// irqchip = true at 3:11, pit = true at 4:7; devices start at line 7.
+const std::string kPitHead = "[machine]\nmemory = \"64K\"\nirqchip = true\npit = true\n[cpu]\nentry = 0x1000\n";
+
+std::string device(const std::string &name, const std::string &plugin, const std::string &extra = "")
+{
+    return "[[device]]\nname = \"" + name + "\"\nplugin = \"" + plugin + "\"\n" + extra;
+}
+
+// "file:line:col", to quote inside a message.
+std::string loc(const Scratch &s, int line, int column)
+{
+    const std::string at = s.at(line, column);
+    return at.substr(0, at.size() - 2);
+}
+
+using Lines = std::vector<std::pair<uint32_t, uint32_t>>; // (line, flags) per device line
+
+std::vector<Lines> planned_lines(const BootScratch &s, const std::string &text)
+{
+    std::vector<Lines> out;
+    for (const PlannedDevice &d : s.plan_ok(text).devices) {
+        Lines lines;
+        for (const PlannedIrq &irq : d.irqs)
+            lines.emplace_back(irq.line, irq.flags);
+        out.push_back(lines);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a device's lines come from the machine file, else from its plugin", "[plan][irq]")
+{
+    BootScratch s;
+    const auto lines = planned_lines(s, kChipHead + device("a", "irq-edge") + device("b", "irq-shared", "irq = 11\n") +
+                                            device("c", "irq-pair", "irqs = [4, 7]\n") + device("d", "probe") +
+                                            device("e", "irq-no-default", "irq = 12\n"));
+    REQUIRE(lines.size() == 5);
+    CHECK(lines[0] == Lines{{5, VMM_IRQ_EDGE}});
+    CHECK(lines[1] == Lines{{11, VMM_IRQ_LEVEL | VMM_IRQ_SHARED}}); // moved, still as the plugin declares it
+    CHECK(lines[2] == Lines{{4, VMM_IRQ_EDGE}, {7, VMM_IRQ_LEVEL}});
+    CHECK(lines[3].empty());
+    CHECK(lines[4] == Lines{{12, VMM_IRQ_EDGE}});
+    // irq 0 is free while there is no PIT.
+    CHECK(s.plan(kChipHead + device("a", "irq-edge", "irq = 0\n")) == "");
+    // A plugin without lines may be given an empty list.
+    CHECK(s.plan(kChipHead + device("p", "probe", "irqs = []\n")) == "");
+}
+
+TEST_CASE("without an irqchip, default lines are planned unconnected and explicit ones refused", "[plan][irq]")
+{
+    BootScratch s;
+    // Whatever the defaults (none, or the same line twice), nothing is checked:
+    // the lines reach nothing.
+    const auto lines = planned_lines(s, kHead + device("a", "irq-edge") + device("b", "irq-edge") +
+                                            device("n", "irq-no-default"));
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0] == Lines{{5, VMM_IRQ_EDGE}});
+    CHECK(lines[1] == Lines{{5, VMM_IRQ_EDGE}});
+    CHECK(lines[2] == Lines{{VMM_IRQ_NO_DEFAULT, VMM_IRQ_EDGE}});
+
+    CHECK(s.plan(kHead + device("com1", "irq-edge", "irq = 4\n")) ==
+          s.at(8, 7) + "device 'com1' (plugin 'irq-edge') sets irq = 4, but the machine has no interrupt controller: "
+                       "add irqchip = true to [machine]");
+    CHECK(s.plan("[machine]\nmemory = \"64K\"\nirqchip = false\n[cpu]\nentry = 0x1000\n" +
+                 device("p", "irq-pair", "irqs = [4, 5]\n")) ==
+          s.at(9, 8) + "device 'p' (plugin 'irq-pair') sets irqs = [4, 5], but the machine has no interrupt "
+                       "controller: add irqchip = true to [machine] (it says irqchip = false at " + loc(s, 3, 11) + ")");
+}
+
+TEST_CASE("the machine file gives as many lines as the plugin uses", "[plan][irq]")
+{
+    Scratch s;
+    CHECK(s.plan(kChipHead + device("e", "irq-edge", "irqs = [4, 5]\n")) ==
+          s.at(9, 8) + "device 'e': plugin 'irq-edge' uses 1 interrupt line, irqs gives 2");
+    CHECK(s.plan(kChipHead + device("p", "irq-pair", "irq = 4\n")) ==
+          s.at(9, 7) + "device 'p': plugin 'irq-pair' uses 2 interrupt lines, irq gives 1");
+    CHECK(s.plan(kChipHead + device("p", "probe", "irq = 4\n")) ==
+          s.at(9, 7) + "device 'p': plugin 'probe' declares no interrupt line, but irq gives 1");
+}
+
+TEST_CASE("a line without a default must be given when the machine has an irqchip", "[plan][irq]")
+{
+    Scratch s;
+    CHECK(s.plan(kChipHead + device("n", "irq-no-default")) ==
+          s.at(6, 1) + "device 'n' (plugin 'irq-no-default'): the plugin gives its interrupt line 0 no default: "
+                       "choose one with irq = N");
+}
+
+TEST_CASE("lines are checked against the in-kernel IOAPIC, the PIC cascade and the PIT", "[plan][irq]")
+{
+    Scratch s;
+    CHECK(s.plan(kChipHead + device("e", "irq-edge", "irq = 24\n")) ==
+          s.at(9, 7) + "device 'e' (plugin 'irq-edge'): irq 24 is out of range: the in-kernel IOAPIC has lines 0-23");
+    CHECK(s.plan(kChipHead + device("e", "irq-edge", "irq = 2\n")) ==
+          s.at(9, 7) + "device 'e' (plugin 'irq-edge'): irq 2 is the PIC cascade (the slave PIC's input on the "
+                       "master), which no device can use: choose another line");
+    CHECK(s.plan(kPitHead + device("e", "irq-edge", "irq = 0\n")) ==
+          s.at(10, 7) + "device 'e' (plugin 'irq-edge'): irq 0 is the line of the in-kernel PIT (pit = true at " +
+              loc(s, 4, 7) + "): choose another line");
+    CHECK(s.plan("[machine]\nmemory = \"64K\"\npit = true\n[cpu]\nentry = 0x1000\n") ==
+          s.at(3, 7) + "[machine]: pit = true needs the in-kernel interrupt controller: add irqchip = true");
+}
+
+TEST_CASE("two devices share a line only if both declare it level-triggered and shared", "[plan][irq]")
+{
+    BootScratch s;
+    CHECK(s.plan(kChipHead + device("a", "irq-edge") + device("b", "irq-edge")) ==
+          s.at(9, 1) + "device 'b' (plugin 'irq-edge'): its default irq 5 is already taken by device 'a' (plugin "
+                       "'irq-edge'), declared at " + loc(s, 6, 1) + "; a line is shared only when both sides declare "
+                       "it level-triggered and shared (plugin 'irq-edge' declares it edge-triggered, plugin 'irq-edge' "
+                       "edge-triggered)");
+    CHECK(s.plan(kChipHead + device("a", "irq-shared") + device("b", "irq-edge", "irq = 9\n")) ==
+          s.at(12, 7) + "device 'b' (plugin 'irq-edge'): irq 9 is already taken by device 'a' (plugin 'irq-shared'), "
+                        "declared at " + loc(s, 6, 1) + "; a line is shared only when both sides declare it "
+                        "level-triggered and shared (plugin 'irq-shared' declares it level-triggered and shared, "
+                        "plugin 'irq-edge' edge-triggered)");
+    CHECK(s.plan(kChipHead + device("p", "irq-pair", "irqs = [4, 4]\n")) ==
+          s.at(9, 8) + "device 'p' (plugin 'irq-pair'): irq 4 is already taken by another of its own lines, declared "
+                       "at " + loc(s, 9, 8) + "; a line is shared only when both sides declare it level-triggered and "
+                       "shared (plugin 'irq-pair' declares it edge-triggered, plugin 'irq-pair' level-triggered, not "
+                       "shared)");
+    const auto lines = planned_lines(s, kChipHead + device("a", "irq-shared") + device("b", "irq-shared"));
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == lines[1]);
+}
+
+TEST_CASE("device ranges may not cover the in-kernel devices' ports and windows", "[plan][irq]")
+{
+    Scratch s;
+    s.file("rom.bin", 4096);
+    const std::string pit = " (pit = true at " + loc(s, 4, 7) + ")";
+    const std::string chip = " (irqchip = true at " + loc(s, 3, 11) + ")";
+    CHECK(s.plan(kPitHead + device("p", "probe", "pio = [{ base = 0x40, size = 0x40 }]\n")) ==
+          s.at(10, 8) + "device 'p' pio 0x40-0x7f overlaps the in-kernel PIT pio 0x40-0x43" + pit + "\n" +
+              s.at(10, 8) + "device 'p' pio 0x40-0x7f overlaps the in-kernel PIT's speaker port pio 0x61-0x61" + pit);
+    CHECK(s.plan(kChipHead + device("p", "probe", "pio = [{ base = 0x21, size = 0x40 }]\n")) ==
+          s.at(9, 8) + "device 'p' pio 0x21-0x60 overlaps the in-kernel master PIC pio 0x20-0x21" + chip);
+    CHECK(s.plan(kChipHead + device("p", "probe", "pio = [{ base = 0x4d1, size = 1 }]\n")) ==
+          s.at(9, 8) + "device 'p' pio 0x4d1-0x4d1 overlaps the in-kernel PICs' ELCR pio 0x4d0-0x4d1" + chip);
+    CHECK(s.plan(kChipHead + device("p", "probe", "mmio = [{ base = 0xfec00800, size = 0x40 }]\n")) ==
+          s.at(9, 9) + "device 'p' mmio 0xfec00800-0xfec0083f overlaps the in-kernel IOAPIC mmio "
+                       "0xfec00000-0xfec00fff" + chip);
+    CHECK(s.plan(kChipHead + "[[image]]\nfile = \"rom.bin\"\naddress = 0xfee00000\ntype = \"rom\"\n") ==
+          s.at(6, 1) + "ROM image rom.bin at 0xfee00000-0xfee00fff overlaps the in-kernel local APIC mmio "
+                       "0xfee00000-0xfee00fff" + chip);
+    // Without them, those ranges are anybody's.
+    CHECK(s.plan(kHead + device("p", "probe", "pio = [{ base = 0x20, size = 0x40 }]\n"
+                                               "mmio = [{ base = 0xfec00000, size = 0x40 }]\n")) == "");
+    CHECK(s.plan(kChipHead + device("p", "probe", "pio = [{ base = 0x40, size = 0x40 }]\n")) == "");
+}

@@ -167,3 +167,47 @@ TEST_CASE("plugins built against earlier minor versions still load", "[plugin][a
         CHECK_FALSE(plugin->observes_exits()); // fields it never had read as NULL
     }
 }
+
+TEST_CASE("a plugin's declared interrupt lines are read in its order", "[plugin][irq]")
+{
+    const auto lines = [](const std::string &name) {
+        std::vector<std::pair<uint32_t, uint32_t>> out;
+        const auto plugin = PluginLibrary::load(fixture(name)); // kept alive while its lines are read
+        for (const IrqDecl &irq : plugin->default_irqs())
+            out.emplace_back(irq.line, irq.flags);
+        return out;
+    };
+    using Lines = std::vector<std::pair<uint32_t, uint32_t>>;
+    CHECK(lines("irq-edge") == Lines{{5, VMM_IRQ_EDGE}});
+    CHECK(lines("irq-shared") == Lines{{9, VMM_IRQ_LEVEL | VMM_IRQ_SHARED}});
+    CHECK(lines("irq-no-default") == Lines{{VMM_IRQ_NO_DEFAULT, VMM_IRQ_EDGE}});
+    CHECK(lines("irq-pair") == Lines{{3, VMM_IRQ_EDGE}, {10, VMM_IRQ_LEVEL}});
+    CHECK(lines("probe").empty());
+}
+
+TEST_CASE("plugins before ABI 1.4 declare no interrupt line, whatever their descriptor holds", "[plugin][irq][abi]")
+{
+    for (uint32_t minor = 0; minor < 4; ++minor) {
+        INFO("old-minor-1." << minor);
+        CHECK(PluginLibrary::load(fixture("old-minor-1." + std::to_string(minor)))->default_irqs().empty());
+    }
+    // A 1.3 plugin whose descriptor happens to be 1.4's size, with a line
+    // where 1.4 has default_irqs: 1.3 has no such field, so it is not read.
+    auto plugin = PluginLibrary::load(fixture("irqs-at-1.3"));
+    CHECK(plugin->abi_version() == VMM_ABI_MAKE_VERSION(1, 3));
+    CHECK(plugin->default_irqs().empty());
+}
+
+TEST_CASE("malformed interrupt line declarations are refused, naming the plugin and its file", "[plugin][irq][abi]")
+{
+    CHECK(load_error("bad-irq-stride") == fixture("bad-irq-stride").string() +
+                                              ": malformed plugin descriptor: default irq 0: struct_size 20 must be a "
+                                              "multiple of 8 from 16 to 4096");
+    CHECK(load_error("bad-irq-flags") == fixture("bad-irq-flags").string() +
+                                             ": malformed plugin descriptor: plugin 'bad-irq-flags': default irq 1 "
+                                             "has unknown flag bits 0x4");
+    CHECK(load_error("shared-edge-irq") == fixture("shared-edge-irq").string() +
+                                               ": malformed plugin descriptor: plugin 'shared-edge-irq': default irq "
+                                               "0 is VMM_IRQ_SHARED but not VMM_IRQ_LEVEL (only level-triggered lines "
+                                               "can be shared)");
+}

@@ -14,6 +14,15 @@ namespace {
 
 std::string describe_region(const RegionDecl &r) { return describe_range(r.space, r.base, r.size); }
 
+// "5 (edge)", "9 (level, shared)", "none (level)": a line's default number
+// and how it is triggered.
+std::string describe_irq(const IrqDecl &irq)
+{
+    const std::string line = irq.line == VMM_IRQ_NO_DEFAULT ? "none" : std::to_string(irq.line);
+    return fmt::format("{} ({}{})", line, (irq.flags & VMM_IRQ_LEVEL) != 0 ? "level" : "edge",
+                       (irq.flags & VMM_IRQ_SHARED) != 0 ? ", shared" : "");
+}
+
 void print_text(const PluginLibrary &p)
 {
     std::cout << fmt::format("{} {} (ABI {}{}{})\n", p.name(), p.version().empty() ? "?" : p.version(),
@@ -26,6 +35,12 @@ void print_text(const PluginLibrary &p)
         for (const RegionDecl &r : p.default_regions())
             ranges += (ranges.empty() ? "" : ", ") + describe_region(r);
         std::cout << "  default ranges: " << ranges << "\n";
+    }
+    if (!p.default_irqs().empty()) {
+        std::string lines;
+        for (const IrqDecl &irq : p.default_irqs())
+            lines += (lines.empty() ? "" : ", ") + describe_irq(irq);
+        std::cout << "  default interrupt lines: " << lines << "\n";
     }
     if (p.config_keys().empty()) {
         std::cout << "  settings: none\n";
@@ -48,6 +63,13 @@ nlohmann::ordered_json to_json(const PluginLibrary &p)
     nlohmann::ordered_json ranges = nlohmann::ordered_json::array();
     for (const RegionDecl &r : p.default_regions())
         ranges.push_back({{"space", space_name(r.space)}, {"base", r.base}, {"size", r.size}});
+    // A line without a default is "none": the machine file must give it.
+    nlohmann::ordered_json irqs = nlohmann::ordered_json::array();
+    for (const IrqDecl &irq : p.default_irqs())
+        irqs.push_back({{"line", irq.line == VMM_IRQ_NO_DEFAULT ? nlohmann::ordered_json("none")
+                                                                : nlohmann::ordered_json(irq.line)},
+                        {"trigger", (irq.flags & VMM_IRQ_LEVEL) != 0 ? "level" : "edge"},
+                        {"shared", (irq.flags & VMM_IRQ_SHARED) != 0}});
     return {{"name", p.name()},
             {"version", p.version()},
             {"abi", abi_version_string(p.abi_version())},
@@ -56,6 +78,7 @@ nlohmann::ordered_json to_json(const PluginLibrary &p)
             {"thread_safe", p.thread_safe()},
             {"observes_exits", p.observes_exits()},
             {"default_ranges", ranges},
+            {"default_irqs", irqs},
             {"settings", keys}};
 }
 

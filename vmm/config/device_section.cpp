@@ -1,7 +1,8 @@
-// [[device]]: instance name, plugin, PIO/MMIO ranges and the settings table
-// handed to the plugin. Only the shape is checked here; whether the plugin
-// declares these settings, and whether ranges overlap, is checked when the
-// machine is planned, with the plugin loaded.
+// [[device]]: instance name, plugin, PIO/MMIO ranges, interrupt lines and the
+// settings table handed to the plugin. Only the shape is checked here; whether
+// the plugin declares these settings and this many lines, and whether ranges
+// or lines clash, is checked when the machine is planned, with the plugin
+// loaded.
 
 #include "config/machine_parser.hpp"
 
@@ -60,6 +61,7 @@ void MachineParser::parse_device(const toml::table &table, std::string context)
     }
     parse_ranges(reader, Space::pio, context, device);
     parse_ranges(reader, Space::mmio, context, device);
+    parse_irqs(reader, context, device);
     if (const toml::table *settings = reader.subtable("settings"))
         parse_settings(*settings, context, device);
     reader.reject_unknown_keys();
@@ -78,6 +80,74 @@ void MachineParser::parse_ranges(TableReader &reader, Space space, const std::st
                        if (base && size)
                            device.ranges.push_back(RangeSpec{space, *base, *size, location_of(node)});
                    });
+}
+
+// `irq = N` or `irqs = [N, ...]`: the device's lines in its own order. Which
+// numbers the machine can use (range, cascade, PIT, sharing) depends on the
+// irqchip and on the plugin, so the plan checks them.
+void MachineParser::parse_irqs(TableReader &reader, const std::string &context, DeviceSpec &device)
+{
+    const toml::node *irq = reader.node("irq");
+    const toml::node *irqs = reader.node("irqs");
+    if (irq != nullptr && irqs != nullptr) {
+        diagnostics_.error(location_of(*irqs),
+                           fmt::format("{}: give either irq (one line) or irqs (a list), not both (irq is at {})",
+                                       context, location_of(*irq).str()));
+        return;
+    }
+    if (irq != nullptr) {
+        device.irqs_key = "irq";
+        device.irqs_where = location_of(*irq);
+        if (auto line = irq_line(*irq, "'irq'", context))
+            device.irqs = std::vector<uint32_t>{*line};
+        return;
+    }
+    if (irqs == nullptr)
+        return;
+    device.irqs_key = "irqs";
+    device.irqs_where = location_of(*irqs);
+    const toml::array *array = irqs->as_array();
+    if (array == nullptr) {
+        diagnostics_.error(device.irqs_where, fmt::format("{}: 'irqs' must be an array of integers such as [4, 5], "
+                                                          "not {}",
+                                                          context, toml_type_name(*irqs)));
+        return;
+    }
+    std::vector<uint32_t> lines;
+    bool good = true;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        auto line = irq_line(*array->get(i), fmt::format("irqs[{}]", i), context);
+        good = good && line.has_value();
+        if (line)
+            lines.push_back(*line);
+    }
+    if (good)
+        device.irqs = std::move(lines);
+}
+
+std::optional<uint32_t> MachineParser::irq_line(const toml::node &node, const std::string &what,
+                                                const std::string &context)
+{
+    const auto *integer = node.as_integer();
+    if (integer == nullptr) {
+        diagnostics_.error(location_of(node),
+                           fmt::format("{}: {} must be an integer (an interrupt line), not {}", context, what,
+                                       toml_type_name(node)));
+        return std::nullopt;
+    }
+    const int64_t value = integer->get();
+    if (value < 0) {
+        diagnostics_.error(location_of(node), fmt::format("{}: {} must not be negative (got {})", context, what, value));
+        return std::nullopt;
+    }
+    // Kept to 32 bits here; the plan says which lines the machine has.
+    if (value > 0xffff) {
+        diagnostics_.error(location_of(node), fmt::format("{}: {} = {} is not an interrupt line (the in-kernel IOAPIC "
+                                                          "has lines 0-23)",
+                                                          context, what, value));
+        return std::nullopt;
+    }
+    return static_cast<uint32_t>(value);
 }
 
 void MachineParser::parse_settings(const toml::table &table, const std::string &context, DeviceSpec &device)

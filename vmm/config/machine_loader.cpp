@@ -73,8 +73,17 @@ void MachineParser::parse_machine_table(TableReader &top)
     }
     if (auto strict = machine.boolean("strict"))
         spec_.strict = *strict;
-    if (auto irqchip = machine.boolean("irqchip"))
+    // Where irqchip and pit were set: messages about interrupt lines and
+    // in-kernel devices point back at them.
+    if (auto irqchip = machine.boolean("irqchip")) {
         spec_.irqchip = *irqchip;
+        spec_.irqchip_given = true;
+        spec_.irqchip_where = machine.where("irqchip");
+    }
+    if (auto pit = machine.boolean("pit")) {
+        spec_.pit = *pit;
+        spec_.pit_where = machine.where("pit");
+    }
     machine.reject_unknown_keys();
 }
 

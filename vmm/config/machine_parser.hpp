@@ -55,6 +55,8 @@ private:
     void parse_device(const toml::table &table, std::string context);
     void parse_ranges(TableReader &reader, Space space, const std::string &context, DeviceSpec &device);
     void parse_settings(const toml::table &table, const std::string &context, DeviceSpec &device);
+    void parse_irqs(TableReader &reader, const std::string &context, DeviceSpec &device);
+    std::optional<uint32_t> irq_line(const toml::node &node, const std::string &what, const std::string &context);
 
     void parse_checks(TableReader &top);
     void parse_check(const toml::table &table, const std::string &context);

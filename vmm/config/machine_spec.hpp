@@ -127,6 +127,7 @@ struct DeviceSpec {
     // Interrupt lines from `irq = N` or `irqs = [N, ...]`, in the device's
     // order; unset: the plugin's default lines.
     std::optional<std::vector<uint32_t>> irqs;
+    std::string irqs_key; // "irq" or "irqs", as written: messages quote it
     SourceLocation irqs_where;
     SourceLocation where;
     SourceLocation plugin_where;

@@ -18,6 +18,8 @@ Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(
     create_vcpu_runtimes();
     create_devices();
     create_vm();
+    create_platform();
+    realize_devices();
     find_observers();
 }
 
@@ -37,8 +39,23 @@ void Machine::create_vcpu_runtimes()
 Machine::~Machine()
 {
     vcpus_.clear();
+    if (event_loop_)
+        event_loop_->stop();
     if (io_)
         io_->destroy_devices(); // reverse order of creation
+}
+
+static DeviceWiring wiring_of(const PlannedDevice &planned, bool irqchip)
+{
+    DeviceWiring wiring;
+    wiring.irqchip = irqchip;
+    for (const PlannedIrq &irq : planned.irqs) {
+        if (irqchip && irq.line != VMM_IRQ_NO_DEFAULT)
+            wiring.lines.emplace_back(irq.line);
+        else
+            wiring.lines.emplace_back(std::nullopt);
+    }
+    return wiring;
 }
 
 void Machine::build_memory()
@@ -66,7 +83,8 @@ void Machine::create_devices()
     for (const PlannedDevice &planned : plan_.devices) {
         try {
             devices.push_back(std::make_unique<DeviceInstance>(planned.plugin, planned.spec->name, planned.regions,
-                                                               planned.spec->settings, *this));
+                                                               planned.spec->settings, *this,
+                                                               wiring_of(planned, spec_.irqchip)));
         } catch (const InputError &e) {
             // Devices made so far are destroyed in reverse order on the way out.
             while (!devices.empty())
@@ -100,6 +118,45 @@ void Machine::create_vm()
     }
     const int sync = kvm_->extension(KVM_CAP_SYNC_REGS);
     sync_registers_ = (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) == (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+}
+
+void Machine::create_platform()
+{
+    if (spec_.irqchip) {
+        if (spec_.pit)
+            vm_->create_pit();
+        vcpus_.front()->set_virtual_wire_lints();
+        lines_ = std::make_unique<InterruptLines>(*vm_);
+        for (const auto &device : io_->devices()) {
+            for (const auto &line : device->wiring().lines) {
+                if (line)
+                    lines_->connect(*line);
+            }
+        }
+    }
+    event_loop_ = std::make_unique<EventLoop>();
+    runtime_services_.loop = event_loop_.get();
+    runtime_services_.lines = lines_.get();
+    runtime_services_.vm_fd = vm_->fd();
+    event_loop_->start();
+}
+
+// In the order of creation, before any vCPU runs. A device that refuses is
+// a configuration error of that device (exit status 2), as in create.
+void Machine::realize_devices()
+{
+    const auto &devices = io_->devices();
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        try {
+            devices[i]->realize(runtime_services_);
+        } catch (const InputError &e) {
+            event_loop_->stop(); // no callback into devices about to be destroyed
+            throw InputError(plan_.devices[i].spec->where, e.what());
+        } catch (...) {
+            event_loop_->stop();
+            throw;
+        }
+    }
 }
 
 void Machine::find_observers()

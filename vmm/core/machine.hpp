@@ -17,6 +17,8 @@
 #include "kvm/vm.hpp"
 #include "plugin/host_services.hpp"
 #include "plugin/plugin_finder.hpp"
+#include "runtime/event_loop.hpp"
+#include "runtime/interrupt_lines.hpp"
 
 #include <memory>
 #include <mutex>
@@ -78,6 +80,8 @@ private:
     void create_vcpu_runtimes();
     void create_devices();
     void create_vm();
+    void create_platform(); // irqchip lines, PIT, the boot vCPU's LINTs
+    void realize_devices();
     void find_observers();
     // The runtime of the calling thread's vCPU, if it is one of ours.
     VcpuRuntime *calling_vcpu();
@@ -94,6 +98,11 @@ private:
     std::unique_ptr<GuestMemory> memory_;
     std::unique_ptr<KvmSystem> kvm_;
     std::unique_ptr<Vm> vm_;
+    // The device runtime: stopped before devices are destroyed, so no
+    // callback runs into a device being torn down.
+    std::unique_ptr<InterruptLines> lines_;
+    std::unique_ptr<EventLoop> event_loop_;
+    RuntimeServices runtime_services_;
     std::unique_ptr<IoRouter> io_;
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::vector<std::unique_ptr<VcpuRuntime>> runtimes_;

@@ -1,5 +1,7 @@
 #include "core/machine_plan.hpp"
 
+#include "core/irq_plan.hpp"
+#include "core/kernel_devices.hpp"
 #include "kvm/vm.hpp"
 #include "plugin/settings_check.hpp"
 #include "support/errors.hpp"
@@ -27,12 +29,18 @@ unsigned host_physical_address_bits()
 
 class Planner {
 public:
-    Planner(const MachineSpec &spec, PluginFinder &plugins) : spec_(spec), plugins_(plugins) { plan_.spec = &spec; }
+    Planner(const MachineSpec &spec, PluginFinder &plugins)
+        : spec_(spec), plugins_(plugins), irqs_(spec, errors_), kernel_ranges_(kernel_device_ranges(spec))
+    {
+        plan_.spec = &spec;
+    }
 
     MachinePlan build()
     {
+        irqs_.check_machine();
         for (const DeviceSpec &device : spec_.devices)
             plan_device(device);
+        check_kernel_ports();
         try {
             plan_.images = load_images(spec_);
         } catch (const InputErrors &errors) {
@@ -77,6 +85,7 @@ private:
                 add_range(planned, index, decl.space, decl.base, decl.size, device.where,
                           fmt::format(" (a default range of plugin '{}')", planned.plugin->name()));
         }
+        planned.irqs = irqs_.plan_device(device, *planned.plugin);
         plan_.devices.push_back(std::move(planned));
     }
 
@@ -115,6 +124,11 @@ private:
                              fmt::format("KVM's reserved TSS/identity-map pages {:#x}-{:#x}", kReservedHelperBase,
                                          kReservedHelperBase + kReservedHelperSize - 1),
                              {}});
+        // Before ROMs and devices, so that the message is located at them.
+        for (const KernelRange &r : kernel_ranges_) {
+            if (r.space == Space::mmio)
+                areas.push_back(Area{r.base, r.size, r.what, {}});
+        }
         for (const LoadedImage &image : plan_.images) {
             if (image.type == ImageType::rom)
                 areas.push_back(Area{image.rom_address, image.rom_size,
@@ -150,6 +164,19 @@ private:
         }
     }
 
+    // Ports the in-kernel devices take never reach a plugin (their MMIO
+    // windows are checked with the guest-physical layout).
+    void check_kernel_ports()
+    {
+        for (const Mapping &m : plan_.pio.mappings()) {
+            for (const KernelRange &r : kernel_ranges_) {
+                if (r.space == Space::pio && m.base <= r.base + (r.size - 1) && r.base <= m.last())
+                    error(m.where, fmt::format("device '{}' {} overlaps {}", m.owner,
+                                               describe_range(Space::pio, m.base, m.size), r.what));
+            }
+        }
+    }
+
     // A [[check]] of memory reads RAM or a ROM image: refuse one that would
     // read outside them now, not after the guest ran.
     void check_memory_checks()
@@ -173,6 +200,8 @@ private:
     PluginFinder &plugins_;
     MachinePlan plan_;
     std::vector<InputError> errors_;
+    IrqPlanner irqs_;
+    std::vector<KernelRange> kernel_ranges_;
 };
 
 } // namespace

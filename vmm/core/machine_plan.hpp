@@ -1,6 +1,7 @@
 // Everything about a machine that can be checked without KVM: its plugins
 // (found, loaded, ABI-checked), their settings, every device range in both
-// address spaces, and the guest-physical layout of RAM, ROMs and MMIO.
+// address spaces (clear of the in-kernel devices'), each device's interrupt
+// lines, and the guest-physical layout of RAM, ROMs and MMIO.
 //
 // Building the plan either succeeds or throws InputErrors with every
 // problem located in the machine file; only then is a VM created.
@@ -22,7 +23,7 @@ namespace vmm {
 // One interrupt line of a device, resolved from the machine file or the
 // plugin's defaults and checked against the machine (range, sharing).
 struct PlannedIrq {
-    uint32_t line = 0;  // the GSI
+    uint32_t line = 0;  // the GSI; VMM_IRQ_NO_DEFAULT only without an irqchip (it reaches nothing)
     uint32_t flags = 0; // VMM_IRQ_* as the plugin declared it
 };
 

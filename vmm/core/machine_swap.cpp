@@ -41,7 +41,17 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
         throw InputError(fmt::format("plugins '{}' and '{}' differ in observing exits or keeping vCPU state, which "
                                      "cannot change while the VM runs",
                                      old.plugin().name(), plugin->name()));
-    auto replacement = std::make_unique<DeviceInstance>(plugin, device, old.regions(), new_settings, *this);
+    // The device's lines were wired when the machine was built: the new
+    // plugin may use fewer of them (the rest stay low), not more.
+    const std::size_t wired = old.wiring().lines.size();
+    if (plugin->default_irqs().size() > wired)
+        throw InputError(fmt::format("plugin '{}' uses {} interrupt line(s), but device '{}' was built with {}: "
+                                     "lines cannot be added while the VM runs",
+                                     plugin->name(), plugin->default_irqs().size(), device, wired));
+    DeviceWiring wiring = old.wiring();
+    wiring.lines.resize(plugin->default_irqs().size());
+    auto replacement =
+        std::make_unique<DeviceInstance>(plugin, device, old.regions(), new_settings, *this, std::move(wiring));
 
     SwapResult result;
     result.device = device;
@@ -52,15 +62,31 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
         throw SystemError("the vCPUs did not pause (the VM is stopping, or a vCPU is stuck in a device)");
     std::unique_ptr<DeviceInstance> retired;
     try {
-        if (old.has_state()) {
-            const std::vector<uint8_t> state = old.save_state();
-            result.state_bytes = state.size();
+        // The old device comes to rest (no runtime callback from here on),
+        // gives up its doorbells to the new one, which is realized and
+        // takes its state. Any failure puts the old one back as it was.
+        old.quiesce();
+        std::vector<uint8_t> state;
+        try {
+            if (old.has_state()) {
+                state = old.save_state();
+                result.state_bytes = state.size();
+            }
+            old.detach_doorbells();
             try {
-                replacement->load_state(state);
+                replacement->realize(runtime_services_);
+                if (old.has_state())
+                    replacement->load_state(state);
             } catch (...) {
-                old.load_state(state); // the old device goes on where it was
+                replacement.reset(); // releases its doorbells first
+                old.attach_doorbells();
+                if (old.has_state())
+                    old.load_state(state); // the old device goes on where it was
                 throw;
             }
+        } catch (...) {
+            old.resume();
+            throw;
         }
         DeviceInstance *observer = replacement.get();
         retired = io_->replace_device(*index, std::move(replacement));

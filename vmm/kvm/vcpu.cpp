@@ -76,3 +76,23 @@ void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2> &entries)
 }
 
 } // namespace vmm
+
+namespace vmm {
+
+void Vcpu::set_virtual_wire_lints()
+{
+    constexpr std::size_t kLvtLint0 = 0x350;
+    constexpr std::size_t kLvtLint1 = 0x360;
+    constexpr uint32_t kDeliveryExtInt = 0x7u << 8;
+    constexpr uint32_t kDeliveryNmi = 0x4u << 8;
+    kvm_lapic_state lapic{};
+    if (::ioctl(fd_.get(), KVM_GET_LAPIC, &lapic) < 0)
+        throw SystemError(errno_message("KVM_GET_LAPIC", errno));
+    const auto set = [&](std::size_t offset, uint32_t value) { std::memcpy(&lapic.regs[offset], &value, 4); };
+    set(kLvtLint0, kDeliveryExtInt); // unmasked, edge
+    set(kLvtLint1, kDeliveryNmi);
+    if (::ioctl(fd_.get(), KVM_SET_LAPIC, &lapic) < 0)
+        throw SystemError(errno_message("KVM_SET_LAPIC", errno));
+}
+
+} // namespace vmm

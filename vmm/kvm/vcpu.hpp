@@ -33,6 +33,10 @@ public:
     kvm_sregs sregs() const;
     void set_sregs(const kvm_sregs &sregs);
     void set_cpuid(const std::vector<kvm_cpuid_entry2> &entries);
+    // The local APIC's LINT0 as ExtINT and LINT1 as NMI, as firmware leaves
+    // them on the boot CPU, so that the PIC's interrupts reach a guest that
+    // never programs its local APIC (Intel MP spec, virtual wire mode).
+    void set_virtual_wire_lints();
 
 private:
     uint32_t index_;

@@ -42,3 +42,14 @@ void Vm::create_irqchip()
 }
 
 } // namespace vmm
+
+namespace vmm {
+
+void Vm::create_pit()
+{
+    kvm_pit_config config{};
+    if (::ioctl(fd_.get(), KVM_CREATE_PIT2, &config) < 0)
+        throw SystemError(errno_message("KVM_CREATE_PIT2", errno));
+}
+
+} // namespace vmm

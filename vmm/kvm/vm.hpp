@@ -25,6 +25,9 @@ public:
     void set_memory_region(uint32_t slot, uint64_t guest_address, uint64_t size, void *host, bool read_only);
     // KVM_CREATE_IRQCHIP: in-kernel LAPIC, IOAPIC and PIC.
     void create_irqchip();
+    // KVM_CREATE_PIT2: an i8254 on ports 0x40-0x43 (and the speaker port
+    // 0x61) interrupting on line 0. Needs the irqchip first.
+    void create_pit();
 
 private:
     const KvmSystem &kvm_;

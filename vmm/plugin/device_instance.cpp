@@ -11,126 +11,10 @@
 #include <optional>
 #include <utility>
 
-void vmm_host_context::start_capture()
-{
-    std::lock_guard lock(capture_mutex_);
-    captured_errors_.clear();
-    capturing_ = true;
-}
-
-std::string vmm_host_context::end_capture()
-{
-    std::lock_guard lock(capture_mutex_);
-    capturing_ = false;
-    return std::exchange(captured_errors_, {});
-}
-
-void vmm_host_context::capture(const char *message)
-{
-    if (!capturing_.load())
-        return;
-    std::lock_guard lock(capture_mutex_);
-    if (!capturing_.load())
-        return;
-    if (!captured_errors_.empty())
-        captured_errors_ += "; ";
-    captured_errors_ += message;
-}
-
 namespace vmm {
 namespace {
 
 constexpr uint64_t kLoggedFailures = 10;
-
-spdlog::level::level_enum to_spdlog(uint32_t level)
-{
-    switch (level) {
-    case VMM_LOG_TRACE: return spdlog::level::trace;
-    case VMM_LOG_DEBUG: return spdlog::level::debug;
-    case VMM_LOG_INFO: return spdlog::level::info;
-    case VMM_LOG_WARN: return spdlog::level::warn;
-    case VMM_LOG_ERROR: return spdlog::level::err;
-    default: return spdlog::level::critical;
-    }
-}
-
-void host_log(vmm_host_context *host, uint32_t level, const char *message)
-{
-    if (host == nullptr || message == nullptr)
-        return;
-    const spdlog::level::level_enum spd_level = to_spdlog(level);
-    host->logger->log(spd_level, "{}", message);
-    if (spd_level >= spdlog::level::err)
-        host->capture(message);
-}
-
-vmm_status host_guest_read(vmm_host_context *host, uint64_t gpa, void *buffer, uint64_t size)
-{
-    if (host == nullptr || (buffer == nullptr && size != 0))
-        return VMM_ERROR_INVALID;
-    return host->services->memory().read(gpa, buffer, size) ? VMM_OK : VMM_ERROR_RANGE;
-}
-
-vmm_status host_guest_write(vmm_host_context *host, uint64_t gpa, const void *buffer, uint64_t size)
-{
-    if (host == nullptr || (buffer == nullptr && size != 0))
-        return VMM_ERROR_INVALID;
-    return host->services->memory().write(gpa, buffer, size) ? VMM_OK : VMM_ERROR_RANGE;
-}
-
-void *host_guest_map(vmm_host_context *host, uint64_t gpa, uint64_t size)
-{
-    if (host == nullptr || size == 0)
-        return nullptr;
-    return host->services->memory().host_pointer(gpa, size, false);
-}
-
-void host_request_stop(vmm_host_context *host, int32_t exit_status)
-{
-    if (host != nullptr)
-        host->services->request_stop(exit_status, host->instance_name);
-}
-
-vmm_status host_region_address(vmm_host_context *host, uint32_t region, uint64_t *address)
-{
-    if (host == nullptr || address == nullptr)
-        return VMM_ERROR_INVALID;
-    if (region >= host->region_bases.size())
-        return VMM_ERROR_RANGE;
-    *address = host->region_bases[region];
-    return VMM_OK;
-}
-
-uint32_t host_vcpu_count(vmm_host_context *host) { return host ? host->services->vcpu_count() : 0; }
-
-int32_t host_current_vcpu(vmm_host_context *host) { return host ? host->services->current_vcpu() : -1; }
-
-vmm_status host_vcpu_info(vmm_host_context *host, uint32_t vcpu, vmm_vcpu_info *info)
-{
-    if (host == nullptr || info == nullptr || info->struct_size < sizeof(vmm_vcpu_info))
-        return VMM_ERROR_INVALID;
-    return host->services->vcpu_info(vcpu, *info);
-}
-
-vmm_status host_get_vcpu_registers(vmm_host_context *host, uint32_t vcpu, vmm_vcpu_registers *registers)
-{
-    if (host == nullptr || registers == nullptr || registers->struct_size < sizeof(vmm_vcpu_registers))
-        return VMM_ERROR_INVALID;
-    return host->services->get_vcpu_registers(vcpu, *registers);
-}
-
-vmm_status host_set_vcpu_registers(vmm_host_context *host, uint32_t vcpu, const vmm_vcpu_registers *registers)
-{
-    if (host == nullptr || registers == nullptr || registers->struct_size < sizeof(vmm_vcpu_registers))
-        return VMM_ERROR_INVALID;
-    return host->services->set_vcpu_registers(vcpu, *registers);
-}
-
-const vmm_host_api kHostApi = {
-    sizeof(vmm_host_api), VMM_ABI_VERSION,    &host_log,          &host_guest_read,        &host_guest_write,
-    &host_guest_map,      &host_request_stop, &host_region_address, &host_vcpu_count,       &host_current_vcpu,
-    &host_vcpu_info,      &host_get_vcpu_registers, &host_set_vcpu_registers,
-};
 
 } // namespace
 
@@ -184,30 +68,41 @@ struct DeviceInstance::CreateArguments {
     }
 };
 
-const vmm_host_api &host_api_table() { return kHostApi; }
-
 DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::string name,
                                std::vector<DeviceRegion> regions, const std::vector<Setting> &settings,
-                               HostServices &services)
-    : plugin_(std::move(plugin)), name_(std::move(name)), regions_(std::move(regions)),
+                               HostServices &services, DeviceWiring wiring)
+    : plugin_(std::move(plugin)), name_(std::move(name)), regions_(std::move(regions)), wiring_(std::move(wiring)),
       context_(std::make_unique<vmm_host_context>()), serialize_(!plugin_->thread_safe())
 {
     context_->instance_name = name_;
+    context_->plugin_name = plugin_->name();
     context_->logger = logging::make_logger(name_);
     context_->services = &services;
-    for (const DeviceRegion &r : regions_)
+    std::vector<RuntimeRegion> runtime_regions;
+    for (const DeviceRegion &r : regions_) {
         context_->region_bases.push_back(r.base);
+        runtime_regions.push_back(RuntimeRegion{r.space, r.base, r.size});
+    }
+    context_->runtime = std::make_unique<DeviceRuntime>(name_, plugin_->name(), context_->logger,
+                                                        std::move(runtime_regions), wiring_.lines,
+                                                        [this] { return lock_for_call(); },
+                                                        [context = context_.get()](const std::string &text) {
+                                                            context->logger->error("{}", text);
+                                                            context->capture(text.c_str());
+                                                        });
 
     create_arguments_ = std::make_unique<CreateArguments>(settings, regions_, *plugin_);
     vmm_device_create_info info{};
     info.struct_size = sizeof(info);
     info.instance_name = name_.c_str();
-    info.host_api = &kHostApi;
+    info.host_api = &host_api_table();
     info.host = context_.get();
     info.settings = create_arguments_->entries.data();
     info.setting_count = static_cast<uint32_t>(create_arguments_->entries.size());
     info.regions = create_arguments_->regions.data();
     info.region_count = static_cast<uint32_t>(create_arguments_->regions.size());
+    info.irq_count = static_cast<uint32_t>(wiring_.lines.size());
+    info.flags = wiring_.irqchip ? VMM_CREATE_IRQCHIP : 0u;
 
     context_->start_capture();
     void *instance = nullptr;
@@ -235,16 +130,60 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
 
 DeviceInstance::~DeviceInstance()
 {
-    if (instance_ == nullptr)
-        return;
-    context_->logger->debug("destroying the instance (plugin '{}')", plugin_->name());
-    destroy_instance(instance_);
+    if (instance_ != nullptr) {
+        context_->logger->debug("destroying the instance (plugin '{}')", plugin_->name());
+        destroy_instance(instance_);
+    }
+    context_->runtime->release_all();
+    retire_host_context(std::move(context_));
 }
 
 void DeviceInstance::destroy_instance(void *instance)
 {
+    context_->runtime->begin_destroy(); // from here on only log and release work
     if (const auto thrown = call_plugin([&] { plugin_->descriptor().destroy(instance); }))
         context_->logger->error("destroy: plugin '{}' {}: {}", plugin_->name(), kThrewAcrossAbi, *thrown);
+}
+
+std::optional<std::string> DeviceInstance::call_lifecycle(const char *what, vmm_status (*fn)(void *))
+{
+    if (fn == nullptr)
+        return std::nullopt;
+    const auto lock = lock_for_call();
+    context_->start_capture();
+    vmm_status status = VMM_ERROR_EXCEPTION;
+    const auto thrown = call_plugin([&] { status = fn(instance_); });
+    const std::string logged = context_->end_capture();
+    if (thrown)
+        return fmt::format("{} {}: {}", what, kThrewAcrossAbi, *thrown);
+    if (status != VMM_OK)
+        return logged.empty() ? fmt::format("{} failed (status {})", what, status) : logged;
+    return std::nullopt;
+}
+
+void DeviceInstance::realize(const RuntimeServices &services)
+{
+    context_->runtime->begin_realize(services);
+    if (const auto failure = call_lifecycle("realize", plugin_->descriptor().realize))
+        throw InputError(fmt::format("device '{}' (plugin '{}', {}): {}", name_, plugin_->name(),
+                                     plugin_->file().string(), *failure));
+}
+
+void DeviceInstance::quiesce()
+{
+    context_->runtime->mute();
+    if (const auto failure = call_lifecycle("quiesce", plugin_->descriptor().quiesce)) {
+        context_->runtime->unmute();
+        throw SystemError(fmt::format("device '{}' (plugin '{}') did not come to rest: {}", name_, plugin_->name(),
+                                      *failure));
+    }
+}
+
+void DeviceInstance::resume()
+{
+    if (const auto failure = call_lifecycle("resume", plugin_->descriptor().resume))
+        context_->logger->error("plugin '{}': {}", plugin_->name(), *failure);
+    context_->runtime->unmute();
 }
 
 void DeviceInstance::report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size,

@@ -4,7 +4,10 @@
 
 #include "bus/address_space.hpp"
 #include "config/machine_spec.hpp"
+#include "plugin/host_api.hpp"
+#include "plugin/host_context.hpp"
 #include "plugin/host_services.hpp"
+#include "runtime/device_runtime.hpp"
 #include "plugin/plugin_library.hpp"
 
 #include <spdlog/logger.h>
@@ -17,27 +20,6 @@
 #include <string>
 #include <vector>
 
-// The ABI's opaque handle, defined on the host side only.
-struct vmm_host_context {
-    std::string instance_name;
-    std::shared_ptr<spdlog::logger> logger;
-    vmm::HostServices *services = nullptr;
-    std::vector<uint64_t> region_bases;
-
-    // While create(), save_state() or load_state() runs, the error lines the
-    // plugin logs are kept to explain a failure. A plugin may log from any
-    // of its threads: the text is guarded by a mutex, which `capturing_`
-    // spares every other log call.
-    void start_capture();
-    std::string end_capture(); // stops capturing; returns what was kept
-    void capture(const char *message);
-
-private:
-    std::atomic<bool> capturing_{false};
-    std::mutex capture_mutex_;
-    std::string captured_errors_;
-};
-
 namespace vmm {
 
 struct DeviceRegion {
@@ -46,8 +28,13 @@ struct DeviceRegion {
     uint64_t base = 0; // given to the device only through region_address()
 };
 
-// The host table every instance receives.
-const vmm_host_api &host_api_table();
+// How a device is wired into the machine beyond its regions (ABI 1.4).
+struct DeviceWiring {
+    // The GSI of each of the device's lines; nothing: the line reaches no
+    // controller (the machine has no irqchip).
+    std::vector<std::optional<uint32_t>> lines;
+    bool irqchip = false;
+};
 
 class DeviceInstance {
 public:
@@ -55,7 +42,7 @@ public:
     // explanation when it fails (or the message of an exception it let
     // escape). `settings` were checked against the keys.
     DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::string name, std::vector<DeviceRegion> regions,
-                   const std::vector<Setting> &settings, HostServices &services);
+                   const std::vector<Setting> &settings, HostServices &services, DeviceWiring wiring = {});
     ~DeviceInstance();
     DeviceInstance(const DeviceInstance &) = delete;
     DeviceInstance &operator=(const DeviceInstance &) = delete;
@@ -75,6 +62,19 @@ public:
     void load_state(const std::vector<uint8_t> &blob);
     bool needs_vcpu_state() const { return plugin_->needs_vcpu_state(); }
 
+    // ABI 1.4 lifecycle. realize: the VM exists and no vCPU ran; throws
+    // InputError with the plugin's reason (a configuration error of this
+    // device). quiesce/resume: bring the device to rest and back (no
+    // runtime callback in between); quiesce throws SystemError on failure,
+    // leaving the device running.
+    void realize(const RuntimeServices &services);
+    void quiesce();
+    void resume();
+    // Swap: the old instance's doorbells make way for the new one's.
+    void detach_doorbells() { context_->runtime->detach_doorbells(); }
+    void attach_doorbells() { context_->runtime->attach_doorbells(); }
+    const DeviceWiring &wiring() const { return wiring_; }
+
     const std::string &name() const { return name_; }
     const PluginLibrary &plugin() const { return *plugin_; }
     const std::vector<DeviceRegion> &regions() const { return regions_; }
@@ -84,6 +84,9 @@ private:
     void report_failure(const char *operation, uint32_t region, uint64_t offset, uint32_t size, vmm_status status,
                         const std::optional<std::string> &thrown);
     void destroy_instance(void *instance);
+    // Calls a lifecycle function (realize, quiesce, resume) under the lock;
+    // returns the failure's explanation, or nothing when it succeeded.
+    std::optional<std::string> call_lifecycle(const char *what, vmm_status (*fn)(void *));
     // Held around each call into the instance, unless its plugin declares
     // itself thread-safe (then it holds nothing).
     std::unique_lock<std::mutex> lock_for_call()
@@ -96,6 +99,7 @@ private:
     std::shared_ptr<PluginLibrary> plugin_; // keeps the code loaded while the instance lives
     std::string name_;
     std::vector<DeviceRegion> regions_;
+    DeviceWiring wiring_;
     std::unique_ptr<vmm_host_context> context_;
     struct CreateArguments;
     std::unique_ptr<CreateArguments> create_arguments_; // outlives destroy(), as the ABI promises

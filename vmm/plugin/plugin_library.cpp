@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -151,6 +152,7 @@ void PluginLibrary::read_descriptor()
                                      *thrown));
     if (raw == nullptr)
         throw std::invalid_argument(std::string(VMM_PLUGIN_DESCRIBE_SYMBOL) + "() returned NULL");
+    const uint32_t raw_size = raw->struct_size;
     descriptor_ = copy_sized(raw, kMinDescriptorSize);
 
     name_ = checked_string(descriptor_.name, "name", true);
@@ -201,6 +203,40 @@ void PluginLibrary::read_descriptor()
         // device named, like ranges from a machine file.
         default_regions_.push_back(RegionDecl{decl.space == VMM_SPACE_PIO ? Space::pio : Space::mmio, decl.base,
                                               decl.size});
+    }
+    read_default_irqs(raw_size);
+}
+
+// ABI 1.4's declared interrupt lines. A plugin of an earlier minor has no
+// such fields, and one whose descriptor stops short of them declared none:
+// in both cases whatever lies there is not ours to read.
+void PluginLibrary::read_default_irqs(uint32_t raw_descriptor_size)
+{
+    constexpr std::size_t kIrqFieldsEnd = offsetof(vmm_plugin_descriptor, default_irqs) + sizeof(void *);
+    if (VMM_ABI_VERSION_MINOR(abi_version_) < 4 || raw_descriptor_size < kIrqFieldsEnd)
+        return;
+    if (descriptor_.default_irq_count > 0 && descriptor_.default_irqs == nullptr)
+        throw std::invalid_argument("default_irq_count is set but default_irqs is NULL");
+    if (descriptor_.default_irq_count > 64)
+        throw std::invalid_argument("more than 64 default interrupt lines");
+    const char *cursor = reinterpret_cast<const char *>(descriptor_.default_irqs);
+    for (uint32_t i = 0; i < descriptor_.default_irq_count; ++i) {
+        const auto *raw_decl = reinterpret_cast<const vmm_irq_decl *>(cursor);
+        cursor += checked_stride(raw_decl->struct_size, kMinIrqDeclSize, fmt::format("default irq {}", i));
+        const vmm_irq_decl decl = copy_sized(raw_decl, kMinIrqDeclSize);
+        // No minor this host accepts defines other bits: one set is a
+        // mistake (or garbage) that would otherwise be silently ignored.
+        if (const uint32_t unknown = decl.flags & ~(VMM_IRQ_LEVEL | VMM_IRQ_SHARED))
+            throw std::invalid_argument(fmt::format("plugin '{}': default irq {} has unknown flag bits {:#x}", name_, i,
+                                                    unknown));
+        // Edges cannot be ORed: a pulse from one sharer would hide another's.
+        if ((decl.flags & VMM_IRQ_SHARED) != 0 && (decl.flags & VMM_IRQ_LEVEL) == 0)
+            throw std::invalid_argument(fmt::format("plugin '{}': default irq {} is VMM_IRQ_SHARED but not "
+                                                    "VMM_IRQ_LEVEL (only level-triggered lines can be shared)",
+                                                    name_, i));
+        // The line's number is checked against the machine when it is
+        // planned, with the device named, like a line from a machine file.
+        default_irqs_.push_back(IrqDecl{decl.line, decl.flags});
     }
 }
 

@@ -34,11 +34,19 @@ struct RegionDecl {
     uint64_t size = 0;
 };
 
+// An interrupt line the plugin declares (ABI 1.4), in the device's order.
+struct IrqDecl {
+    uint32_t line = 0;  // the default GSI, or VMM_IRQ_NO_DEFAULT
+    uint32_t flags = 0; // VMM_IRQ_LEVEL, VMM_IRQ_SHARED
+};
+
 // The smallest descriptor any 1.x plugin may hand us: the 1.0 layout.
 inline constexpr uint32_t kMinDescriptorSize = 88;
-// The same for the elements of its arrays of config keys and default regions.
+// The same for the elements of its arrays of config keys, default regions
+// and (1.4) default interrupt lines.
 inline constexpr uint32_t kMinConfigKeySize = 32;
 inline constexpr uint32_t kMinRegionDeclSize = 24;
+inline constexpr uint32_t kMinIrqDeclSize = 16;
 
 const char *value_type_name(uint32_t type);
 std::string abi_version_string(uint32_t version);
@@ -61,6 +69,8 @@ public:
     const std::vector<ConfigKeyInfo> &config_keys() const { return config_keys_; }
     const ConfigKeyInfo *find_key(const std::string &name) const;
     const std::vector<RegionDecl> &default_regions() const { return default_regions_; }
+    // Empty for plugins older than ABI 1.4, which cannot declare lines.
+    const std::vector<IrqDecl> &default_irqs() const { return default_irqs_; }
     bool thread_safe() const { return (descriptor_.flags & VMM_PLUGIN_THREAD_SAFE) != 0; }
     bool observes_exits() const { return descriptor_.observe_exit != nullptr; }
     bool needs_vcpu_state() const { return (descriptor_.flags & VMM_PLUGIN_NEEDS_VCPU_STATE) != 0; }
@@ -68,6 +78,7 @@ public:
 private:
     PluginLibrary() = default;
     void read_descriptor();
+    void read_default_irqs(uint32_t raw_descriptor_size);
 
     std::filesystem::path file_;
     boost::dll::shared_library library_;
@@ -76,6 +87,7 @@ private:
     std::string name_, version_, description_;
     std::vector<ConfigKeyInfo> config_keys_;
     std::vector<RegionDecl> default_regions_;
+    std::vector<IrqDecl> default_irqs_;
 };
 
 } // namespace vmm

@@ -1,0 +1,206 @@
+// A consumer that stops reading (a paused pager, a terminal stopped with
+// Ctrl-S, a CI pipe) must never wedge the VM: with stdout a full pipe nobody
+// reads, SIGINT, --timeout and a control-socket stop each end the VM within
+// a second, and the report is written.
+#include "e2e_support.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+using namespace vmm::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// vmm with stdout on a pipe nobody reads (shrunk to one page, so it fills
+// at once) and stderr in a file.
+class StalledVmm {
+public:
+    StalledVmm(const TempDir &dir, std::vector<std::string> args) : err_file_((dir.path / "stderr.txt").string())
+    {
+        int fds[2];
+        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+        reader_ = fds[0];
+        ::fcntl(fds[1], F_SETPIPE_SZ, 4096);
+        args.insert(args.begin(), paths::vmm_binary());
+        std::vector<char *> argv;
+        for (std::string &a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_ = ::fork();
+        REQUIRE(pid_ >= 0);
+        if (pid_ == 0) {
+            ::dup2(fds[1], STDOUT_FILENO);
+            const int err = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ::dup2(err, STDERR_FILENO);
+            const int null = ::open("/dev/null", O_RDONLY);
+            ::dup2(null, STDIN_FILENO);
+            ::unsetenv("VMM_PLUGIN_PATH");
+            ::unsetenv("VMM_GUEST_PATH");
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        ::close(fds[1]);
+        started_ = Clock::now();
+    }
+    ~StalledVmm()
+    {
+        if (pid_ > 0 && !reaped_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        ::close(reader_);
+    }
+
+    // True once the pipe holds a full page the guest could not get rid of.
+    bool wait_until_full(std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) const
+    {
+        const auto deadline = Clock::now() + limit;
+        while (Clock::now() < deadline) {
+            int queued = 0;
+            if (::ioctl(reader_, FIONREAD, &queued) == 0 && queued >= 4096)
+                return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+
+    // Waits (up to `limit`) for vmm to end; nothing if it did not.
+    std::optional<int> wait_exit(std::chrono::milliseconds limit)
+    {
+        const auto deadline = Clock::now() + limit;
+        while (Clock::now() < deadline) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                reaped_ = true;
+                ended_ = Clock::now();
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return std::nullopt;
+    }
+
+    int pid() const { return pid_; }
+    std::string err() const { return read_file(err_file_); }
+    Clock::time_point started() const { return started_; }
+    Clock::time_point ended() const { return ended_; }
+
+private:
+    std::string err_file_;
+    int reader_ = -1;
+    int pid_ = -1;
+    bool reaped_ = false;
+    Clock::time_point started_, ended_;
+};
+
+// A guest streaming numbers through COM1 for hours.
+std::string streaming_machine(const TempDir &dir)
+{
+    return dir.write("stream.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                    "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                    "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n");
+}
+
+nlohmann::json report_of(const TempDir &dir)
+{
+    std::ifstream in(dir.path / "report.json");
+    REQUIRE(in);
+    return nlohmann::json::parse(in);
+}
+
+double seconds_between(Clock::time_point a, Clock::time_point b)
+{
+    return std::chrono::duration<double>(b - a).count();
+}
+
+bool send_stop(const std::string &socket_path)
+{
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+    bool ok = false;
+    for (int attempt = 0; attempt < 200 && !ok; ++attempt) {
+        ok = ::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0;
+        if (!ok)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const std::string request = "{\"command\": \"stop\"}\n";
+    ok = ok && ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size());
+    char reply[256] = {};
+    ok = ok && ::read(fd, reply, sizeof reply - 1) > 0 && std::strstr(reply, "\"ok\":true") != nullptr;
+    ::close(fd);
+    return ok;
+}
+
+} // namespace
+
+TEST_CASE("with stdout a full pipe nobody reads, SIGINT ends the VM within a second, report written",
+          "[e2e][stalled]")
+{
+    TempDir dir("stalled-sigint");
+    StalledVmm vmm(dir, {"--config", streaming_machine(dir), "--report", (dir.path / "report.json").string()});
+    REQUIRE(vmm.wait_until_full());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the guest pushes on against the full pipe
+    const auto signalled = Clock::now();
+    ::kill(vmm.pid(), SIGINT);
+    const auto status = vmm.wait_exit(std::chrono::milliseconds(5000));
+    INFO("stderr:\n" << vmm.err());
+    REQUIRE(status.has_value());
+    CHECK(*status == 130);
+    CHECK(seconds_between(signalled, vmm.ended()) < 1.0);
+    const nlohmann::json report = report_of(dir);
+    CHECK(report["exit_status"] == 130);
+    CHECK(report["stop"]["cause"] == "signal");
+}
+
+TEST_CASE("with stdout a full pipe nobody reads, --timeout ends the VM within a second of it", "[e2e][stalled]")
+{
+    TempDir dir("stalled-timeout");
+    StalledVmm vmm(dir, {"--config", streaming_machine(dir), "--timeout", "2", "--report",
+                         (dir.path / "report.json").string()});
+    REQUIRE(vmm.wait_until_full());
+    const auto status = vmm.wait_exit(std::chrono::milliseconds(8000));
+    INFO("stderr:\n" << vmm.err());
+    REQUIRE(status.has_value());
+    CHECK(*status == 124);
+    CHECK(seconds_between(vmm.started(), vmm.ended()) < 3.0);
+    const nlohmann::json report = report_of(dir);
+    CHECK(report["exit_status"] == 124);
+    CHECK(report["stop"]["cause"] == "timeout");
+}
+
+TEST_CASE("with stdout a full pipe nobody reads, a control-socket stop ends the VM within a second",
+          "[e2e][stalled]")
+{
+    TempDir dir("stalled-control");
+    const std::string socket = (dir.path / "control.sock").string();
+    StalledVmm vmm(dir, {"--config", streaming_machine(dir), "--control", socket, "--report",
+                         (dir.path / "report.json").string()});
+    REQUIRE(vmm.wait_until_full());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto asked = Clock::now();
+    CHECK(send_stop(socket));
+    const auto status = vmm.wait_exit(std::chrono::milliseconds(5000));
+    INFO("stderr:\n" << vmm.err());
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+    CHECK(seconds_between(asked, vmm.ended()) < 1.0);
+    const nlohmann::json report = report_of(dir);
+    CHECK(report["stop"]["cause"] == "control");
+}
