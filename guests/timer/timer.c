@@ -29,7 +29,7 @@
 #define TIMER_HZ 100
 #define TICKS 200
 #define PIT_INPUT_HZ 1193182u  /* the PIT's input clock, 105/88 MHz */
-#define PIT_DIVISOR ((PIT_INPUT_HZ + TIMER_HZ / 2) / TIMER_HZ)  /* 11932: 99.9998 Hz */
+#define PIT_DIVISOR ((PIT_INPUT_HZ + TIMER_HZ / 2) / TIMER_HZ)  /* 11932: 99.9985 Hz */
 _Static_assert(PIT_DIVISOR >= 2 && PIT_DIVISOR <= 65535, "mode 2 needs a 16-bit divisor >= 2");
 
 #define PIT_CHANNEL0 0x40
