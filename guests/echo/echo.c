@@ -136,9 +136,8 @@ static void uart_init(void)
     outb(1, UART_COM1 + UART_DLL);  /* 115200 baud */
     outb(0, UART_COM1 + UART_DLM);
     outb(LCR_8N1, UART_COM1 + UART_LCR);
-    /* A byte that came before the guest ran waits in RBR, and turning the
-     * FIFO on may clear it (as on a real 16550): take it first. */
-    drain_receiver();
+    /* Input that came before this (a pipe is read at once) stays for the
+     * IRQ 4 handler: reading it here would answer it before the banner. */
     outb(FCR_ENABLE, UART_COM1 + UART_FCR);
     outb(MCR_DTR_RTS_OUT2, UART_COM1 + UART_MCR);
     (void)inb(UART_COM1 + UART_MSR);
