@@ -27,7 +27,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <regex>
+#include <utility>
 #include <thread>
 
 using namespace vmm::test;
@@ -228,15 +230,81 @@ std::size_t type_lines_on_terminal(Pty &pty, Collector &screen)
     return at;
 }
 
-std::string echo_machine_with_input(const TempDir &dir, const std::string &input_from)
+// echo.toml with another serial plugin and input, written to `dir`.
+std::string echo_machine(const TempDir &dir, const std::string &plugin, const std::string &input_from)
 {
     std::string text = read_file(std::filesystem::path(paths::configs_dir()) / "machines" / "echo.toml");
-    const std::string stdin_setting = "input_from = \"stdin\"";
-    const auto at = text.find(stdin_setting);
-    REQUIRE(at != std::string::npos);
-    text.replace(at, stdin_setting.size(), "input_from = \"" + input_from + "\"");
-    return dir.write("echo-input.toml", text);
+    for (const auto &[from, to] : {std::pair<std::string, std::string>{"plugin = \"serial\"", "plugin = \"" + plugin + "\""},
+                                   {"input_from = \"stdin\"", "input_from = \"" + input_from + "\""}}) {
+        const auto at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        text.replace(at, from.size(), to);
+    }
+    return dir.write("echo-" + plugin + ".toml", text);
 }
+
+// A client connected to the UNIX socket at `path` once vmm created it
+// (before the guest runs), or -1 after 10 s.
+int connect_when_there(const std::string &path)
+{
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    REQUIRE(path.size() < sizeof address.sun_path);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    const int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(client >= 0);
+    for (int i = 0; i < 200; ++i) {
+        if (::connect(client, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0)
+            return client;
+        std::this_thread::sleep_for(50ms);
+    }
+    ::close(client);
+    return -1;
+}
+
+// vmm with stdin on /dev/null and its stdout and stderr collected; what it
+// printed goes with the next failing check once it ended.
+class Background {
+public:
+    explicit Background(const std::vector<std::string> &args)
+    {
+        int out[2], err[2];
+        REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+        const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        vmm_ = std::make_unique<Vmm>(args, null, out[1], err[1]);
+        ::close(null);
+        ::close(out[1]);
+        ::close(err[1]);
+        out_fd_ = out[0];
+        err_fd_ = err[0];
+        out_ = std::make_unique<Collector>(out_fd_);
+        err_ = std::make_unique<Collector>(err_fd_);
+    }
+    ~Background()
+    {
+        ::close(out_fd_);
+        ::close(err_fd_);
+    }
+    Background(const Background &) = delete;
+    Background &operator=(const Background &) = delete;
+
+    Collector &out() { return *out_; }
+    int wait()
+    {
+        const int status = vmm_->wait(20s);
+        out_->drain(100ms);
+        err_->drain(100ms);
+        return status;
+    }
+    // What it printed, for INFO.
+    std::string transcript() const { return "stdout:\n" + out_->text() + "\nstderr:\n" + err_->text(); }
+
+private:
+    std::unique_ptr<Vmm> vmm_;
+    int out_fd_ = -1, err_fd_ = -1;
+    std::unique_ptr<Collector> out_, err_;
+};
 
 // The host's TSC rate in Hz: TSC cycles across ~200 ms of steady_clock, the
 // median of three tries (a try the scheduler preempted between the two
@@ -270,7 +338,7 @@ TEST_CASE("echo on a terminal: typed lines come back uppercased, quit ends with 
     CHECK(screen.wait_for("echo: bye\n", at) != std::string::npos);
     const int status = vmm.wait(20s);
     screen.drain(200ms);
-    UNSCOPED_INFO("the terminal showed:\n" << screen.text());
+    INFO("the terminal showed:\n" << screen.text());
     CHECK(status == 0);
     CHECK(same_attributes(pty.attributes(), before));
 }
@@ -285,7 +353,7 @@ TEST_CASE("echo on a terminal: SIGINT to vmm ends it with 130 and restores the t
     REQUIRE(::kill(vmm.pid(), SIGINT) == 0);
     const int status = vmm.wait(20s);
     screen.drain(200ms);
-    UNSCOPED_INFO("the terminal showed:\n" << screen.text());
+    INFO("the terminal showed:\n" << screen.text());
     CHECK(status == 130);
     CHECK(same_attributes(pty.attributes(), before));
 }
@@ -300,7 +368,7 @@ TEST_CASE("echo on a terminal: Ctrl-A x quits vmm with 0 and restores the termin
     type(pty.master, "\x01x"); // what echo.toml's comment tells a person to press
     const int status = vmm.wait(20s);
     screen.drain(200ms);
-    UNSCOPED_INFO("the terminal showed:\n" << screen.text());
+    INFO("the terminal showed:\n" << screen.text());
     CHECK(status == 0);
     CHECK(screen.text().find("echo: bye") == std::string::npos); // vmm stopped it, not the guest
     CHECK(same_attributes(pty.attributes(), before));
@@ -334,7 +402,7 @@ TEST_CASE("echo from a pipe: every line comes back uppercased, then quit ends wi
     const int status = vmm.wait(20s);
     screen.drain(100ms);
     log.drain(100ms);
-    UNSCOPED_INFO("stdout:\n" << screen.text() << "\nstderr:\n" << log.text());
+    INFO("stdout:\n" << screen.text() << "\nstderr:\n" << log.text());
     CHECK(status == 0);
     std::string expected = "echo: ready\r\n";
     for (const std::string &line : kLines)
@@ -344,51 +412,56 @@ TEST_CASE("echo from a pipe: every line comes back uppercased, then quit ends wi
     ::close(err[0]);
 }
 
-TEST_CASE("echo from a UNIX socket vmm listens on: lines typed into it come back uppercased", "[e2e][device-runtime]")
+TEST_CASE("echo from a UNIX socket vmm listens on: lines typed into it come back uppercased on stdout",
+          "[e2e][device-runtime]")
 {
     TempDir dir("echo-socket");
     const std::string socket_path = (dir.path / "in.sock").string();
-    const std::string machine = echo_machine_with_input(dir, "listen:" + socket_path);
-    int out[2], err[2];
-    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    Vmm vmm({"--config", machine}, null, out[1], err[1]);
-    ::close(null);
-    ::close(out[1]);
-    ::close(err[1]);
-    Collector screen(out[0]), log(err[0]);
-
-    // vmm creates the socket before the guest runs; connect as soon as it is there.
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    REQUIRE(socket_path.size() < sizeof address.sun_path);
-    std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    const int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const std::string machine = echo_machine(dir, "serial", "listen:" + socket_path);
+    Background vmm({"--config", machine});
+    const int client = connect_when_there(socket_path);
     REQUIRE(client >= 0);
-    bool connected = false;
-    for (int i = 0; i < 200 && !connected; ++i) {
-        connected = ::connect(client, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0;
-        if (!connected)
-            std::this_thread::sleep_for(50ms);
-    }
-    std::size_t at = connected ? screen.wait_for("echo: ready\r\n") : std::string::npos;
+    Collector &screen = vmm.out();
+    std::size_t at = screen.wait_for("echo: ready\r\n");
     for (const std::string &line : kLines) {
         type(client, line + "\n", 5ms);
         at = screen.wait_for(upper(line) + "\r\n", at);
     }
     type(client, "quit\n", 5ms);
     const std::size_t bye = screen.wait_for("echo: bye\r\n", at);
-    const int status = vmm.wait(20s);
-    log.drain(100ms);
-    UNSCOPED_INFO("stdout:\n" << screen.text() << "\nstderr:\n" << log.text());
-    REQUIRE(connected);
+    const int status = vmm.wait();
+    INFO(vmm.transcript());
     CHECK(at != std::string::npos);
     CHECK(bye != std::string::npos);
     CHECK(status == 0);
     ::close(client);
-    ::close(out[0]);
-    ::close(err[0]);
+}
+
+TEST_CASE("echo over a UNIX socket both ways (serial-file, listen): a console like `socat - UNIX-CONNECT:`",
+          "[e2e][device-runtime]")
+{
+    TempDir dir("echo-console");
+    const std::string socket_path = (dir.path / "console.sock").string();
+    const std::string machine = echo_machine(dir, "serial-file", "listen:" + socket_path);
+    Background vmm({"--config", machine});
+    const int client = connect_when_there(socket_path);
+    REQUIRE(client >= 0);
+    // The banner was written before anyone connected: it waited for us.
+    Collector console(client);
+    std::size_t at = console.wait_for("echo: ready\r\n");
+    for (const std::string &line : kLines) {
+        type(client, line + "\r", 5ms);
+        at = console.wait_for(upper(line) + "\r\n", at);
+    }
+    type(client, "quit\r", 5ms);
+    const std::size_t bye = console.wait_for("echo: bye\r\n", at);
+    const int status = vmm.wait();
+    INFO(vmm.transcript() << "\nthe socket carried:\n" << console.text());
+    CHECK(at != std::string::npos);
+    CHECK(bye != std::string::npos);
+    CHECK(status == 0);
+    CHECK(vmm.out().text().empty()); // nothing on stdout: the socket is the console
+    ::close(client);
 }
 
 TEST_CASE("timer: the in-kernel PIT ticks at the rate the guest programmed, measured with the TSC",
