@@ -1,7 +1,9 @@
 // End to end: the device runtime (ABI 1.4) seen from guests that take
 // interrupts. The echo guest (configs/machines/echo.toml) sleeps in HLT
 // and answers COM1's IRQ 4: its input comes from a real terminal typed into
-// character by character, from a pipe, and from a UNIX socket. The timer
+// character by character (quit, SIGINT, Ctrl-A x; the terminal restored),
+// from a pipe, from a UNIX socket vmm listens on, and from a socket that
+// carries the output too (serial-file). The timer
 // guest (configs/machines/timer.toml) counts ticks of the in-kernel PIT
 // against the TSC.
 #include "e2e_support.hpp"
@@ -29,8 +31,8 @@
 #include <cstring>
 #include <memory>
 #include <regex>
-#include <utility>
 #include <thread>
+#include <utility>
 
 using namespace vmm::test;
 using namespace std::chrono_literals;
@@ -208,8 +210,8 @@ struct Pty {
     }
 };
 
-// Starts echo.toml on a terminal, waits for its banner, types every line
-// of kLines and checks that each comes back uppercased. Returns where the
+// With echo.toml running on the terminal: waits for its banner, types every
+// line of kLines and checks that each comes back uppercased. Returns where the
 // last echo ends in what the terminal showed.
 std::size_t type_lines_on_terminal(Pty &pty, Collector &screen)
 {
