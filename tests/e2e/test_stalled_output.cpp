@@ -202,5 +202,5 @@ TEST_CASE("with stdout a full pipe nobody reads, a control-socket stop ends the 
     CHECK(*status == 0);
     CHECK(seconds_between(asked, vmm.ended()) < 1.0);
     const nlohmann::json report = report_of(dir);
-    CHECK(report["stop"]["cause"] == "control");
+    CHECK(report["stop"]["cause"] == "control request");
 }

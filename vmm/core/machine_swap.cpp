@@ -41,14 +41,16 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
         throw InputError(fmt::format("plugins '{}' and '{}' differ in observing exits or keeping vCPU state, which "
                                      "cannot change while the VM runs",
                                      old.plugin().name(), plugin->name()));
-    // The device's lines were wired when the machine was built: the new
-    // plugin may use fewer of them (the rest stay low), not more.
-    const std::size_t wired = old.wiring().lines.size();
-    if (plugin->default_irqs().size() > wired)
-        throw InputError(fmt::format("plugin '{}' uses {} interrupt line(s), but device '{}' was built with {}: "
-                                     "lines cannot be added while the VM runs",
-                                     plugin->name(), plugin->default_irqs().size(), device, wired));
+    // The device's lines were wired when the machine was built. A plugin
+    // that uses fewer leaves the rest low; one that declares more gets the
+    // extra lines unconnected (they reach nothing, as without an irqchip):
+    // lines are checked against the whole machine only when it is built.
     DeviceWiring wiring = old.wiring();
+    const std::size_t wired = wiring.lines.size();
+    if (plugin->default_irqs().size() > wired)
+        logging::core().warn("device '{}': plugin '{}' declares {} interrupt line(s), the machine wired {} for this "
+                             "device: the others stay unconnected",
+                             device, plugin->name(), plugin->default_irqs().size(), wired);
     wiring.lines.resize(plugin->default_irqs().size());
     auto replacement =
         std::make_unique<DeviceInstance>(plugin, device, old.regions(), new_settings, *this, std::move(wiring));
