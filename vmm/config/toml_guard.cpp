@@ -44,6 +44,14 @@ bool starts_with(std::string_view text, std::size_t i, std::string_view prefix)
     return text.substr(i, prefix.size()) == prefix;
 }
 
+// TOML++ builds one nested table per dotted key part and per table-header
+// part, and frees them recursively: a key of ~50,000 parts overflows the
+// stack. Its own limit (TOML_MAX_NESTED_VALUES) covers arrays and inline
+// tables only. A machine file nests three levels at most; these bound the
+// depth of any tree the parser builds to about 32 + 32 * 33.
+constexpr uint32_t kMaxKeyParts = 32;
+constexpr uint32_t kMaxValueNesting = 32;
+
 } // namespace
 
 std::optional<CharacterProblem> check_toml_characters(std::string_view text, const std::string &source_name)
@@ -52,8 +60,70 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
     uint32_t line = 1, column = 1;
     bool after_backslash = false;      // basic string, after "\" and whitespace
     bool in_bare_token = false;        // normal state, inside a run of non-terminators
+    // Depth (normal state): the dots since the last '=', ',', bracket,
+    // brace or newline bound a key's parts (a value has at most a few: 1.5,
+    // 12:00:00.5); brackets and braces in values nest.
+    uint32_t key_dots = 0;
+    SourceLocation key_start;          // where the dotted key began
+    bool at_line_start = true;         // only whitespace so far on this line
+    bool in_header = false;            // inside [table] or [[array.of.tables]]
+    uint32_t nesting = 0;              // open [ and { in values
     const auto problem = [&](std::string message) {
         return CharacterProblem{SourceLocation{source_name, line, column}, std::move(message)};
+    };
+
+    const auto check_depth = [&](char c, std::size_t i) -> std::optional<CharacterProblem> {
+        const bool blank = c == ' ' || c == '\t' || c == '\r';
+        switch (c) {
+        case '.':
+            if (key_dots++ == 0 && !key_start.known())
+                key_start = SourceLocation{source_name, line, column};
+            if (key_dots >= kMaxKeyParts)
+                return CharacterProblem{key_start.known() ? key_start : SourceLocation{source_name, line, column},
+                                        fmt::format("a key or table name of more than {} dotted parts (a machine "
+                                                    "file's tables nest a few levels deep)",
+                                                    kMaxKeyParts)};
+            break;
+        case '[':
+            if (at_line_start && nesting == 0) {
+                in_header = true; // "[[" opens an array-of-tables header: the second '[' is skipped below
+            } else if (++nesting > kMaxValueNesting) {
+                return CharacterProblem{SourceLocation{source_name, line, column},
+                                        fmt::format("arrays and inline tables nested more than {} deep",
+                                                    kMaxValueNesting)};
+            }
+            break;
+        case '{':
+            if (++nesting > kMaxValueNesting)
+                return CharacterProblem{SourceLocation{source_name, line, column},
+                                        fmt::format("arrays and inline tables nested more than {} deep",
+                                                    kMaxValueNesting)};
+            break;
+        case ']':
+            if (in_header) {
+                if (i + 1 >= text.size() || text[i + 1] != ']')
+                    in_header = false; // the last ']' of "]]" closes it
+            } else if (nesting > 0) {
+                --nesting;
+            }
+            break;
+        case '}':
+            if (nesting > 0)
+                --nesting;
+            break;
+        default: break;
+        }
+        if (c == '=' || c == ',' || c == '[' || c == ']' || c == '{' || c == '}' || c == '\n') {
+            key_dots = 0;
+            key_start = SourceLocation{};
+        } else if (!blank && c != '.' && !key_start.known()) {
+            key_start = SourceLocation{source_name, line, column};
+        }
+        if (c == '\n')
+            at_line_start = true, in_header = false;
+        else if (!blank && !(in_header && c == '['))
+            at_line_start = false;
+        return std::nullopt;
     };
 
     for (std::size_t i = 0; i < text.size();) {
@@ -80,6 +150,8 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
         std::size_t advance = length;
         switch (state) {
         case State::normal:
+            if (auto deep = check_depth(c, i))
+                return deep;
             // Inside a bare token (a key, a number, a date, an invalid word)
             // TOML++ scans every character up to a terminator, quotes
             // included: only where a token may start does a quote open a
@@ -107,8 +179,10 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
             }
             break;
         case State::comment:
-            if (c == '\n')
+            if (c == '\n') {
                 state = State::normal;
+                (void)check_depth(c, i); // a new line: no key yet
+            }
             break;
         case State::basic:
         case State::multiline_basic:
