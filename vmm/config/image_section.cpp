@@ -60,7 +60,10 @@ void MachineParser::parse_image(const toml::table &table, const std::string &con
                                        *image.address));
     if (auto file = reader.string("file", true)) {
         image.file_as_written = *file;
-        if (auto resolved = resolve_image(*file))
+        if (file->find('\0') != std::string::npos) // the OS would see the name cut at the NUL
+            diagnostics_.error(image.file_where,
+                               fmt::format("{}: image file name \"{}\" contains a NUL character", context, *file));
+        else if (auto resolved = resolve_image(*file))
             image.file = *resolved;
         else
             diagnostics_.error(image.file_where, fmt::format("{}: image file \"{}\" not found (looked in {})",
@@ -90,7 +93,11 @@ void MachineParser::parse_modules(const toml::array &modules, const std::string 
                        module.where = location_of(node);
                        if (auto file = reader.string("file", true)) {
                            module.file_as_written = *file;
-                           if (auto resolved = resolve_image(*file))
+                           if (file->find('\0') != std::string::npos)
+                               diagnostics_.error(reader.where("file"),
+                                                  fmt::format("{}: module file name \"{}\" contains a NUL character",
+                                                              module_context, *file));
+                           else if (auto resolved = resolve_image(*file))
                                module.file = *resolved;
                            else
                                diagnostics_.error(reader.where("file"),

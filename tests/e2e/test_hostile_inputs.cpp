@@ -1,0 +1,47 @@
+// End to end: hostile inputs that do not fit the table of bad inputs
+// (docs/bad-inputs.md), because they are not machine files in the
+// repository: plugins with escapes in their strings, FIFOs, options.
+#include "run_process.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace vmm::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A directory of its own under the temporary directory, removed after.
+struct TempDir {
+    fs::path path;
+    explicit TempDir(const std::string &name)
+        : path(fs::temp_directory_path() / ("vmm-hostile-" + std::to_string(::getpid()) + "-" + name))
+    {
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+} // namespace
+
+TEST_CASE("vmm plugins prints a plugin's escapes and line breaks escaped", "[e2e][hostile]")
+{
+    TempDir dir("plugins");
+    fs::copy_file(fs::path(paths::fixture_dir()) / "vmm-escape-name.so", dir.path / "vmm-escape-name.so");
+    const ProcessResult r = run_vmm({"--plugin-path", dir.path.string(), "plugins"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find('\x07') == std::string::npos);
+    CHECK_THAT(r.out, Catch::Contains("esc\\x1b[31mred\\x1b[0m 0.0.1 (ABI"));
+    CHECK_THAT(r.out, Catch::Contains("  line one\\nline two\\x1b]0;title\\x07\n"));
+    CHECK_THAT(r.out, Catch::Contains("    key\\x1b[7m (integer): a setting\\nvmm.toml:1:1: forged\n"));
+    CHECK(r.out.find("\nvmm.toml:1:1") == std::string::npos);
+}
