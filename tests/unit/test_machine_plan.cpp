@@ -439,3 +439,17 @@ TEST_CASE("device ranges may not cover the in-kernel devices' ports and windows"
                                                "mmio = [{ base = 0xfec00000, size = 0x40 }]\n")) == "");
     CHECK(s.plan(kChipHead + device("p", "probe", "pio = [{ base = 0x40, size = 0x40 }]\n")) == "");
 }
+
+TEST_CASE("a long-mode entry that is not canonical, or outside RAM and every ROM, is refused", "[plan][boot]")
+{
+    Scratch s;
+    s.file("g.bin", 16);
+    const std::string head = "[machine]\nmemory = \"64K\"\n[cpu]\nmode = \"long\"\n";
+    const std::string image = "[[image]]\nfile = \"g.bin\"\naddress = 0x1000\n";
+    CHECK(s.plan(head + "entry = 0x0000800000001000\n" + image) ==
+          s.at(5, 9) + "entry 0x800000001000 is not a canonical address (in long mode bits 63-47 must all equal bit 47)");
+    CHECK(s.plan(head + "entry = 0x20000\n" + image) ==
+          s.at(5, 9) + "entry 0x20000 is outside guest RAM (0-0xffff) and every ROM image: the vCPU would fault at "
+                       "its first instruction");
+    CHECK(s.plan(head + "entry = 0x1000\n" + image) == "");
+}

@@ -112,6 +112,32 @@ private:
         if (layout_.mode == CpuMode::protected32 && *layout_.entry > 0xffffffffull)
             error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
                   fmt::format("entry {:#x} is beyond the 4 GiB that protected mode can reach", *layout_.entry));
+        else if (layout_.mode == CpuMode::long64)
+            check_long_mode_entry(*layout_.entry);
+    }
+
+    // In long mode there is no IDT: an entry the vCPU cannot fetch from (a
+    // non-canonical address, or one outside RAM and every ROM) is a triple
+    // fault at the first instruction. It is the machine file's mistake.
+    void check_long_mode_entry(uint64_t entry)
+    {
+        const SourceLocation where = spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where();
+        const uint64_t upper = entry >> 47; // bits 63-47: all 0 or all 1
+        if (upper != 0 && upper != (~uint64_t{0} >> 47)) {
+            error(where, fmt::format("entry {:#x} is not a canonical address (in long mode bits 63-47 must all "
+                                     "equal bit 47)",
+                                     entry));
+            return;
+        }
+        if (lies_within(entry, 1, 0, spec_.memory_size))
+            return;
+        for (const LoadedImage &image : images_) {
+            if (image.type == ImageType::rom && lies_within(entry, 1, image.rom_address, image.rom_size))
+                return;
+        }
+        error(where, fmt::format("entry {:#x} is outside guest RAM (0-{:#x}) and every ROM image: the vCPU "
+                                 "would fault at its first instruction",
+                                 entry, spec_.memory_size - 1));
     }
 
     // rsp of vCPU 0: as the machine file says, else the top of RAM (in real
