@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -44,4 +45,33 @@ TEST_CASE("vmm plugins prints a plugin's escapes and line breaks escaped", "[e2e
     CHECK_THAT(r.out, Catch::Contains("  line one\\nline two\\x1b]0;title\\x07\n"));
     CHECK_THAT(r.out, Catch::Contains("    key\\x1b[7m (integer): a setting\\nvmm.toml:1:1: forged\n"));
     CHECK(r.out.find("\nvmm.toml:1:1") == std::string::npos);
+}
+
+// A FIFO, a directory or a device is not "not found": say what it is, and
+// never open a FIFO (the open would block until a writer came).
+TEST_CASE("a FIFO or a directory given as --config or as an image is named for what it is", "[e2e][hostile]")
+{
+    TempDir dir("fifo");
+    const fs::path fifo = dir.path / "machine.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    ProcessOptions quick;
+    quick.timeout = std::chrono::milliseconds(20000);
+
+    ProcessResult r = run_vmm({"--config", fifo.string()}, quick);
+    INFO(r.err);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("machine file " + fifo.string() + " is a FIFO (named pipe), not a file"));
+
+    r = run_vmm({"--config", dir.path.string()}, quick);
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("machine file " + dir.path.string() + " is a directory, not a file"));
+
+    const fs::path machine = dir.path / "m.toml";
+    std::ofstream(machine) << "[machine]\nmemory = 4096\n\n[[image]]\nfile = \"machine.fifo\"\naddress = 0\n";
+    r = run_vmm({"--config", machine.string()}, quick);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains(machine.string() + ":5:8: image[0]: image file \"machine.fifo\" is a FIFO "
+                                                         "(named pipe), not a file (" + fifo.string() + ")"));
 }

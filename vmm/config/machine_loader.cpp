@@ -8,6 +8,7 @@
 #include "config/toml_guard.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
+#include "support/paths.hpp"
 
 #include <fmt/format.h>
 
@@ -125,6 +126,9 @@ MachineSpec parse_machine(std::string_view text, const std::string &source_name,
 
 MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs)
 {
+    // Never open a FIFO (it would block) or a device: say what it is.
+    if (auto kind = paths::non_regular_kind(file))
+        throw InputError(fmt::format("machine file {} is {}, not a file", file.string(), *kind));
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw InputError(errno_message("cannot read machine file " + file.string(), errno));
