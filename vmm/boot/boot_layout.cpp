@@ -2,6 +2,7 @@
 
 #include "boot/multiboot.hpp"
 #include "boot/x86_tables.hpp"
+#include "kvm/cpuid.hpp"
 #include "support/errors.hpp"
 #include "support/ranges.hpp"
 
@@ -40,6 +41,7 @@ public:
         if (layout_.mode == CpuMode::protected32 || layout_.mode == CpuMode::long64)
             place_system_area();
         check_overlaps();
+        check_cpuid();
         if (!errors_.empty())
             throw InputErrors(std::move(errors_));
         std::sort(layout_.ram_chunks.begin(), layout_.ram_chunks.end(),
@@ -219,6 +221,19 @@ private:
         add_chunk(ImageChunk{base, x86::build_system_area(mode, base, layout_.mapped_gib), 0,
                              "the GDT and page tables (move them with [cpu] page_tables)"},
                   where);
+    }
+
+    // Every vCPU gets KVM's supported CPUID plus what the machine file adds,
+    // in one KVM_SET_CPUID2, which refuses more than KVM_MAX_CPUID_ENTRIES:
+    // refuse that here, at the overrides, not as a bare E2BIG later.
+    void check_cpuid()
+    {
+        const CpuidSpec &cpuid = spec_.cpu.cpuid;
+        if (cpuid.overrides.empty() && !cpuid.brand)
+            return;
+        const std::string problem = check_cpuid_table_size(host_supported_cpuid(), cpuid);
+        if (!problem.empty())
+            error(cpuid.overrides_where.known() ? cpuid.overrides_where : cpuid.brand_where, problem);
     }
 
     void check_overlaps()
