@@ -283,3 +283,22 @@ TEST_CASE("the bundled machines parse", "[config]")
         CHECK(input_error_text([&] { load_machine_file(file, {vmm::test::paths::guest_dir()}); }).empty());
     }
 }
+
+// TOML++ 3.3.0 garbles a quoted key in its "cannot redefine" message
+// ('"mememory" '): say which key is defined twice, where, and where first.
+TEST_CASE("a key or table defined twice is named, with where it was defined first", "[config]")
+{
+    const std::string head = "[machine]\nmemory = 4096\n";
+    CHECK(errors_of(head + "\"memory\" = 8192\n") == "m.toml:3:1: key 'memory' is defined twice (first at m.toml:2:1)");
+    CHECK(errors_of(head + "'memory' = 1\n") == "m.toml:3:1: key 'memory' is defined twice (first at m.toml:2:1)");
+    CHECK(errors_of(head + "memory = 1\n") == "m.toml:3:1: key 'memory' is defined twice (first at m.toml:2:1)");
+    CHECK(errors_of("[machine]\nname = \"x\"\n\"name\".a = 1\n") ==
+          "m.toml:3:1: key 'name.a' redefines 'name', already defined at m.toml:2:1");
+    CHECK(errors_of(head + "[\"machine\"]\n") == "m.toml:3:2: table 'machine' is defined twice (first at m.toml:1:2)");
+    CHECK(errors_of(head + "[[image]]\nfile = \"a\"\n  \"file\" = \"b\"\n") ==
+          "m.toml:5:3: key 'file' is defined twice (first at m.toml:4:1)");
+    CHECK(errors_of(head + "[cpu]\nregisters = { rax = 1, \"rax\" = 2 }\n") ==
+          "m.toml:4:24: key 'rax' is defined twice");
+    CHECK(errors_of(head + "\"a.b\" = 1\n\"a.b\" = 2\n") ==
+          "m.toml:4:1: key '\"a.b\"' is defined twice (first at m.toml:3:1)");
+}

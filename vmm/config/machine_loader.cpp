@@ -118,6 +118,9 @@ MachineSpec parse_machine(std::string_view text, const std::string &source_name,
         root = toml::parse(text, source_name);
     } catch (const toml::parse_error &error) {
         const toml::source_region &source = error.source();
+        if (auto redefined = explain_redefinition(text, source_name, source.begin.line, source.begin.column,
+                                                  error.description()))
+            throw InputError(redefined->where, redefined->message);
         throw InputError(SourceLocation{source_name, source.begin.line, source.begin.column},
                          std::string(error.description()));
     }
