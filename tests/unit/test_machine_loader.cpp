@@ -302,3 +302,23 @@ TEST_CASE("a key or table defined twice is named, with where it was defined firs
     CHECK(errors_of(head + "\"a.b\" = 1\n\"a.b\" = 2\n") ==
           "m.toml:4:1: key '\"a.b\"' is defined twice (first at m.toml:3:1)");
 }
+
+// Some editors start UTF-8 files with a byte-order mark: it is accepted, and
+// columns on the first line count from the first character after it.
+TEST_CASE("a UTF-8 byte-order mark at the start is accepted, columns unchanged", "[config]")
+{
+    const std::string bom = "\xEF\xBB\xBF";
+    CHECK(parse_ok(bom + "[machine]\nmemory = 4096\n").memory_size == 4096);
+    CHECK(errors_of(bom + "[machine]\nmemory = 4096\nvcpus = 0\n") ==
+          "m.toml:3:9: [machine]: vcpus = 0 must be between 1 and 64");
+    CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nmode = \"x\"\n[oops]\n") ==
+          "m.toml:4:8: [cpu]: unknown mode \"x\" (expected \"real\", \"protected\", \"long\" or \"reset\")\n"
+          "m.toml:5:2: machine file: unknown key 'oops' (known keys: check, cpu, device, image, machine)");
+    CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nentry = \"x\"\n") ==
+          "m.toml:4:9: [cpu]: 'entry' must be an integer, not a string");
+    CHECK(errors_of(bom + "oops = 1\n[machine]\nmemory = 4096\n") ==
+          "m.toml:1:1: machine file: unknown key 'oops' (known keys: check, cpu, device, image, machine)");
+    CHECK(errors_of(bom + "[machine\n") == "m.toml:1:9: Error while parsing table header: expected ']', saw '\\n'");
+    // Anywhere else U+FEFF is still refused outside strings.
+    CHECK_THAT(errors_of("[machine]\n" + bom + "memory = 4096\n"), Catch::StartsWith("m.toml:2:1: character U+FEFF"));
+}

@@ -111,6 +111,12 @@ const char *setting_type_name(const SettingValue &value)
 
 MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs)
 {
+    // A UTF-8 byte-order mark, as some editors write: not part of the text
+    // (editors do not count it as a column), so it goes before anything
+    // looks at the text.
+    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+    if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
+        text.remove_prefix(kByteOrderMark.size());
     if (auto problem = check_toml_characters(text, source_name))
         throw InputError(problem->where, problem->message);
     toml::table root;
