@@ -192,10 +192,23 @@ private:
     {
         const x86::Mode mode = layout_.mode == CpuMode::long64 ? x86::Mode::long64 : x86::Mode::protected32;
         uint64_t highest = spec_.memory_size;
-        for (const Mapping &m : mmio_.mappings())
-            highest = std::max(highest, m.last() == ~uint64_t{0} ? m.last() : m.last() + 1);
+        const Mapping *highest_mmio = nullptr; // the range that makes the tables map more than RAM needs
+        for (const Mapping &m : mmio_.mappings()) {
+            const uint64_t end = m.last() == ~uint64_t{0} ? m.last() : m.last() + 1;
+            if (end > highest) {
+                highest = end;
+                highest_mmio = &m;
+            }
+        }
         layout_.mapped_gib = std::clamp<uint64_t>(align_up(highest, kGiB) / kGiB, x86::kMinMappedGiB, x86::kMaxMappedGiB);
         const uint64_t size = x86::system_area_size(mode, layout_.mapped_gib);
+        // When a device's MMIO makes the tables large, a message about their
+        // room names it: it is what to move.
+        std::string because;
+        if (mode == x86::Mode::long64 && highest_mmio != nullptr && layout_.mapped_gib > x86::kMinMappedGiB)
+            because = fmt::format(" (they map {} GiB to reach device '{}' {}{})", layout_.mapped_gib,
+                                  highest_mmio->owner, describe_range(Space::mmio, highest_mmio->base, highest_mmio->size),
+                                  highest_mmio->where.known() ? ", declared at " + highest_mmio->where.str() : "");
 
         uint64_t base = 0;
         SourceLocation where = spec_.cpu.page_tables_where.known() ? spec_.cpu.page_tables_where : cpu_where();
@@ -205,16 +218,16 @@ private:
             const uint64_t top = std::min(layout_.stack_top, spec_.memory_size);
             const uint64_t stacks = uint64_t{spec_.vcpus} * spec_.cpu.stack_size;
             if (top < stacks + size) {
-                error(where, fmt::format("no room for the {} KiB of GDT and page tables below {} vCPU stack(s) of {:#x} "
-                                         "bytes under {:#x}; set [cpu] page_tables",
-                                         size / 1024, spec_.vcpus, spec_.cpu.stack_size, top));
+                error(where, fmt::format("no room for the {} KiB of GDT and page tables{} below {} vCPU stack(s) of "
+                                         "{:#x} bytes under {:#x}; set [cpu] page_tables",
+                                         size / 1024, because, spec_.vcpus, spec_.cpu.stack_size, top));
                 return;
             }
             base = align_down(top - stacks - size, kPage);
         }
         if (!lies_within(base, size, 0, spec_.memory_size)) {
-            error(where, fmt::format("the GDT and page tables ({:#x}-{:#x}) do not fit in guest RAM ({:#x} bytes)", base,
-                                     base + size - 1, spec_.memory_size));
+            error(where, fmt::format("the GDT and page tables ({:#x}-{:#x}){} do not fit in guest RAM ({:#x} bytes)",
+                                     base, base + size - 1, because, spec_.memory_size));
             return;
         }
         layout_.system_area = base;
