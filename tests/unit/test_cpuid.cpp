@@ -102,3 +102,34 @@ TEST_CASE("every vCPU gets its own APIC ID", "[cpuid]")
         CHECK(find(entries, 0xb)->edx == id);
     }
 }
+
+// KVM_SET_CPUID2 takes at most KVM_MAX_CPUID_ENTRIES (256): what KVM
+// supports plus the leaves the machine file adds must fit, or the machine
+// failed later with a bare "Argument list too long".
+TEST_CASE("the CPUID table must fit in KVM_MAX_CPUID_ENTRIES, counting KVM's leaves and the new ones", "[cpuid]")
+{
+    std::vector<kvm_cpuid_entry2> supported;
+    for (uint32_t leaf = 0; leaf < 200; ++leaf) {
+        kvm_cpuid_entry2 entry{};
+        entry.function = leaf;
+        supported.push_back(entry);
+    }
+    CpuidSpec identity;
+    for (uint32_t i = 0; i < 56; ++i) // 200 + 56 new leaves + their range's maximum (0x40000000) = 257
+        identity.overrides.push_back(CpuidOverride{0x40000001u + i, std::nullopt, 1u});
+    CHECK(check_cpuid_table_size(supported, identity) ==
+          "[cpu.cpuid]: too many CPUID leaves: KVM takes at most 256 (KVM_MAX_CPUID_ENTRIES); the 56 overrides bring "
+          "the 200 leaves KVM supports on this host to 257");
+    identity.overrides.pop_back();
+    CHECK(check_cpuid_table_size(supported, identity) == "");
+    // Overrides of leaves KVM already has add nothing.
+    CpuidSpec same;
+    for (uint32_t leaf = 0; leaf < 200; ++leaf)
+        same.overrides.push_back(CpuidOverride{leaf, std::nullopt, 1u});
+    CHECK(check_cpuid_table_size(supported, same) == "");
+    // Without /dev/kvm the overrides alone are counted.
+    CpuidSpec many;
+    for (uint32_t i = 0; i < 300; ++i)
+        many.overrides.push_back(CpuidOverride{0x40000100u + i, std::nullopt, 1u});
+    CHECK_THAT(check_cpuid_table_size({}, many), Catch::StartsWith("[cpu.cpuid]: too many CPUID leaves"));
+}

@@ -439,3 +439,36 @@ TEST_CASE("device ranges may not cover the in-kernel devices' ports and windows"
                                                "mmio = [{ base = 0xfec00000, size = 0x40 }]\n")) == "");
     CHECK(s.plan(kChipHead + device("p", "probe", "pio = [{ base = 0x40, size = 0x40 }]\n")) == "");
 }
+
+TEST_CASE("a long-mode entry that is not canonical, or outside RAM and every ROM, is refused", "[plan][boot]")
+{
+    Scratch s;
+    s.file("g.bin", 16);
+    const std::string head = "[machine]\nmemory = \"64K\"\n[cpu]\nmode = \"long\"\n";
+    const std::string image = "[[image]]\nfile = \"g.bin\"\naddress = 0x1000\n";
+    CHECK(s.plan(head + "entry = 0x0000800000001000\n" + image) ==
+          s.at(5, 9) + "entry 0x800000001000 is not a canonical address (in long mode bits 63-47 must all equal bit 47)");
+    CHECK(s.plan(head + "entry = 0x20000\n" + image) ==
+          s.at(5, 9) + "entry 0x20000 is outside guest RAM (0-0xffff) and every ROM image: the vCPU would fault at "
+                       "its first instruction");
+    CHECK(s.plan(head + "entry = 0x1000\n" + image) == "");
+}
+
+// Long mode maps as far as the highest MMIO range: when that makes the page
+// tables too large for RAM, the message names the range (it is what to move).
+TEST_CASE("page tables with no room because of a high MMIO range name that range", "[plan][boot]")
+{
+    Scratch s;
+    const std::string head = "[machine]\nmemory = \"64K\"\n[cpu]\nmode = \"long\"\nentry = 0x1000\n";
+    const std::string device = "[[device]]\nname = \"log\"\nplugin = \"port-logger\"\n";
+    CHECK(s.plan(head + device + "mmio = [{ base = 0x4000000000, size = 0x1000 }]\n") ==
+          s.at(3, 1) + "no room for the 1040 KiB of GDT and page tables (they map 257 GiB to reach device 'log' mmio "
+                       "0x4000000000-0x4000000fff, declared at " + s.at(9, 9).substr(0, s.at(9, 9).size() - 2) +
+                       ") below 1 vCPU stack(s) of 0x4000 bytes under 0x10000; set [cpu] page_tables");
+    CHECK(s.plan(head + "page_tables = 0x8000\n" + device + "mmio = [{ base = 0x4000000000, size = 0x1000 }]\n") ==
+          s.at(6, 15) + "the GDT and page tables (0x8000-0x10bfff) (they map 257 GiB to reach device 'log' mmio "
+                        "0x4000000000-0x4000000fff, declared at " + s.at(10, 9).substr(0, s.at(10, 9).size() - 2) +
+                        ") do not fit in guest RAM (0x10000 bytes)");
+    // Below 4 GiB the tables stay small: nothing to name.
+    CHECK(s.plan(head + device + "mmio = [{ base = 0xd0000000, size = 0x1000 }]\n") == "");
+}

@@ -210,4 +210,9 @@ TEST_CASE("malformed interrupt line declarations are refused, naming the plugin 
                                                ": malformed plugin descriptor: plugin 'shared-edge-irq': default irq "
                                                "0 is VMM_IRQ_SHARED but not VMM_IRQ_LEVEL (only level-triggered lines "
                                                "can be shared)");
+    // Descriptor flags: bits no minor defines are refused, not ignored.
+    CHECK(load_error("bad-flags") == fixture("bad-flags").string() +
+                                         ": malformed plugin descriptor: plugin 'bad-flags': flags has unknown bits "
+                                         "0x100 (this vmm knows VMM_PLUGIN_THREAD_SAFE and "
+                                         "VMM_PLUGIN_NEEDS_VCPU_STATE, 0x3)");
 }

@@ -100,3 +100,40 @@ TEST_CASE("the machine loader reports the character problem as a machine-file er
     const std::string text = vmm::test::input_error_text([] { parse_machine("[machine]\nmemory = 4096 \xe2\x86\x92\n", "m.toml", {}); });
     CHECK(text == "m.toml:2:15: character U+2192 outside a string or comment");
 }
+
+// TOML++ nests one table per dotted part and frees them recursively: a key
+// or header of ~50,000 parts overflowed the stack (SIGSEGV, no message).
+TEST_CASE("keys, table names and values nested too deep are refused before TOML++ sees them", "[config][guard]")
+{
+    std::string deep_key;
+    for (int i = 0; i < 50000; ++i)
+        deep_key += i ? ".a" : "a";
+    const std::string head = "[machine]\nmemory = \"8K\"\n";
+    const std::string refused = "a key or table name of more than 32 dotted parts";
+    CHECK_THAT(problem(head + deep_key + " = 1\n"), Catch::StartsWith("m.toml:3:1: " + refused));
+    CHECK_THAT(problem(head + "[" + deep_key + "]\n"), Catch::StartsWith("m.toml:3:2: " + refused));
+    CHECK_THAT(problem(head + "[[" + deep_key + "]]\n"), Catch::StartsWith("m.toml:3:3: " + refused));
+    CHECK_THAT(problem(head + "x = { " + deep_key + " = 1 }\n"), Catch::StartsWith("m.toml:3:7: " + refused));
+    CHECK_THAT(problem(head + "\"q\" . " + deep_key + " = 1\n"), Catch::StartsWith("m.toml:3:1: " + refused));
+    CHECK_THAT(vmm::test::input_error_text([&] { parse_machine(head + deep_key + " = 1\n", "m.toml", {}); }),
+               Catch::StartsWith("m.toml:3:1: " + refused));
+    CHECK_THAT(vmm::test::input_error_text([&] { parse_machine(head + "[" + deep_key + "]\n", "m.toml", {}); }),
+               Catch::StartsWith("m.toml:3:2: " + refused));
+    // Values nest too: arrays and inline tables, each with dotted keys.
+    CHECK_THAT(problem(head + "x = " + std::string(40, '[') + std::string(40, ']') + "\n"),
+               Catch::StartsWith("m.toml:3:37: arrays and inline tables nested more than 32 deep"));
+    // What a machine file needs is far from the limits: 32 parts, 32 levels,
+    // floats, times and many dotted keys one after the other.
+    std::string parts31 = "a";
+    for (int i = 0; i < 31; ++i)
+        parts31 += ".a";
+    CHECK(problem(head + parts31 + " = 1\n") == "");
+    CHECK(problem(head + "[" + parts31 + "]\n[[b.c]]\nd.e = 1.5\nf = [1.5, 2.5, 3.5, 4.5]\n") == "");
+    CHECK(problem(head + "x = " + std::string(32, '[') + std::string(32, ']') + "\n") == "");
+    CHECK(problem(head + "t = 12:00:00.5 # a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g\n"
+                         "[[image]]\nmodules = [\n  { file = \"a.b\" },\n  { file = \"c\" },\n]\n") == "");
+    std::string many;
+    for (int i = 0; i < 1000; ++i)
+        many += "k" + std::to_string(i) + ".x.y = 1\n";
+    CHECK(problem(head + many) == "");
+}

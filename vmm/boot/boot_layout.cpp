@@ -2,6 +2,7 @@
 
 #include "boot/multiboot.hpp"
 #include "boot/x86_tables.hpp"
+#include "kvm/cpuid.hpp"
 #include "support/errors.hpp"
 #include "support/ranges.hpp"
 
@@ -40,6 +41,7 @@ public:
         if (layout_.mode == CpuMode::protected32 || layout_.mode == CpuMode::long64)
             place_system_area();
         check_overlaps();
+        check_cpuid();
         if (!errors_.empty())
             throw InputErrors(std::move(errors_));
         std::sort(layout_.ram_chunks.begin(), layout_.ram_chunks.end(),
@@ -112,6 +114,32 @@ private:
         if (layout_.mode == CpuMode::protected32 && *layout_.entry > 0xffffffffull)
             error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
                   fmt::format("entry {:#x} is beyond the 4 GiB that protected mode can reach", *layout_.entry));
+        else if (layout_.mode == CpuMode::long64)
+            check_long_mode_entry(*layout_.entry);
+    }
+
+    // In long mode there is no IDT: an entry the vCPU cannot fetch from (a
+    // non-canonical address, or one outside RAM and every ROM) is a triple
+    // fault at the first instruction. It is the machine file's mistake.
+    void check_long_mode_entry(uint64_t entry)
+    {
+        const SourceLocation where = spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where();
+        const uint64_t upper = entry >> 47; // bits 63-47: all 0 or all 1
+        if (upper != 0 && upper != (~uint64_t{0} >> 47)) {
+            error(where, fmt::format("entry {:#x} is not a canonical address (in long mode bits 63-47 must all "
+                                     "equal bit 47)",
+                                     entry));
+            return;
+        }
+        if (lies_within(entry, 1, 0, spec_.memory_size))
+            return;
+        for (const LoadedImage &image : images_) {
+            if (image.type == ImageType::rom && lies_within(entry, 1, image.rom_address, image.rom_size))
+                return;
+        }
+        error(where, fmt::format("entry {:#x} is outside guest RAM (0-{:#x}) and every ROM image: the vCPU "
+                                 "would fault at its first instruction",
+                                 entry, spec_.memory_size - 1));
     }
 
     // rsp of vCPU 0: as the machine file says, else the top of RAM (in real
@@ -164,10 +192,23 @@ private:
     {
         const x86::Mode mode = layout_.mode == CpuMode::long64 ? x86::Mode::long64 : x86::Mode::protected32;
         uint64_t highest = spec_.memory_size;
-        for (const Mapping &m : mmio_.mappings())
-            highest = std::max(highest, m.last() == ~uint64_t{0} ? m.last() : m.last() + 1);
+        const Mapping *highest_mmio = nullptr; // the range that makes the tables map more than RAM needs
+        for (const Mapping &m : mmio_.mappings()) {
+            const uint64_t end = m.last() == ~uint64_t{0} ? m.last() : m.last() + 1;
+            if (end > highest) {
+                highest = end;
+                highest_mmio = &m;
+            }
+        }
         layout_.mapped_gib = std::clamp<uint64_t>(align_up(highest, kGiB) / kGiB, x86::kMinMappedGiB, x86::kMaxMappedGiB);
         const uint64_t size = x86::system_area_size(mode, layout_.mapped_gib);
+        // When a device's MMIO makes the tables large, a message about their
+        // room names it: it is what to move.
+        std::string because;
+        if (mode == x86::Mode::long64 && highest_mmio != nullptr && layout_.mapped_gib > x86::kMinMappedGiB)
+            because = fmt::format(" (they map {} GiB to reach device '{}' {}{})", layout_.mapped_gib,
+                                  highest_mmio->owner, describe_range(Space::mmio, highest_mmio->base, highest_mmio->size),
+                                  highest_mmio->where.known() ? ", declared at " + highest_mmio->where.str() : "");
 
         uint64_t base = 0;
         SourceLocation where = spec_.cpu.page_tables_where.known() ? spec_.cpu.page_tables_where : cpu_where();
@@ -177,22 +218,35 @@ private:
             const uint64_t top = std::min(layout_.stack_top, spec_.memory_size);
             const uint64_t stacks = uint64_t{spec_.vcpus} * spec_.cpu.stack_size;
             if (top < stacks + size) {
-                error(where, fmt::format("no room for the {} KiB of GDT and page tables below {} vCPU stack(s) of {:#x} "
-                                         "bytes under {:#x}; set [cpu] page_tables",
-                                         size / 1024, spec_.vcpus, spec_.cpu.stack_size, top));
+                error(where, fmt::format("no room for the {} KiB of GDT and page tables{} below {} vCPU stack(s) of "
+                                         "{:#x} bytes under {:#x}; set [cpu] page_tables",
+                                         size / 1024, because, spec_.vcpus, spec_.cpu.stack_size, top));
                 return;
             }
             base = align_down(top - stacks - size, kPage);
         }
         if (!lies_within(base, size, 0, spec_.memory_size)) {
-            error(where, fmt::format("the GDT and page tables ({:#x}-{:#x}) do not fit in guest RAM ({:#x} bytes)", base,
-                                     base + size - 1, spec_.memory_size));
+            error(where, fmt::format("the GDT and page tables ({:#x}-{:#x}){} do not fit in guest RAM ({:#x} bytes)",
+                                     base, base + size - 1, because, spec_.memory_size));
             return;
         }
         layout_.system_area = base;
         add_chunk(ImageChunk{base, x86::build_system_area(mode, base, layout_.mapped_gib), 0,
                              "the GDT and page tables (move them with [cpu] page_tables)"},
                   where);
+    }
+
+    // Every vCPU gets KVM's supported CPUID plus what the machine file adds,
+    // in one KVM_SET_CPUID2, which refuses more than KVM_MAX_CPUID_ENTRIES:
+    // refuse that here, at the overrides, not as a bare E2BIG later.
+    void check_cpuid()
+    {
+        const CpuidSpec &cpuid = spec_.cpu.cpuid;
+        if (cpuid.overrides.empty() && !cpuid.brand)
+            return;
+        const std::string problem = check_cpuid_table_size(host_supported_cpuid(), cpuid);
+        if (!problem.empty())
+            error(cpuid.overrides_where.known() ? cpuid.overrides_where : cpuid.brand_where, problem);
     }
 
     void check_overlaps()

@@ -15,7 +15,10 @@ namespace {
 
 constexpr uint64_t kPageSize = 4096;
 
-std::vector<uint8_t> read_file(const std::filesystem::path &file, const SourceLocation &where)
+// The size of an image or module file, from stat: checked against where
+// it goes before a byte is read (a 3 GiB sparse file for an 8 KiB machine
+// must not be read whole to be refused).
+uint64_t file_size_of(const std::filesystem::path &file, const SourceLocation &where)
 {
     std::error_code ec;
     const uint64_t size = std::filesystem::file_size(file, ec);
@@ -25,11 +28,24 @@ std::vector<uint8_t> read_file(const std::filesystem::path &file, const SourceLo
         throw InputError(where, fmt::format("{} is empty", file.string()));
     if (size > kMaxMemorySize)
         throw InputError(where, fmt::format("{} is {} bytes, larger than any guest memory", file.string(), size));
+    return size;
+}
+
+std::vector<uint8_t> read_file(const std::filesystem::path &file, const SourceLocation &where, uint64_t size)
+{
     std::ifstream in(file, std::ios::binary);
     std::vector<uint8_t> bytes(size);
     if (!in.read(reinterpret_cast<char *>(bytes.data()), static_cast<std::streamsize>(size)))
         throw InputError(where, fmt::format("cannot read {}", file.string()));
     return bytes;
+}
+
+// Whether the file starts with the ELF magic (read without the rest).
+bool file_has_elf_magic(const std::filesystem::path &file)
+{
+    std::ifstream in(file, std::ios::binary);
+    std::vector<uint8_t> head(4);
+    return in.read(reinterpret_cast<char *>(head.data()), 4) && has_elf_magic(head);
 }
 
 class ImageLoader {
@@ -40,11 +56,17 @@ public:
     {
         loaded_.spec = &image_;
         loaded_.type = image_.type;
-        std::vector<uint8_t> bytes = read_file(image_.file, image_.file_where);
+        const uint64_t size = file_size_of(image_.file, image_.file_where);
         ImageFormat format = image_.format;
         if (format == ImageFormat::automatic)
-            format = has_elf_magic(bytes) ? ImageFormat::elf : ImageFormat::flat;
+            format = file_has_elf_magic(image_.file) ? ImageFormat::elf : ImageFormat::flat;
         loaded_.format = format;
+        // A flat RAM image is copied as is: its size is known from stat.
+        if (format == ImageFormat::flat && image_.type == ImageType::ram && image_.address)
+            check_fits_ram(ImageChunk{*image_.address, {}, size, "image " + image_.file_as_written});
+        if (format == ImageFormat::multiboot)
+            check_module_sizes();
+        std::vector<uint8_t> bytes = read_file(image_.file, image_.file_where, size);
         try {
             switch (format) {
             case ImageFormat::flat: load_flat(std::move(bytes)); break;
@@ -69,6 +91,24 @@ private:
             throw InputError(image_.where,
                              fmt::format("{} ({} bytes at {:#x}) does not fit in guest RAM ({:#x} bytes at 0)",
                                          chunk.what, chunk.size(), chunk.address, spec_.memory_size));
+    }
+
+    // Multiboot modules go into guest RAM whole: from their sizes (stat)
+    // alone, refuse those that cannot fit before reading any.
+    void check_module_sizes() const
+    {
+        uint64_t total = 0;
+        for (const ModuleSpec &module : image_.modules) {
+            const uint64_t size = file_size_of(module.file, module.where);
+            total += size;
+            if (size > spec_.memory_size || total > spec_.memory_size)
+                throw InputError(module.where,
+                                 fmt::format("module {} ({} bytes{}) does not fit in guest RAM ({:#x} bytes)",
+                                             module.file_as_written, size,
+                                             total > size ? fmt::format(", {} with the modules before it", total)
+                                                          : std::string(),
+                                             spec_.memory_size));
+        }
     }
 
     void load_flat(std::vector<uint8_t> bytes)
@@ -129,7 +169,8 @@ private:
             add_segments(bytes, elf);
         }
         for (const ModuleSpec &module : image_.modules)
-            loaded_.modules.push_back(LoadedModule{&module, read_file(module.file, module.where)});
+            loaded_.modules.push_back(
+                LoadedModule{&module, read_file(module.file, module.where, file_size_of(module.file, module.where))});
     }
 
     // Header flag 16: the header says where the file goes, for non-ELF kernels.

@@ -1,12 +1,33 @@
 #include "cli/options.hpp"
 
 #include "support/errors.hpp"
+#include "support/escape.hpp"
 #include "support/paths.hpp"
 #include "vmm_version.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
 namespace vmm {
+namespace {
+
+// --timeout: a finite number of seconds. CLI::Range let "nan" through (every
+// comparison with NaN is false), and a NaN timeout meant no timeout.
+std::string check_timeout(std::string &text)
+{
+    const char *begin = text.c_str();
+    char *end = nullptr;
+    errno = 0;
+    const double seconds = std::strtod(begin, &end);
+    if (end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(seconds) || seconds < 0 || seconds > 1e9)
+        return "'" + escaped(text) + "' is not a number of seconds from 0 to 1e9 (0: no timeout)";
+    return "";
+}
+
+} // namespace
 
 ParsedCommandLine parse_command_line(int argc, char **argv)
 {
@@ -30,7 +51,7 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
                    "{\"command\": \"stop\"}");
     app.add_option("--timeout", options.timeout,
                    "stop the VM after this many seconds of wall-clock time (exit status 124)")
-        ->check(CLI::Range(0.0, 1e9));
+        ->check(CLI::Validator(check_timeout, "SECONDS"));
     CLI::App *plugins = app.add_subcommand("plugins", "list every plugin on the search path, with its settings");
     plugins->add_flag("--json", options.json, "as JSON");
     app.require_subcommand(0, 1);

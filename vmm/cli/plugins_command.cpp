@@ -2,6 +2,7 @@
 
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
+#include "support/escape.hpp"
 #include "support/paths.hpp"
 
 #include <fmt/format.h>
@@ -23,13 +24,15 @@ std::string describe_irq(const IrqDecl &irq)
                        (irq.flags & VMM_IRQ_SHARED) != 0 ? ", shared" : "");
 }
 
+// The plugin's strings are its own: escaped, so that an ESC sequence or a
+// line break in them cannot drive the terminal or forge lines.
 void print_text(const PluginLibrary &p)
 {
-    std::cout << fmt::format("{} {} (ABI {}{}{})\n", p.name(), p.version().empty() ? "?" : p.version(),
+    std::cout << fmt::format("{} {} (ABI {}{}{})\n", escaped(p.name()), p.version().empty() ? "?" : escaped(p.version()),
                              abi_version_string(p.abi_version()), p.thread_safe() ? ", thread-safe" : "",
                              p.observes_exits() ? ", observes exits" : "");
-    std::cout << "  " << (p.description().empty() ? "(no description)" : p.description()) << "\n";
-    std::cout << "  file: " << p.file().string() << "\n";
+    std::cout << "  " << (p.description().empty() ? "(no description)" : escaped(p.description())) << "\n";
+    std::cout << "  file: " << escaped(p.file().string()) << "\n";
     if (!p.default_regions().empty()) {
         std::string ranges;
         for (const RegionDecl &r : p.default_regions())
@@ -47,8 +50,8 @@ void print_text(const PluginLibrary &p)
     } else {
         std::cout << "  settings:\n";
         for (const ConfigKeyInfo &key : p.config_keys())
-            std::cout << fmt::format("    {} ({}{}): {}\n", key.name, value_type_name(key.type),
-                                     key.required ? ", required" : "", key.description);
+            std::cout << fmt::format("    {} ({}{}): {}\n", escaped(key.name), value_type_name(key.type),
+                                     key.required ? ", required" : "", escaped(key.description));
     }
 }
 

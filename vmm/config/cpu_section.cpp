@@ -99,6 +99,7 @@ void MachineParser::parse_cpuid(const toml::table &table)
         else
             cpuid.brand = *brand;
     }
+    cpuid.overrides_where = reader.where("overrides");
     for_each_table(reader.array("overrides"), "[cpu.cpuid] overrides", "such as { leaf = 0x1, ecx = 0 }",
                    [&](const toml::table &entry, const std::string &context, const toml::node &node) {
                        TableReader o(entry, context, diagnostics_);

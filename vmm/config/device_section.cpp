@@ -57,6 +57,9 @@ void MachineParser::parse_device(const toml::table &table, std::string context)
     if (auto plugin = reader.string("plugin", true)) {
         if (plugin->empty())
             diagnostics_.error(device.plugin_where, context + ": plugin must not be empty");
+        else if (plugin->find('\0') != std::string::npos) // the OS would see the name cut at the NUL
+            diagnostics_.error(device.plugin_where,
+                               fmt::format("{}: plugin \"{}\" contains a NUL character", context, *plugin));
         device.plugin = *plugin;
     }
     parse_ranges(reader, Space::pio, context, device);

@@ -3,6 +3,7 @@
 // then in the guest directories the caller gives (the build's or install's).
 
 #include "config/machine_parser.hpp"
+#include "support/paths.hpp"
 
 #include <fmt/format.h>
 
@@ -60,8 +61,14 @@ void MachineParser::parse_image(const toml::table &table, const std::string &con
                                        *image.address));
     if (auto file = reader.string("file", true)) {
         image.file_as_written = *file;
-        if (auto resolved = resolve_image(*file))
+        if (file->find('\0') != std::string::npos) // the OS would see the name cut at the NUL
+            diagnostics_.error(image.file_where,
+                               fmt::format("{}: image file name \"{}\" contains a NUL character", context, *file));
+        else if (auto resolved = resolve_image(*file))
             image.file = *resolved;
+        else if (auto other = find_non_regular(*file))
+            diagnostics_.error(image.file_where, fmt::format("{}: image file \"{}\" is {}, not a file ({})", context,
+                                                             *file, other->second, other->first.string()));
         else
             diagnostics_.error(image.file_where, fmt::format("{}: image file \"{}\" not found (looked in {})",
                                                              context, *file, describe_image_dirs(*file)));
@@ -90,8 +97,17 @@ void MachineParser::parse_modules(const toml::array &modules, const std::string 
                        module.where = location_of(node);
                        if (auto file = reader.string("file", true)) {
                            module.file_as_written = *file;
-                           if (auto resolved = resolve_image(*file))
+                           if (file->find('\0') != std::string::npos)
+                               diagnostics_.error(reader.where("file"),
+                                                  fmt::format("{}: module file name \"{}\" contains a NUL character",
+                                                              module_context, *file));
+                           else if (auto resolved = resolve_image(*file))
                                module.file = *resolved;
+                           else if (auto other = find_non_regular(*file))
+                               diagnostics_.error(reader.where("file"),
+                                                  fmt::format("{}: module file \"{}\" is {}, not a file ({})",
+                                                              module_context, *file, other->second,
+                                                              other->first.string()));
                            else
                                diagnostics_.error(reader.where("file"),
                                                   fmt::format("{}: module file \"{}\" not found (looked in {})",
@@ -121,6 +137,24 @@ std::optional<fs::path> MachineParser::resolve_image(const std::string &file) co
     for (const fs::path &dir : image_dirs()) {
         if (fs::is_regular_file(dir / given, ec))
             return dir / given;
+    }
+    return std::nullopt;
+}
+
+// Where resolve_image found no regular file: the first candidate that is
+// something else (a directory, a FIFO, a device), and what it is.
+std::optional<std::pair<fs::path, std::string>> MachineParser::find_non_regular(const std::string &file) const
+{
+    const fs::path given(file);
+    std::vector<fs::path> candidates;
+    if (given.is_absolute())
+        candidates.push_back(given);
+    else
+        for (const fs::path &dir : image_dirs())
+            candidates.push_back(dir / given);
+    for (const fs::path &candidate : candidates) {
+        if (auto kind = paths::non_regular_kind(candidate))
+            return std::pair{candidate, *kind};
     }
     return std::nullopt;
 }

@@ -8,6 +8,7 @@
 #include "config/toml_guard.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
+#include "support/paths.hpp"
 
 #include <fmt/format.h>
 
@@ -110,6 +111,12 @@ const char *setting_type_name(const SettingValue &value)
 
 MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs)
 {
+    // A UTF-8 byte-order mark, as some editors write: not part of the text
+    // (editors do not count it as a column), so it goes before anything
+    // looks at the text.
+    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+    if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
+        text.remove_prefix(kByteOrderMark.size());
     if (auto problem = check_toml_characters(text, source_name))
         throw InputError(problem->where, problem->message);
     toml::table root;
@@ -117,6 +124,9 @@ MachineSpec parse_machine(std::string_view text, const std::string &source_name,
         root = toml::parse(text, source_name);
     } catch (const toml::parse_error &error) {
         const toml::source_region &source = error.source();
+        if (auto redefined = explain_redefinition(text, source_name, source.begin.line, source.begin.column,
+                                                  error.description()))
+            throw InputError(redefined->where, redefined->message);
         throw InputError(SourceLocation{source_name, source.begin.line, source.begin.column},
                          std::string(error.description()));
     }
@@ -125,6 +135,9 @@ MachineSpec parse_machine(std::string_view text, const std::string &source_name,
 
 MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs)
 {
+    // Never open a FIFO (it would block) or a device: say what it is.
+    if (auto kind = paths::non_regular_kind(file))
+        throw InputError(fmt::format("machine file {} is {}, not a file", file.string(), *kind));
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw InputError(errno_message("cannot read machine file " + file.string(), errno));

@@ -49,6 +49,7 @@ private:
     void parse_modules(const toml::array &modules, const std::string &context, ImageSpec &image);
     std::vector<std::filesystem::path> image_dirs() const;
     std::optional<std::filesystem::path> resolve_image(const std::string &file) const;
+    std::optional<std::pair<std::filesystem::path, std::string>> find_non_regular(const std::string &file) const;
     std::string describe_image_dirs(const std::string &file) const;
 
     void parse_devices(TableReader &top);

@@ -54,6 +54,7 @@ struct CpuidSpec {
     std::optional<std::string> brand; // leaves 0x80000002-0x80000004
     SourceLocation brand_where;
     std::vector<CpuidOverride> overrides;
+    SourceLocation overrides_where; // the `overrides` array
 };
 
 struct CpuSpec {

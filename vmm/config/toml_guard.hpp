@@ -26,3 +26,15 @@ struct CharacterProblem {
 std::optional<CharacterProblem> check_toml_characters(std::string_view text, const std::string &source_name);
 
 } // namespace vmm
+
+namespace vmm {
+
+// TOML++ 3.3.0 garbles a quoted key in "cannot redefine existing ..." (a
+// quoted duplicate `"memory"` reads '"mememory" '). Given such a parse error
+// at line:column of `text`, says which key is defined twice, at its own
+// position, and where it was defined first when that can be found; nothing
+// for any other error.
+std::optional<CharacterProblem> explain_redefinition(std::string_view text, const std::string &source_name,
+                                                     uint32_t line, uint32_t column, std::string_view description);
+
+} // namespace vmm

@@ -1,6 +1,10 @@
 #include "kvm/cpuid.hpp"
 
 #include "config/machine_spec.hpp"
+#include "kvm/kvm_system.hpp"
+#include "support/errors.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
@@ -45,6 +49,28 @@ void cover_leaf(std::vector<kvm_cpuid_entry2> &entries, uint32_t leaf)
 }
 
 } // namespace
+
+std::vector<kvm_cpuid_entry2> host_supported_cpuid()
+{
+    if (!KvmSystem::device_present())
+        return {};
+    try {
+        return KvmSystem().supported_cpuid();
+    } catch (const SystemError &) {
+        return {};
+    }
+}
+
+std::string check_cpuid_table_size(const std::vector<kvm_cpuid_entry2> &supported, const CpuidSpec &identity)
+{
+    const std::size_t size = cpuid_for_vcpu(supported, identity, 0).size();
+    if (size <= kKvmMaxCpuidEntries)
+        return "";
+    return fmt::format("[cpu.cpuid]: too many CPUID leaves: KVM takes at most {} (KVM_MAX_CPUID_ENTRIES); the {} "
+                       "overrides{} bring the {} leaves KVM supports on this host to {}",
+                       kKvmMaxCpuidEntries, identity.overrides.size(), identity.brand ? " and the brand" : "",
+                       supported.size(), size);
+}
 
 std::array<uint32_t, 12> brand_registers(const std::string &brand)
 {

@@ -162,6 +162,13 @@ void PluginLibrary::read_descriptor()
     description_ = checked_string(descriptor_.description, "description", false);
     if (descriptor_.create == nullptr || descriptor_.destroy == nullptr)
         throw std::invalid_argument("create and destroy are required");
+    // As for interrupt lines: a bit no minor defines is a mistake (or
+    // garbage), not something to ignore silently.
+    constexpr uint32_t kKnownFlags = VMM_PLUGIN_THREAD_SAFE | VMM_PLUGIN_NEEDS_VCPU_STATE;
+    if (const uint32_t unknown = descriptor_.flags & ~kKnownFlags)
+        throw std::invalid_argument(fmt::format("plugin '{}': flags has unknown bits {:#x} (this vmm knows "
+                                                "VMM_PLUGIN_THREAD_SAFE and VMM_PLUGIN_NEEDS_VCPU_STATE, {:#x})",
+                                                name_, unknown, kKnownFlags));
 
     if (descriptor_.config_key_count > 0 && descriptor_.config_keys == nullptr)
         throw std::invalid_argument("config_key_count is set but config_keys is NULL");

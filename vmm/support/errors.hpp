@@ -1,6 +1,7 @@
 // The two kinds of failure the VMM reports, and the exit statuses they map to.
 #pragma once
 
+#include "support/escape.hpp"
 #include "support/source_location.hpp"
 
 #include <stdexcept>
@@ -19,11 +20,14 @@ inline constexpr int kExitSigterm = 143;  // 128 + SIGTERM
 
 // Bad input a person can fix: a machine file, an image, a plugin, an option.
 // what() is the whole message, prefixed with `file:line:col: ` when known.
+// Messages quote input (names, paths, keys, strings): they are escaped
+// (support/escape.hpp) so that a NUL cannot cut one short nor a newline
+// forge another `file:line:col` line. Escaping twice changes nothing.
 class InputError : public std::runtime_error {
 public:
-    explicit InputError(const std::string &message) : std::runtime_error(message) {}
+    explicit InputError(const std::string &message) : std::runtime_error(escaped(message)) {}
     InputError(const SourceLocation &where, const std::string &message)
-        : std::runtime_error(where.known() ? where.str() + ": " + message : message), where_(where)
+        : std::runtime_error(escaped(where.known() ? where.str() + ": " + message : message)), where_(where)
     {
     }
     const SourceLocation &where() const { return where_; }

@@ -85,17 +85,40 @@ std::vector<fs::path> bundled_config_dirs()
     return dirs;
 }
 
+std::optional<std::string> non_regular_kind(const fs::path &path)
+{
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    switch (status.type()) {
+    case fs::file_type::regular:
+    case fs::file_type::not_found:
+    case fs::file_type::none: return std::nullopt;
+    case fs::file_type::directory: return "a directory";
+    case fs::file_type::fifo: return "a FIFO (named pipe)";
+    case fs::file_type::character: return "a character device";
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::socket: return "a socket";
+    default: return ec ? std::nullopt : std::optional<std::string>("not a regular file");
+    }
+}
+
 std::optional<fs::path> resolve_config(const fs::path &given)
 {
     std::error_code ec;
     if (fs::is_regular_file(given, ec))
         return given;
-    if (given.is_absolute())
-        return std::nullopt;
-    for (const fs::path &dir : bundled_config_dirs()) {
-        const fs::path candidate = dir / given;
+    std::vector<fs::path> candidates{given};
+    if (!given.is_absolute()) {
+        for (const fs::path &dir : bundled_config_dirs())
+            candidates.push_back(dir / given);
+    }
+    for (const fs::path &candidate : candidates) {
         if (fs::is_regular_file(candidate, ec))
             return candidate;
+    }
+    for (const fs::path &candidate : candidates) {
+        if (non_regular_kind(candidate))
+            return candidate; // load_machine_file says what it is
     }
     return std::nullopt;
 }

@@ -26,8 +26,16 @@ std::vector<fs::path> plugin_dirs(const std::vector<std::string> &from_command_l
 std::vector<fs::path> guest_dirs();
 std::vector<fs::path> bundled_config_dirs();
 
+// What `path` is when it exists but is not a regular file ("a directory",
+// "a FIFO (named pipe)", "a character device", ...), from stat alone (a
+// FIFO is never opened: that would block); nothing for a regular file or
+// one that does not exist.
+std::optional<std::string> non_regular_kind(const fs::path &path);
+
 // `--config PATH`: as given (relative to the working directory), then
-// relative to each bundled configs directory.
+// relative to each bundled configs directory. When no regular file is
+// found but something else is (a directory, a FIFO, a device), that is
+// returned, for the loader to say what it is.
 std::optional<fs::path> resolve_config(const fs::path &given);
 
 } // namespace vmm::paths

@@ -1,0 +1,77 @@
+// End to end: hostile inputs that do not fit the table of bad inputs
+// (docs/bad-inputs.md), because they are not machine files in the
+// repository: plugins with escapes in their strings, FIFOs, options.
+#include "run_process.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace vmm::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A directory of its own under the temporary directory, removed after.
+struct TempDir {
+    fs::path path;
+    explicit TempDir(const std::string &name)
+        : path(fs::temp_directory_path() / ("vmm-hostile-" + std::to_string(::getpid()) + "-" + name))
+    {
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+} // namespace
+
+TEST_CASE("vmm plugins prints a plugin's escapes and line breaks escaped", "[e2e][hostile]")
+{
+    TempDir dir("plugins");
+    fs::copy_file(fs::path(paths::fixture_dir()) / "vmm-escape-name.so", dir.path / "vmm-escape-name.so");
+    const ProcessResult r = run_vmm({"--plugin-path", dir.path.string(), "plugins"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find('\x07') == std::string::npos);
+    CHECK_THAT(r.out, Catch::Contains("esc\\x1b[31mred\\x1b[0m 0.0.1 (ABI"));
+    CHECK_THAT(r.out, Catch::Contains("  line one\\nline two\\x1b]0;title\\x07\n"));
+    CHECK_THAT(r.out, Catch::Contains("    key\\x1b[7m (integer): a setting\\nvmm.toml:1:1: forged\n"));
+    CHECK(r.out.find("\nvmm.toml:1:1") == std::string::npos);
+}
+
+// A FIFO, a directory or a device is not "not found": say what it is, and
+// never open a FIFO (the open would block until a writer came).
+TEST_CASE("a FIFO or a directory given as --config or as an image is named for what it is", "[e2e][hostile]")
+{
+    TempDir dir("fifo");
+    const fs::path fifo = dir.path / "machine.fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    ProcessOptions quick;
+    quick.timeout = std::chrono::milliseconds(20000);
+
+    ProcessResult r = run_vmm({"--config", fifo.string()}, quick);
+    INFO(r.err);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("machine file " + fifo.string() + " is a FIFO (named pipe), not a file"));
+
+    r = run_vmm({"--config", dir.path.string()}, quick);
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("machine file " + dir.path.string() + " is a directory, not a file"));
+
+    const fs::path machine = dir.path / "m.toml";
+    std::ofstream(machine) << "[machine]\nmemory = 4096\n\n[[image]]\nfile = \"machine.fifo\"\naddress = 0\n";
+    r = run_vmm({"--config", machine.string()}, quick);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains(machine.string() + ":5:8: image[0]: image file \"machine.fifo\" is a FIFO "
+                                                         "(named pipe), not a file (" + fifo.string() + ")"));
+}
