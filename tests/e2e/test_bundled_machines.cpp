@@ -47,10 +47,14 @@ const std::map<std::string, Expected> kRun = {
     {"exit-counts-trace.toml", {{}, {"23 exits traced"}, 0}},
     {"hypercall.toml", {{"vcpu_info(0) = 0\nvcpu_info(1) = 0\nvcpu_info(7) = -1\n"}, {}, 0}},
     {"cpuid-brand.toml", {{"brand: Introspection Virtual CPU @ 3.14GHz", "signature \"VMMintrospec\""}, {}, 0}},
+    {"timer.toml", {{"ticks=200 tsc=", " hz=100\n"}, {}, 0}},
+    {"irq-count.toml", {{}, {"check u32 at 0x400 = 0x64: ok"}, 0}},
 };
 
-// Machines that do not end on their own, and why (none yet).
-const std::map<std::string, std::string> kNotRun = {};
+// Machines that do not end on their own, and why.
+const std::map<std::string, std::string> kNotRun = {
+    {"echo.toml", "it echoes typed lines until `quit` (test_device_runtime.cpp types them)"},
+};
 
 // A working directory of its own (exit-counts writes its reports there).
 struct TempDir {
@@ -88,8 +92,7 @@ TEST_CASE("every bundled machine that ends on its own gives its output and exit 
             options.timeout = std::chrono::milliseconds(5000);
             const ProcessResult r = run_vmm({"--config", entry.path().string()}, options);
             INFO(name << "\nstderr:\n" << r.err);
-            CHECK(r.signal == 0);
-            CHECK((r.timed_out || r.exit_status == 0));
+            CHECK((r.timed_out || (r.signal == 0 && r.exit_status == 0)));
             continue;
         }
         ++run;
