@@ -332,13 +332,10 @@ TEST_CASE("hot swap: the serial plugin changes while the guest streams, with no 
     {
         ControlClient control(socket);
         REQUIRE(control.connected());
-        // Swap once the guest is well into its stream.
-        for (int i = 0; i < 400; ++i) {
-            const json status = control.request({{"command", "status"}});
-            if (status["vcpus"][0]["exits"].get<uint64_t>() > 3000)
-                break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
+        // Swap once the guest is well into its stream (however slowly it
+        // started: a sanitizer, a loaded machine).
+        CHECK_THAT(await_status(control, [](const json &s) { return value_at(s, "/vcpus/0/exits") > 3000; }),
+                   HasAt("/vcpus/0/exits", [](const json &n) { return n > 3000; }, "> 3000"));
         swap = control.request({{"command", "swap"},
                                 {"device", "com1"},
                                 {"plugin", "serial-file"},
@@ -415,7 +412,10 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
         REQUIRE(one_too_many.connected());
         CHECK(one_too_many.read_line() == R"({"ok":false,"error":"too many control connections"})");
         others.clear();
-        const json status = again.request({{"command", "status"}});
+        // The vCPU's thread may not have started yet: the control socket
+        // answers from before it does.
+        const json status =
+            await_status(again, [](const json &s) { return value_at(s, "/vcpus/0/state") == "running"; });
         CHECK_THAT(status, IsOk());
         CHECK_THAT(status, HasAt("/machine", "m"));
         const auto one = [](const json &list) { return list.is_array() && list.size() == 1; };

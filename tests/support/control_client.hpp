@@ -108,6 +108,29 @@ private:
     bool complete_ = false; // the last read_line() ended at a newline
 };
 
+// Asks for "status" until `ready` holds for the reply; returns the last
+// reply. Waits for a condition, not a time: `limit` (run_vmm's own) only
+// ends the wait for one that never comes, and the caller's check on the
+// reply then says what it was.
+inline nlohmann::json await_status(ControlClient &control, const std::function<bool(const nlohmann::json &)> &ready,
+                                   std::chrono::milliseconds limit = std::chrono::seconds(60))
+{
+    const auto give_up = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        nlohmann::json status = control.request({{"command", "status"}});
+        if (ready(status) || std::chrono::steady_clock::now() >= give_up)
+            return status;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+// The value at a JSON pointer in `reply`, or null where there is none.
+inline nlohmann::json value_at(const nlohmann::json &reply, const std::string &pointer)
+{
+    const nlohmann::json::json_pointer at(pointer);
+    return reply.contains(at) ? reply[at] : nlohmann::json();
+}
+
 // A reply matcher: `test` decides, `description` completes "<reply> ...".
 class ReplyMatcher : public Catch::MatcherBase<nlohmann::json> {
 public:
