@@ -555,15 +555,20 @@ TEST_CASE("a swap that cannot pause a vCPU stuck in a device fails, and the gues
     {
         ControlClient control(socket);
         REQUIRE(control.connected());
-        // Wait until the guest stopped making progress: the pipe is full.
-        uint64_t exits = 0;
-        for (int i = 0; i < 100; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            const uint64_t now = control.request({{"command", "status"}})["vcpus"][0]["exits"].get<uint64_t>();
-            if (now == exits && now > 0)
-                break;
-            exits = now;
-        }
+        // Wait until the vCPU's thread sleeps in the pipe's write, which
+        // only a reader ends: /proc says where a sleeping thread waits
+        // ("pipe_write", "anon_pipe_write" since Linux 6.x), and says
+        // nothing of a running or preempted one. (Exits that stop changing
+        // for 100 ms were the sign before: a starved vCPU shows that too.)
+        const auto blocked_in_pipe = [](const json &status) {
+            const json tid = value_at(status, "/vcpus/0/host_thread_id");
+            if (!tid.is_number_integer() || tid.get<int64_t>() <= 0)
+                return false;
+            const std::string wchan = read_file("/proc/" + std::to_string(tid.get<int64_t>()) + "/wchan");
+            return wchan.size() >= 10 && wchan.compare(wchan.size() - 10, 10, "pipe_write") == 0;
+        };
+        REQUIRE_THAT(await_status(control, blocked_in_pipe),
+                     ReplyMatcher(blocked_in_pipe, "names a vCPU thread asleep in a pipe write"));
         CHECK_THAT(control.request(
                        {{"command", "swap"}, {"device", "com1"}, {"plugin", "serial"}, {"settings", json::object()}}),
                    FailsWith(Catch::Contains("the vCPUs did not pause")));
