@@ -15,7 +15,11 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
                                 const std::optional<std::vector<Setting>> &settings, bool restart)
 {
     std::lock_guard lock(group_mutex_);
-    if (group_ == nullptr)
+    // The control socket answers from before run() starts the vCPUs. Until
+    // then group_ is null and run() waits on group_mutex_ to start them: no
+    // vCPU can call a device, so the swap needs no pause. After run() the
+    // VM has stopped (every way out of it requests a stop).
+    if (group_ == nullptr && control_.stop_requested())
         throw SystemError("the VM is not running");
     const auto index = io_->find_device(device);
     if (!index)
@@ -60,7 +64,7 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     result.old_plugin = old.plugin().name();
     result.new_plugin = plugin->name();
     const auto paused_at = std::chrono::steady_clock::now();
-    if (!group_->pause(std::chrono::seconds(5)))
+    if (group_ != nullptr && !group_->pause(std::chrono::seconds(5)))
         throw SystemError("the vCPUs did not pause (the VM is stopping, or a vCPU is stuck in a device)");
     std::unique_ptr<DeviceInstance> retired;
     try {
@@ -102,16 +106,20 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
         if (!retired->has_state())
             retired.reset();
     } catch (...) {
-        group_->resume();
+        if (group_ != nullptr)
+            group_->resume();
         throw;
     }
-    group_->resume();
+    if (group_ != nullptr)
+        group_->resume();
     result.pause_us =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - paused_at).count();
     retired.reset(); // a device at rest is destroyed once the guest runs again
     planned.plugin = std::move(plugin); // the old library unloads if no device uses it
-    logging::core().info("device '{}': swapped plugin '{}' for '{}' ({} bytes of state); vCPUs paused for {:.0f} us",
-                         device, result.old_plugin, result.new_plugin, result.state_bytes, result.pause_us);
+    logging::core().info("device '{}': swapped plugin '{}' for '{}' ({} bytes of state); {}", device,
+                         result.old_plugin, result.new_plugin, result.state_bytes,
+                         group_ != nullptr ? fmt::format("vCPUs paused for {:.0f} us", result.pause_us)
+                                           : std::string("before the vCPUs started"));
     return result;
 }
 

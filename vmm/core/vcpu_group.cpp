@@ -186,6 +186,10 @@ std::vector<VcpuOutcome> VcpuGroup::run()
         control_.request_stop(StopCause::fatal, kExitFailure, start_failure);
     for (std::thread &thread : threads_)
         thread.join();
+    // Under the lock: the vCPUs end as soon as they see a stop's flag, which
+    // is set before its kick runs, so that kick (on the control or signal
+    // thread) may still be reading threads_ in kick_locked().
+    std::lock_guard lock(mutex_);
     threads_.clear();
     return outcomes_;
 }
