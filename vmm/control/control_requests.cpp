@@ -29,10 +29,10 @@ const char *state_name(uint32_t state)
 json status(Machine &machine)
 {
     json devices = json::array();
-    for (const auto &device : machine.io().devices()) {
+    for (const auto &device : machine.devices().devices()) {
         json ranges = json::array();
         for (Space space : {Space::pio, Space::mmio}) {
-            for (const Mapping &m : machine.io().space(space).mappings()) {
+            for (const Mapping &m : machine.devices().space(space).mappings()) {
                 if (m.owner == device->name())
                     ranges.push_back(describe_range(space, m.base, m.size));
             }

@@ -19,7 +19,6 @@ Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(
     create_devices();
     create_vm();
     create_platform();
-    realize_devices();
     find_observers();
 }
 
@@ -39,23 +38,8 @@ void Machine::create_vcpu_runtimes()
 Machine::~Machine()
 {
     vcpus_.clear();
-    if (event_loop_)
-        event_loop_->stop();
-    if (io_)
-        io_->destroy_devices(); // reverse order of creation
-}
-
-static DeviceWiring wiring_of(const PlannedDevice &planned, bool irqchip)
-{
-    DeviceWiring wiring;
-    wiring.irqchip = irqchip;
-    for (const PlannedIrq &irq : planned.irqs) {
-        if (irqchip && irq.line != VMM_IRQ_NO_DEFAULT)
-            wiring.lines.emplace_back(irq.line);
-        else
-            wiring.lines.emplace_back(std::nullopt);
-    }
-    return wiring;
+    if (devices_)
+        devices_->destroy_all(); // the event loop first, then devices in reverse order
 }
 
 void Machine::build_memory()
@@ -79,24 +63,8 @@ void Machine::build_memory()
 
 void Machine::create_devices()
 {
-    std::vector<std::unique_ptr<DeviceInstance>> devices;
-    for (const PlannedDevice &planned : plan_.devices) {
-        try {
-            devices.push_back(std::make_unique<DeviceInstance>(planned.plugin, planned.spec->name, planned.regions,
-                                                               planned.spec->settings, *this,
-                                                               wiring_of(planned, spec_.irqchip)));
-        } catch (const InputError &e) {
-            // Devices made so far are destroyed in reverse order on the way out.
-            while (!devices.empty())
-                devices.pop_back();
-            throw InputError(planned.spec->where, e.what());
-        } catch (...) {
-            while (!devices.empty())
-                devices.pop_back();
-            throw;
-        }
-    }
-    io_ = std::make_unique<IoRouter>(std::move(plan_.pio), std::move(plan_.mmio), std::move(devices), spec_.strict);
+    devices_ = std::make_unique<DeviceManager>(plan_, *this, spec_.irqchip);
+    io_ = std::make_unique<IoRouter>(*devices_, spec_.strict);
 }
 
 void Machine::create_vm()
@@ -126,45 +94,13 @@ void Machine::create_platform()
         if (spec_.pit)
             vm_->create_pit();
         vcpus_.front()->set_virtual_wire_lints();
-        lines_ = std::make_unique<InterruptLines>(*vm_);
-        for (const auto &device : io_->devices()) {
-            for (const auto &line : device->wiring().lines) {
-                if (line)
-                    lines_->connect(*line);
-            }
-        }
     }
-    event_loop_ = std::make_unique<EventLoop>();
-    runtime_services_.loop = event_loop_.get();
-    runtime_services_.lines = lines_.get();
-    runtime_services_.vm_fd = vm_->fd();
-    event_loop_->start();
-}
-
-// In the order of creation, before any vCPU runs. A device that refuses is
-// a configuration error of that device (exit status 2), as in create.
-void Machine::realize_devices()
-{
-    const auto &devices = io_->devices();
-    for (std::size_t i = 0; i < devices.size(); ++i) {
-        try {
-            devices[i]->realize(runtime_services_);
-        } catch (const InputError &e) {
-            event_loop_->stop(); // no callback into devices about to be destroyed
-            throw InputError(plan_.devices[i].spec->where, e.what());
-        } catch (...) {
-            event_loop_->stop();
-            throw;
-        }
-    }
+    devices_->start(*vm_, spec_.irqchip); // lines, the event loop, realize
 }
 
 void Machine::find_observers()
 {
-    for (const auto &device : io_->devices()) {
-        if (device->observes_exits())
-            observers_.observers.push_back(device.get());
-    }
+    observers_.observers = devices_->observers();
 }
 
 void Machine::request_stop(int32_t exit_status, const std::string &requester)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/machine_spec.hpp"
+#include "core/device_manager.hpp"
 #include "core/io_router.hpp"
 #include "core/machine_plan.hpp"
 #include "core/exit_observers.hpp"
@@ -17,8 +18,6 @@
 #include "kvm/vm.hpp"
 #include "plugin/host_services.hpp"
 #include "plugin/plugin_finder.hpp"
-#include "runtime/event_loop.hpp"
-#include "runtime/interrupt_lines.hpp"
 
 #include <memory>
 #include <mutex>
@@ -61,6 +60,7 @@ public:
     vmm_status set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers) override;
     RunControl &control() { return control_; }
     IoRouter &io() { return *io_; }
+    const DeviceManager &devices() const { return *devices_; }
     const MachineSpec &spec() const { return spec_; }
     const std::vector<std::unique_ptr<VcpuRuntime>> &vcpu_runtimes() const { return runtimes_; }
 
@@ -80,8 +80,7 @@ private:
     void create_vcpu_runtimes();
     void create_devices();
     void create_vm();
-    void create_platform(); // irqchip lines, PIT, the boot vCPU's LINTs
-    void realize_devices();
+    void create_platform(); // the PIT, the boot vCPU's LINTs, the device runtime
     void find_observers();
     // The runtime of the calling thread's vCPU, if it is one of ours.
     VcpuRuntime *calling_vcpu();
@@ -98,11 +97,7 @@ private:
     std::unique_ptr<GuestMemory> memory_;
     std::unique_ptr<KvmSystem> kvm_;
     std::unique_ptr<Vm> vm_;
-    // The device runtime: stopped before devices are destroyed, so no
-    // callback runs into a device being torn down.
-    std::unique_ptr<InterruptLines> lines_;
-    std::unique_ptr<EventLoop> event_loop_;
-    RuntimeServices runtime_services_;
+    std::unique_ptr<DeviceManager> devices_;
     std::unique_ptr<IoRouter> io_;
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::vector<std::unique_ptr<VcpuRuntime>> runtimes_;

@@ -21,10 +21,10 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     // VM has stopped (every way out of it requests a stop).
     if (group_ == nullptr && control_.stop_requested())
         throw SystemError("the VM is not running");
-    const auto index = io_->find_device(device);
+    const auto index = devices_->find(device);
     if (!index)
         throw InputError(fmt::format("no device named '{}'", device));
-    DeviceInstance &old = *io_->devices()[*index];
+    DeviceInstance &old = devices_->at(*index);
     PlannedDevice &planned = plan_.devices[*index];
 
     // Everything that can fail without the guest noticing, before the pause.
@@ -68,34 +68,10 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
         throw SystemError("the vCPUs did not pause (the VM is stopping, or a vCPU is stuck in a device)");
     std::unique_ptr<DeviceInstance> retired;
     try {
-        // The old device comes to rest (no runtime callback from here on),
-        // gives up its doorbells to the new one, which is realized and
-        // takes its state. Any failure puts the old one back as it was.
-        old.quiesce();
-        std::vector<uint8_t> state;
-        try {
-            if (old.has_state()) {
-                state = old.save_state();
-                result.state_bytes = state.size();
-            }
-            old.detach_doorbells();
-            try {
-                replacement->realize(runtime_services_);
-                if (old.has_state())
-                    replacement->load_state(state);
-            } catch (...) {
-                replacement.reset(); // releases its doorbells first
-                old.attach_doorbells();
-                if (old.has_state())
-                    old.load_state(state); // the old device goes on where it was
-                throw;
-            }
-        } catch (...) {
-            old.resume();
-            throw;
-        }
         DeviceInstance *observer = replacement.get();
-        retired = io_->replace_device(*index, std::move(replacement));
+        DeviceManager::HandOver handed = devices_->hand_over(*index, std::move(replacement));
+        result.state_bytes = handed.state_bytes;
+        retired = std::move(handed.retired);
         for (DeviceInstance *&o : observers_.observers) {
             if (o == retired.get())
                 o = observer;

@@ -1,0 +1,128 @@
+#include "core/device_manager.hpp"
+
+#include "kvm/vm.hpp"
+#include "support/errors.hpp"
+
+namespace vmm {
+namespace {
+
+DeviceWiring wiring_of(const PlannedDevice &planned, bool irqchip)
+{
+    DeviceWiring wiring;
+    wiring.irqchip = irqchip;
+    for (const PlannedIrq &irq : planned.irqs) {
+        if (irqchip && irq.line != VMM_IRQ_NO_DEFAULT)
+            wiring.lines.emplace_back(irq.line);
+        else
+            wiring.lines.emplace_back(std::nullopt);
+    }
+    return wiring;
+}
+
+} // namespace
+
+DeviceManager::DeviceManager(MachinePlan &plan, HostServices &services, bool irqchip)
+    : plan_(plan), pio_(std::move(plan.pio)), mmio_(std::move(plan.mmio))
+{
+    pio_.freeze();
+    mmio_.freeze();
+    for (const PlannedDevice &planned : plan_.devices) {
+        try {
+            devices_.push_back(std::make_unique<DeviceInstance>(planned.plugin, planned.spec->name, planned.regions,
+                                                                planned.spec->settings, services,
+                                                                wiring_of(planned, irqchip)));
+        } catch (const InputError &e) {
+            destroy_all();
+            throw InputError(planned.spec->where, e.what());
+        } catch (...) {
+            destroy_all();
+            throw;
+        }
+    }
+}
+
+DeviceManager::~DeviceManager() { destroy_all(); }
+
+void DeviceManager::start(Vm &vm, bool irqchip)
+{
+    if (irqchip) {
+        lines_ = std::make_unique<InterruptLines>(vm);
+        for (const auto &device : devices_) {
+            for (const auto &line : device->wiring().lines) {
+                if (line)
+                    lines_->connect(*line);
+            }
+        }
+    }
+    loop_ = std::make_unique<EventLoop>();
+    runtime_ = RuntimeServices{loop_.get(), lines_.get(), vm.fd()};
+    loop_->start();
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+        try {
+            devices_[i]->realize(runtime_);
+        } catch (const InputError &e) {
+            throw InputError(plan_.devices[i].spec->where, e.what());
+        }
+    }
+}
+
+std::optional<std::size_t> DeviceManager::find(const std::string &name) const
+{
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+        if (devices_[i]->name() == name)
+            return i;
+    }
+    return std::nullopt;
+}
+
+std::vector<DeviceInstance *> DeviceManager::observers() const
+{
+    std::vector<DeviceInstance *> found;
+    for (const auto &device : devices_) {
+        if (device->observes_exits())
+            found.push_back(device.get());
+    }
+    return found;
+}
+
+DeviceManager::HandOver DeviceManager::hand_over(std::size_t index, std::unique_ptr<DeviceInstance> replacement)
+{
+    DeviceInstance &old = at(index);
+    HandOver result;
+    old.quiesce(); // no runtime callback from here on
+    try {
+        std::vector<uint8_t> state;
+        if (old.has_state()) {
+            state = old.save_state();
+            result.state_bytes = state.size();
+        }
+        old.detach_doorbells(); // the new instance registers the same ones
+        try {
+            replacement->realize(runtime_);
+            if (old.has_state())
+                replacement->load_state(state);
+        } catch (...) {
+            replacement.reset(); // releases its doorbells first
+            old.attach_doorbells();
+            if (old.has_state())
+                old.load_state(state); // the old device goes on where it was
+            throw;
+        }
+    } catch (...) {
+        old.resume();
+        throw;
+    }
+    std::swap(devices_[index], replacement);
+    result.retired = std::move(replacement);
+    return result;
+}
+
+void DeviceManager::destroy_all()
+{
+    if (loop_)
+        loop_->stop();
+    while (!devices_.empty())
+        devices_.pop_back();
+}
+
+} // namespace vmm
