@@ -114,13 +114,22 @@ RunResult Machine::run()
     RunResult result;
     {
         VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_);
-        {
-            std::lock_guard lock(group_mutex_);
-            group_ = &group;
-        }
+        // group_ is cleared on every way out of this scope, an exception
+        // from run() included: a swap must never see a destroyed group.
+        struct Published {
+            Machine &machine;
+            Published(Machine &m, VcpuGroup &g) : machine(m)
+            {
+                std::lock_guard lock(machine.group_mutex_);
+                machine.group_ = &g;
+            }
+            ~Published()
+            {
+                std::lock_guard lock(machine.group_mutex_); // waits for a swap in progress
+                machine.group_ = nullptr;
+            }
+        } published(*this, group);
         result.vcpus = group.run();
-        std::lock_guard lock(group_mutex_); // waits for a swap in progress
-        group_ = nullptr;
     }
     result.cause = control_.cause();
     result.exit_status = control_.exit_status();
