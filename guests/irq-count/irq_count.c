@@ -33,6 +33,7 @@
  */
 #include <stdint.h>
 
+#include "interrupts.h"
 #include "io.h"
 
 #define EDGE_COUNT 100
@@ -92,14 +93,6 @@ extern volatile struct results irq_results;
 
 enum step { step_ok, step_edge, step_level, step_msi, step_extra, step_device, step_unexpected = 9 };
 
-struct idt_gate {
-    uint16_t offset_low, selector;
-    uint8_t ist, type;
-    uint16_t offset_mid;
-    uint32_t offset_high, reserved;
-} __attribute__((packed));
-
-static struct idt_gate idt[256] __attribute__((aligned(16)));
 static volatile uint32_t timed_out;
 
 extern const char isr_stubs[], isr_edge[], isr_level[], isr_msi[], isr_watchdog[], isr_spurious[];
@@ -150,31 +143,24 @@ void unexpected_interrupt(uint64_t vector)
     finish(step_unexpected);
 }
 
-static void set_gate(unsigned vector, const char *entry, uint16_t cs)
+/* The guest library's IDT, every vector pointing at a stub that records
+ * it (irq_stubs.S): an unexpected interrupt or exception ends the run with
+ * its vector instead of a triple fault. */
+static void set_gate(unsigned vector, const char *entry)
 {
-    const uint64_t address = (uintptr_t)entry;
-    idt[vector] = (struct idt_gate){(uint16_t)address, cs, 0, 0x8e /* present, DPL 0, interrupt gate */,
-                                    (uint16_t)(address >> 16), (uint32_t)(address >> 32), 0};
+    idt_set_gate((uint8_t)vector, (interrupt_handler_t)(uintptr_t)entry);
 }
 
 static void setup_idt(void)
 {
-    struct {
-        uint16_t limit;
-        uint64_t base;
-    } __attribute__((packed)) idtr = {sizeof idt - 1, (uintptr_t)idt};
-    uint16_t cs;
-
-    /* The VMM's code selector, whatever it is. */
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    idt_init();
     for (unsigned v = 0; v < 256; ++v)
-        set_gate(v, isr_stubs + 16 * v, cs);
-    set_gate(VEC_EDGE, isr_edge, cs);
-    set_gate(VEC_LEVEL, isr_level, cs);
-    set_gate(VEC_MSI, isr_msi, cs);
-    set_gate(VEC_WATCHDOG, isr_watchdog, cs);
-    set_gate(VEC_SPURIOUS, isr_spurious, cs);
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+        set_gate(v, isr_stubs + 16 * v);
+    set_gate(VEC_EDGE, isr_edge);
+    set_gate(VEC_LEVEL, isr_level);
+    set_gate(VEC_MSI, isr_msi);
+    set_gate(VEC_WATCHDOG, isr_watchdog);
+    set_gate(VEC_SPURIOUS, isr_spurious);
 }
 
 /* Sleep until *count reaches target, or the watchdog fires. Interrupts are
