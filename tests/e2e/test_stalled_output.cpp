@@ -3,6 +3,7 @@
 // reads, SIGINT, --timeout and a control-socket stop each end the VM within
 // a second, and the report is written.
 #include "e2e_support.hpp"
+#include "spawned_vmm.hpp"
 #include "test_paths.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,13 +17,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <thread>
 
 using namespace vmm::test;
-using Clock = std::chrono::steady_clock;
+using Clock = SpawnedVmm::Clock;
 
 namespace {
 
@@ -30,40 +32,18 @@ namespace {
 // at once) and stderr in a file.
 class StalledVmm {
 public:
-    StalledVmm(const TempDir &dir, std::vector<std::string> args) : err_file_((dir.path / "stderr.txt").string())
+    StalledVmm(const TempDir &dir, const std::vector<std::string> &args)
+        : err_file_((dir.path / "stderr.txt").string()), pipe_(make_pipe()), err_(open_err(err_file_)),
+          null_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), vmm_(args, null_, pipe_[1], err_)
     {
-        int fds[2];
-        REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-        reader_ = fds[0];
-        ::fcntl(fds[1], F_SETPIPE_SZ, 4096);
-        args.insert(args.begin(), paths::vmm_binary());
-        std::vector<char *> argv;
-        for (std::string &a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_ = ::fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            ::dup2(fds[1], STDOUT_FILENO);
-            const int err = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(err, STDERR_FILENO);
-            const int null = ::open("/dev/null", O_RDONLY);
-            ::dup2(null, STDIN_FILENO);
-            ::unsetenv("VMM_PLUGIN_PATH");
-            ::unsetenv("VMM_GUEST_PATH");
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        ::close(fds[1]);
-        started_ = Clock::now();
+        ::close(pipe_[1]);
+        pipe_[1] = -1;
     }
     ~StalledVmm()
     {
-        if (pid_ > 0 && !reaped_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        ::close(reader_);
+        ::close(pipe_[0]);
+        ::close(err_);
+        ::close(null_);
     }
 
     // True once the pipe holds a full page the guest could not get rid of.
@@ -72,40 +52,36 @@ public:
         const auto deadline = Clock::now() + limit;
         while (Clock::now() < deadline) {
             int queued = 0;
-            if (::ioctl(reader_, FIONREAD, &queued) == 0 && queued >= 4096)
+            if (::ioctl(pipe_[0], FIONREAD, &queued) == 0 && queued >= 4096)
                 return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return false;
     }
 
-    // Waits (up to `limit`) for vmm to end; nothing if it did not.
-    std::optional<int> wait_exit(std::chrono::milliseconds limit)
-    {
-        const auto deadline = Clock::now() + limit;
-        while (Clock::now() < deadline) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                reaped_ = true;
-                ended_ = Clock::now();
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        return std::nullopt;
-    }
-
-    int pid() const { return pid_; }
+    SpawnedVmm &process() { return vmm_; }
     std::string err() const { return read_file(err_file_); }
-    Clock::time_point started() const { return started_; }
-    Clock::time_point ended() const { return ended_; }
 
 private:
+    static std::array<int, 2> make_pipe()
+    {
+        std::array<int, 2> fds{-1, -1};
+        REQUIRE(::pipe2(fds.data(), O_CLOEXEC) == 0);
+        ::fcntl(fds[1], F_SETPIPE_SZ, 4096);
+        return fds;
+    }
+    static int open_err(const std::string &file)
+    {
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        REQUIRE(fd >= 0);
+        return fd;
+    }
+
     std::string err_file_;
-    int reader_ = -1;
-    int pid_ = -1;
-    bool reaped_ = false;
-    Clock::time_point started_, ended_;
+    std::array<int, 2> pipe_;
+    int err_;
+    int null_;
+    SpawnedVmm vmm_;
 };
 
 // A guest streaming numbers through COM1 for hours.
@@ -158,12 +134,11 @@ TEST_CASE("with stdout a full pipe nobody reads, SIGINT ends the VM within a sec
     REQUIRE(vmm.wait_until_full());
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the guest pushes on against the full pipe
     const auto signalled = Clock::now();
-    ::kill(vmm.pid(), SIGINT);
-    const auto status = vmm.wait_exit(std::chrono::milliseconds(5000));
+    ::kill(vmm.process().pid(), SIGINT);
+    const int status = vmm.process().wait(std::chrono::milliseconds(5000));
     INFO("stderr:\n" << vmm.err());
-    REQUIRE(status.has_value());
-    CHECK(*status == 130);
-    CHECK(seconds_between(signalled, vmm.ended()) < 1.0);
+    REQUIRE(status == 130);
+    CHECK(seconds_between(signalled, vmm.process().ended()) < 1.0);
     const nlohmann::json report = report_of(dir);
     CHECK(report["exit_status"] == 130);
     CHECK(report["stop"]["cause"] == "signal");
@@ -175,11 +150,10 @@ TEST_CASE("with stdout a full pipe nobody reads, --timeout ends the VM within a 
     StalledVmm vmm(dir, {"--config", streaming_machine(dir), "--timeout", "2", "--report",
                          (dir.path / "report.json").string()});
     REQUIRE(vmm.wait_until_full());
-    const auto status = vmm.wait_exit(std::chrono::milliseconds(8000));
+    const int status = vmm.process().wait(std::chrono::milliseconds(8000));
     INFO("stderr:\n" << vmm.err());
-    REQUIRE(status.has_value());
-    CHECK(*status == 124);
-    CHECK(seconds_between(vmm.started(), vmm.ended()) < 3.0);
+    REQUIRE(status == 124);
+    CHECK(seconds_between(vmm.process().started(), vmm.process().ended()) < 3.0);
     const nlohmann::json report = report_of(dir);
     CHECK(report["exit_status"] == 124);
     CHECK(report["stop"]["cause"] == "timeout");
@@ -196,11 +170,10 @@ TEST_CASE("with stdout a full pipe nobody reads, a control-socket stop ends the 
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const auto asked = Clock::now();
     CHECK(send_stop(socket));
-    const auto status = vmm.wait_exit(std::chrono::milliseconds(5000));
+    const int status = vmm.process().wait(std::chrono::milliseconds(5000));
     INFO("stderr:\n" << vmm.err());
-    REQUIRE(status.has_value());
-    CHECK(*status == 0);
-    CHECK(seconds_between(asked, vmm.ended()) < 1.0);
+    REQUIRE(status == 0);
+    CHECK(seconds_between(asked, vmm.process().ended()) < 1.0);
     const nlohmann::json report = report_of(dir);
     CHECK(report["stop"]["cause"] == "control request");
 }

@@ -3,6 +3,7 @@
 // it back as it was on every way out: a normal stop, a crash, a second
 // signal that ends the process at once. vmm runs on a pseudo-terminal.
 #include "e2e_support.hpp"
+#include "spawned_vmm.hpp"
 #include "test_paths.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -43,21 +45,10 @@ public:
                                   "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
                                   "settings = { input_from = \"stdin\" }\n");
         err_path_ = (dir.path / "stderr.txt").string();
-        pid_ = ::fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            ::setsid();
-            const int tty = ::open(slave_name.c_str(), O_RDWR); // the controlling terminal
-            const int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (tty < 0 || err < 0)
-                ::_exit(127);
-            ::dup2(tty, 0);
-            ::dup2(tty, 1);
-            ::dup2(err, 2);
-            const std::string binary = paths::vmm_binary();
-            ::execl(binary.c_str(), binary.c_str(), "--config", machine.c_str(), static_cast<char *>(nullptr));
-            ::_exit(127);
-        }
+        err_ = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        REQUIRE(err_ >= 0);
+        vmm_ = std::make_unique<SpawnedVmm>(std::vector<std::string>{"--config", machine}, slave_, slave_, err_,
+                                            /*terminal=*/true);
         // Keep the terminal's output flowing, as a terminal emulator would.
         reader_ = std::thread([this] {
             char buffer[4096];
@@ -67,10 +58,8 @@ public:
     }
     ~PtyVmm()
     {
-        if (pid_ > 0 && !reaped_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
+        vmm_.reset(); // killed if it still runs
+        ::close(err_);
         stop_reading_ = true;
         ::close(slave_); // the reader's read() then ends
         if (reader_.joinable())
@@ -100,29 +89,18 @@ public:
         return false;
     }
     void type(const std::string &keys) { REQUIRE(::write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size())); }
-    void signal(int signo) { ::kill(pid_, signo); }
+    void signal(int signo) { ::kill(vmm_->pid(), signo); }
 
     // The wait status, or -1 after 10 s.
-    int wait()
-    {
-        for (int i = 0; i < 1000; ++i) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                reaped_ = true;
-                return status;
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        return -1;
-    }
+    int wait() { return vmm_->wait_status(10s).value_or(-1); }
     std::string err() const { return read_file(err_path_); }
 
 private:
     int master_ = -1;
     int slave_ = -1;
-    pid_t pid_ = -1;
-    bool reaped_ = false;
     std::string err_path_;
+    int err_ = -1;
+    std::unique_ptr<SpawnedVmm> vmm_;
     std::atomic<bool> stop_reading_{false};
     std::thread reader_;
 };
