@@ -9,6 +9,7 @@
 #include "core/machine.hpp"
 #include "core/machine_plan.hpp"
 #include "core/report.hpp"
+#include "core/report_file.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
@@ -51,19 +52,20 @@ void print_summary(const RunResult &result)
     logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
 }
 
-// A report that cannot be written is bad input, found before the guest runs
-// rather than after it.
-void check_report_writable(const std::string &file)
-{
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw InputError(errno_message("cannot write the report " + file, errno));
-    ::close(fd);
-}
-
 int run(const Options &options)
 {
     logging::init(*logging::parse_level(options.log_level));
+
+    // The options are good: the previous run's report goes first, before
+    // anything else can fail or have side effects.
+    std::optional<ReportFile> report;
+    try {
+        if (!options.report.empty())
+            report.emplace(options.report);
+    } catch (const InputError &error) {
+        print_errors(error);
+        return kExitBadInput;
+    }
 
     const auto config = paths::resolve_config(options.config);
     if (!config) {
@@ -78,8 +80,6 @@ int run(const Options &options)
 
     try {
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
-        if (!options.report.empty())
-            check_report_writable(options.report);
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);
@@ -119,8 +119,8 @@ int run(const Options &options)
         }
         if (!checks_passed && result.exit_status == kExitOk)
             result.exit_status = kExitFailure;
-        if (!options.report.empty())
-            write_report(options.report, report_json(spec, result, checks));
+        if (report)
+            report->write(report_json(spec, result, checks));
         return result.exit_status;
     } catch (const InputErrors &errors) {
         print_errors(errors);
