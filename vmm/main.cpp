@@ -49,7 +49,17 @@ void print_summary(const RunResult &result)
             vcpu.exits == 0 ? "no exits" : fmt::format("{} exits, last exit {}", vcpu.exits, exit_reason_name(vcpu.last_exit_reason));
         logging::core().info("vcpu {}: {} after {}{}", vcpu.index, vcpu_end_name(vcpu.end), last, state);
     }
-    logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
+}
+
+// The one line that gives the final status, printed after the checks: a
+// run whose vCPUs halted but whose check failed ends with 1, and says so.
+void print_stopped(const RunResult &result, std::size_t failed_checks)
+{
+    if (failed_checks == 0)
+        logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
+    else
+        logging::core().error("stopped: {}; {} check(s) failed (exit status {})", result.reason, failed_checks,
+                              result.exit_status);
 }
 
 int run(const Options &options)
@@ -109,16 +119,17 @@ int run(const Options &options)
         control.reset(); // before the machine it talks to
         print_summary(result);
         const std::vector<CheckResult> checks = evaluate_checks(spec.checks, result.vcpus, machine.memory());
-        bool checks_passed = true;
+        std::size_t failed_checks = 0;
         for (const CheckResult &check : checks) {
             if (check.passed)
                 logging::core().info("{}", check.describe());
             else
                 logging::core().error("{}", check.describe());
-            checks_passed = checks_passed && check.passed;
+            failed_checks += check.passed ? 0 : 1;
         }
-        if (!checks_passed && result.exit_status == kExitOk)
+        if (failed_checks != 0 && result.exit_status == kExitOk)
             result.exit_status = kExitFailure;
+        print_stopped(result, failed_checks);
         if (report)
             report->write(report_json(spec, result, checks));
         return result.exit_status;

@@ -1,5 +1,6 @@
 // `--report FILE` holds this run's whole account or nothing: the previous
-// run's file is removed at start, and a report is renamed into place whole.
+// run's file is removed at start, a report is renamed into place whole, and
+// the log's last line gives the status the process really exits with.
 #include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
@@ -50,4 +51,20 @@ TEST_CASE("a report is renamed into place whole: no temporary file is left besid
         names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     CHECK(names == std::vector<std::string>{"m.toml", "report.json"});
+}
+
+TEST_CASE("a failed check: the one 'stopped' line gives the status the process exits with", "[e2e][report]")
+{
+    TempDir dir("report-check");
+    const std::string report = (dir.path / "report.json").string();
+    const ProcessResult r = run_vmm({"--config",
+                                     counter_machine(dir, "[[check]]\nregister = \"rax\"\nequals = 0xdead\n"),
+                                     "--report", report});
+    show(r);
+    CHECK(r.exit_status == 1);
+    CHECK_THAT(r.err, Catch::Contains("stopped: every vCPU halted; 1 check(s) failed (exit status 1)"));
+    CHECK_THAT(r.err, !Catch::Contains("(exit status 0)"));
+    // The check is printed before the verdict.
+    CHECK(r.err.find("check rax of vcpu 0") < r.err.find("stopped: "));
+    CHECK(nlohmann::json::parse(read_file(report))["exit_status"] == 1);
 }
