@@ -131,3 +131,21 @@ TEST_CASE("a reader of stdout that goes away does not kill the VM: the write fai
     const nlohmann::json j = nlohmann::json::parse(read_file(report));
     CHECK(j["vcpus"][0]["last_exit_reason"] == "HLT"); // the guest ran to its end
 }
+
+// GNU timeout sends SIGTERM to vmm and then again to its process group: one
+// request delivered twice, not "the stop is stuck". The stop finishes and
+// the report is whole.
+TEST_CASE("a SIGTERM delivered twice at once (GNU timeout) stops cleanly: 143, report written", "[e2e][signals]")
+{
+    TempDir dir;
+    const std::string report = (dir.path / "report.json").string();
+    const ProcessResult r = run_process({"/usr/bin/timeout", "--preserve-status", "-s", "TERM", "0.7",
+                                         paths::vmm_binary(), "--config", endless_machine(dir), "--report", report});
+    show(r);
+    CHECK(r.exit_status == 143);
+    CHECK_THAT(r.err, Catch::Contains("stopped: terminated (SIGTERM) (exit status 143)"));
+    CHECK_THAT(r.err, !Catch::Contains("exiting now"));
+    const nlohmann::json j = nlohmann::json::parse(read_file(report));
+    CHECK(j["exit_status"] == 143);
+    CHECK(j["stop"]["cause"] == "signal");
+}

@@ -69,7 +69,10 @@ StopWatcher::~StopWatcher()
 
 void StopWatcher::watch()
 {
-    bool stopping = false;
+    // When the first stop began. A supervisor may deliver one request
+    // twice (GNU timeout signals the child, then its process group), so
+    // only a signal later than the grace period means "the stop is stuck".
+    std::optional<std::chrono::steady_clock::time_point> stopping;
     for (;;) {
         pollfd fds[3] = {{wake_.get(), POLLIN, 0}, {signals_.get(), POLLIN, 0}, {timer_.get(), POLLIN, 0}};
         if (::poll(fds, timer_.valid() ? 3 : 2, -1) < 0) {
@@ -87,6 +90,12 @@ void StopWatcher::watch()
             if (::read(signals_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info))
                 continue;
             const int signo = static_cast<int>(info.ssi_signo);
+            if (stopping && std::chrono::steady_clock::now() - *stopping < kGracePeriod) {
+                const char message[] = "vmm: signal again while stopping (within a second of the first): still "
+                                       "stopping; one more a second later exits at once\n";
+                (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+                continue;
+            }
             if (stopping) {
                 // The clean stop is stuck (a device that never returns?).
                 const char message[] = "vmm: second signal while stopping: exiting now\n";
@@ -94,13 +103,14 @@ void StopWatcher::watch()
                 TerminalGuard::restore_now(); // _exit skips the guard in main
                 ::_exit(128 + signo);
             }
-            stopping = true;
+            stopping = std::chrono::steady_clock::now();
             handler_(signo == SIGINT ? Reason::sigint : Reason::sigterm);
         }
         if (timer_.valid() && (fds[2].revents & POLLIN)) {
             uint64_t expirations = 0;
             if (::read(timer_.get(), &expirations, sizeof expirations) == static_cast<ssize_t>(sizeof expirations)) {
-                stopping = true;
+                if (!stopping)
+                    stopping = std::chrono::steady_clock::now();
                 handler_(Reason::timeout);
             }
         }

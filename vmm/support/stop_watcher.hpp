@@ -5,8 +5,13 @@
 // instead of interrupting whatever thread the kernel picks. The watcher's
 // thread reads that signalfd (and a timerfd for --timeout) and calls the
 // handler, which asks the VM to stop: vCPUs are kicked out of KVM_RUN and
-// joined, devices destroyed in reverse order, reports written. A second
-// signal while stopping ends the process at once.
+// joined, devices destroyed in reverse order, reports written. A signal
+// that arrives more than kGracePeriod after the stop began ends the process
+// at once; one within it is the same request delivered twice (GNU timeout
+// signals the child and then its process group) and is ignored.
+//
+// The watcher must outlive the machine, so that a device whose destroy
+// never returns can still be interrupted: see SignalStop.
 #pragma once
 
 #include "support/unique_fd.hpp"
@@ -19,6 +24,8 @@
 namespace vmm {
 
 void block_stop_signals();
+
+inline constexpr std::chrono::milliseconds kGracePeriod{1000};
 
 class StopWatcher {
 public:
