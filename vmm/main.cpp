@@ -10,6 +10,7 @@
 #include "core/machine_plan.hpp"
 #include "core/report.hpp"
 #include "core/report_file.hpp"
+#include "core/stop_router.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
@@ -77,6 +78,15 @@ int run(const Options &options)
         return kExitBadInput;
     }
 
+    // From here until run() returns, SIGINT, SIGTERM and --timeout work:
+    // while the machine is built, while it runs and while its devices are
+    // destroyed (a destroy that never returns can be interrupted).
+    StopRouter stops;
+    const StopWatcher watcher([&stops](StopWatcher::Reason reason) { stops.deliver(reason); },
+                              options.timeout > 0
+                                  ? std::optional(std::chrono::milliseconds(static_cast<int64_t>(options.timeout * 1000)))
+                                  : std::nullopt);
+
     const auto config = paths::resolve_config(options.config);
     if (!config) {
         std::string where;
@@ -93,24 +103,7 @@ int run(const Options &options)
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);
-        // Signals that arrived while the machine was being built are
-        // waiting in the signalfd: the VM stops at once.
-        StopWatcher watcher(
-            [&machine](StopWatcher::Reason reason) {
-                switch (reason) {
-                case StopWatcher::Reason::sigint:
-                    machine.control().request_stop(StopCause::signal, kExitSigint, "interrupted (SIGINT)");
-                    break;
-                case StopWatcher::Reason::sigterm:
-                    machine.control().request_stop(StopCause::signal, kExitSigterm, "terminated (SIGTERM)");
-                    break;
-                case StopWatcher::Reason::timeout:
-                    machine.control().request_stop(StopCause::timeout, kExitTimeout, "the --timeout elapsed");
-                    break;
-                }
-            },
-            options.timeout > 0 ? std::optional(std::chrono::milliseconds(static_cast<int64_t>(options.timeout * 1000)))
-                                : std::nullopt);
+        const StopRouter::Attachment attached(stops, machine.control());
         std::optional<ControlServer> control;
         if (!options.control.empty())
             control.emplace(options.control,

@@ -149,3 +149,38 @@ TEST_CASE("a SIGTERM delivered twice at once (GNU timeout) stops cleanly: 143, r
     CHECK(j["exit_status"] == 143);
     CHECK(j["stop"]["cause"] == "signal");
 }
+
+// A device whose destroy takes a minute: the first SIGINT stops the VM and
+// the stop hangs in destroy; a second one, a second and a half later, ends
+// the process at once (the signal watcher outlives the devices).
+TEST_CASE("a second signal ends a stop stuck in a device's destroy", "[e2e][signals]")
+{
+    TempDir dir;
+    const std::string machine =
+        dir.write("slow.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 1000000000 }\n"
+                               "[[image]]\nfile = \"counter.elf\"\n"
+                               "[[device]]\nname = \"slow\"\nplugin = \"slow-destroy\"\n");
+    const std::string report = (dir.path / "report.json").string();
+    std::chrono::steady_clock::time_point second;
+    ProcessOptions options;
+    options.timeout = std::chrono::milliseconds(30000);
+    options.on_start = [&second](int pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        ::kill(pid, SIGINT);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        second = std::chrono::steady_clock::now();
+        ::kill(pid, SIGINT);
+    };
+    const ProcessResult r = run_vmm({"--config", machine, "--plugin-path", paths::fixture_dir(), "--report", report},
+                                    options);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - second).count();
+    show(r);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.signal == 0);
+    CHECK(r.exit_status == 130);
+    CHECK_THAT(r.err, Catch::Contains("vmm: second signal while stopping: exiting now"));
+    CHECK(took < 1.0);
+    // The report, written before the devices are destroyed, is whole.
+    const nlohmann::json j = nlohmann::json::parse(read_file(report));
+    CHECK(j["exit_status"] == 130);
+}

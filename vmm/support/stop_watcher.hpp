@@ -11,7 +11,7 @@
 // signals the child and then its process group) and is ignored.
 //
 // The watcher must outlive the machine, so that a device whose destroy
-// never returns can still be interrupted: see SignalStop.
+// never returns can still be interrupted: see StopRouter.
 #pragma once
 
 #include "support/unique_fd.hpp"
