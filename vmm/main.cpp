@@ -100,6 +100,8 @@ int run(const Options &options)
 
     try {
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
+        if (!options.control.empty())
+            ControlServer::check_path(options.control); // before any VM exists
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);

@@ -22,6 +22,13 @@ public:
     // Listens on `path` (a stale socket there is replaced; any other file is
     // an InputError). Serving starts at once.
     ControlServer(std::filesystem::path path, Handler handler);
+
+    // InputError unless `path` can be ours: it must not exist, or be a
+    // socket file nobody listens on (a stale one from an earlier run).
+    // Where a connection succeeds another vmm (or program) serves: taking
+    // its path would cut it off from its clients without a word. Called
+    // before the VM is built, and again by the constructor.
+    static void check_path(const std::filesystem::path &path);
     ~ControlServer(); // stops serving, removes the socket file
     ControlServer(const ControlServer &) = delete;
     ControlServer &operator=(const ControlServer &) = delete;
