@@ -6,6 +6,7 @@
 #include "control/control_server.hpp"
 #include "core/checks.hpp"
 #include "core/exit_reasons.hpp"
+#include "core/fatal_signal.hpp"
 #include "core/machine.hpp"
 #include "core/machine_plan.hpp"
 #include "core/report.hpp"
@@ -100,6 +101,8 @@ int run(const Options &options)
 
     try {
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
+        if (report)
+            set_crash_report_machine(spec.name, spec.file.string());
         if (!options.control.empty())
             ControlServer::check_path(options.control); // before any VM exists
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
@@ -164,6 +167,9 @@ int main(int argc, char **argv)
     // Whatever a device does to the terminal on stdin is undone on every
     // way out: returns from here, crashes, and the stop watcher's _exit.
     const TerminalGuard terminal_guard;
+    // A crash (in a plugin, most likely) names the device and plugin, writes
+    // what the report can honestly say, and restores the terminal.
+    install_fatal_signal_handlers();
     // A reader of our output that goes away (`vmm ... | head`) must not kill
     // the VMM mid-run and lose every other device's output and the report:
     // writes fail with EPIPE instead, and devices log it.
