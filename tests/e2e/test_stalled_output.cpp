@@ -66,13 +66,14 @@ public:
         ::close(reader_);
     }
 
-    // True once the pipe holds a full page the guest could not get rid of.
+    // True once the pipe holds (nearly) a full page the guest could not get
+    // rid of: a writer of whole chunks may leave a byte or so free.
     bool wait_until_full(std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) const
     {
         const auto deadline = Clock::now() + limit;
         while (Clock::now() < deadline) {
             int queued = 0;
-            if (::ioctl(reader_, FIONREAD, &queued) == 0 && queued >= 4096)
+            if (::ioctl(reader_, FIONREAD, &queued) == 0 && queued >= 4000)
                 return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -203,4 +204,149 @@ TEST_CASE("with stdout a full pipe nobody reads, a control-socket stop ends the 
     CHECK(seconds_between(asked, vmm.ended()) < 1.0);
     const nlohmann::json report = report_of(dir);
     CHECK(report["stop"]["cause"] == "control request");
+}
+
+namespace {
+
+// SIMVIRTIO in poll mode streaming for hours: its device thread writes TX
+// bytes to stdout.
+std::string simvirtio_poll_machine(const TempDir &dir)
+{
+    return dir.write("simvirtio.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                       "registers = { rsp = 0x100000, rbx = 100000000000 }\n"
+                                       "[[image]]\nfile = \"simvirtio-stream.elf\"\nformat = \"elf\"\n"
+                                       "[[device]]\nname = \"simvirtio\"\nplugin = \"simvirtio\"\n"
+                                       "mmio = [{ base = 0xd0000000, size = 0x1000 }]\n"
+                                       "settings = { device_table = 0x800, notify = \"poll\" }\n");
+}
+
+// A UNIX socket that accepts one client and never reads from it.
+class DeafListener {
+public:
+    explicit DeafListener(std::string path) : path_(std::move(path))
+    {
+        listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, path_.c_str(), sizeof address.sun_path - 1);
+        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
+        REQUIRE(::listen(listener_, 1) == 0);
+    }
+    ~DeafListener()
+    {
+        if (client_ >= 0)
+            ::close(client_);
+        ::close(listener_);
+    }
+
+    // Accepts the client, then waits until what it sent stops growing (the
+    // socket's buffers are full).
+    bool wait_until_full()
+    {
+        client_ = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client_ < 0)
+            return false;
+        int last = -1;
+        for (int round = 0; round < 400; ++round) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            int queued = 0;
+            if (::ioctl(client_, FIONREAD, &queued) != 0)
+                return false;
+            if (queued > 0 && queued == last)
+                return true;
+            last = queued;
+        }
+        return false;
+    }
+
+private:
+    std::string path_;
+    int listener_ = -1;
+    int client_ = -1;
+};
+
+// How a stalled VM is asked to stop.
+enum class StopBy { sigint, timeout, control };
+
+struct StopCase {
+    StopBy by;
+    int status;
+    const char *cause;
+};
+
+constexpr StopCase kStops[] = {{StopBy::sigint, 130, "signal"},
+                               {StopBy::timeout, 124, "timeout"},
+                               {StopBy::control, 0, "control request"}};
+
+std::vector<std::string> stop_arguments(const TempDir &dir, StopBy by, std::vector<std::string> args)
+{
+    args.push_back("--report");
+    args.push_back((dir.path / "report.json").string());
+    if (by == StopBy::timeout) {
+        args.push_back("--timeout");
+        args.push_back("3");
+    }
+    if (by == StopBy::control) {
+        args.push_back("--control");
+        args.push_back((dir.path / "control.sock").string());
+    }
+    return args;
+}
+
+// Stops a VM whose output is stalled, `by` the given means, and checks it
+// ends within a second of the request with the report written.
+void stop_and_check(const TempDir &dir, StalledVmm &vmm, const StopCase &stop)
+{
+    Clock::time_point asked;
+    std::optional<int> status;
+    if (stop.by == StopBy::timeout) {
+        asked = vmm.started() + std::chrono::seconds(3);
+        status = vmm.wait_exit(std::chrono::milliseconds(10000));
+    } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the guest pushes on against the stall
+        asked = Clock::now();
+        if (stop.by == StopBy::sigint)
+            ::kill(vmm.pid(), SIGINT);
+        else
+            CHECK(send_stop((dir.path / "control.sock").string()));
+        status = vmm.wait_exit(std::chrono::milliseconds(5000));
+    }
+    INFO("stderr:\n" << vmm.err());
+    REQUIRE(status.has_value());
+    CHECK(*status == stop.status);
+    CHECK(seconds_between(asked, vmm.ended()) < 1.0);
+    const nlohmann::json report = report_of(dir);
+    CHECK(report["exit_status"] == stop.status);
+    CHECK(report["stop"]["cause"] == stop.cause);
+}
+
+} // namespace
+
+TEST_CASE("serial-file on a socket nobody reads: SIGINT, --timeout and a control stop end the VM within a second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-socket");
+        DeafListener listener((dir.path / "deaf.sock").string());
+        const std::string machine =
+            dir.write("socket.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                     "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                     "[[device]]\nname = \"com1\"\nplugin = \"serial-file\"\nsettings = { socket = \"" +
+                                         (dir.path / "deaf.sock").string() + "\" }\n");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", machine}));
+        REQUIRE(listener.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
+}
+
+TEST_CASE("SIMVIRTIO poll mode with stdout a full pipe: SIGINT, --timeout and a control stop end the VM within a "
+          "second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-simvirtio");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", simvirtio_poll_machine(dir)}));
+        REQUIRE(vmm.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
 }
