@@ -16,6 +16,7 @@
 #include "support/errors.hpp"
 #include "support/logging.hpp"
 #include "support/paths.hpp"
+#include "support/stderr_writer.hpp"
 #include "support/stop_watcher.hpp"
 #include "support/terminal_guard.hpp"
 
@@ -36,9 +37,11 @@ using namespace vmm;
 
 void print_errors(const std::exception &error)
 {
-    // One error per line, each `file:line:col: message` where known.
+    // One error per line, each `file:line:col: message` where known; never
+    // waiting for a stalled stderr.
     std::fflush(stdout);
-    std::cerr << error.what() << std::endl;
+    const std::string text = std::string(error.what()) + "\n";
+    write_stderr(text.data(), text.size());
 }
 
 void print_summary(const RunResult &result)
@@ -164,6 +167,7 @@ void ensure_standard_fds()
 int main(int argc, char **argv)
 {
     ensure_standard_fds();
+    init_stderr_writer(); // before any thread: log lines never block on stderr
     // Whatever a device does to the terminal on stdin is undone on every
     // way out: returns from here, crashes, and the stop watcher's _exit.
     const TerminalGuard terminal_guard;

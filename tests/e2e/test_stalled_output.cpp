@@ -27,10 +27,12 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // vmm with stdout on a pipe nobody reads (shrunk to one page, so it fills
-// at once) and stderr in a file.
+// at once) and stderr in a file; or, with `stall_stderr`, the other way
+// round.
 class StalledVmm {
 public:
-    StalledVmm(const TempDir &dir, std::vector<std::string> args) : err_file_((dir.path / "stderr.txt").string())
+    StalledVmm(const TempDir &dir, std::vector<std::string> args, bool stall_stderr = false)
+        : err_file_((dir.path / "stderr.txt").string())
     {
         int fds[2];
         REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
@@ -44,9 +46,9 @@ public:
         pid_ = ::fork();
         REQUIRE(pid_ >= 0);
         if (pid_ == 0) {
-            ::dup2(fds[1], STDOUT_FILENO);
             const int err = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(err, STDERR_FILENO);
+            ::dup2(stall_stderr ? err : fds[1], STDOUT_FILENO);
+            ::dup2(stall_stderr ? fds[1] : err, STDERR_FILENO);
             const int null = ::open("/dev/null", O_RDONLY);
             ::dup2(null, STDIN_FILENO);
             ::unsetenv("VMM_PLUGIN_PATH");
@@ -346,6 +348,26 @@ TEST_CASE("SIMVIRTIO poll mode with stdout a full pipe: SIGINT, --timeout and a 
     for (const StopCase &stop : kStops) {
         TempDir dir("stalled-simvirtio");
         StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", simvirtio_poll_machine(dir)}));
+        REQUIRE(vmm.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
+}
+
+// A device that logs every access (port-logger in place of COM1, so the
+// counter guest makes two log lines per byte) with stderr a full pipe: log
+// lines are dropped, never waited for.
+TEST_CASE("with stderr a full pipe nobody reads and a device logging every access, SIGINT, --timeout and a "
+          "control stop end the VM within a second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-stderr");
+        const std::string machine =
+            dir.write("logging.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                      "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                      "[[device]]\nname = \"log\"\nplugin = \"port-logger\"\n"
+                                      "pio = [{ base = 0x3f8, size = 8 }]\nsettings = { read_value = 0x60 }\n");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", machine}), true);
         REQUIRE(vmm.wait_until_full());
         stop_and_check(dir, vmm, stop);
     }

@@ -3,6 +3,7 @@
 #include "core/report_file.hpp"
 #include "plugin/plugin_crash.hpp"
 #include "support/signal_safe_text.hpp"
+#include "support/stderr_writer.hpp"
 #include "support/terminal_guard.hpp"
 
 #include <nlohmann/json.hpp>
@@ -47,19 +48,6 @@ const char *signal_name(int signo)
     case SIGFPE: return "SIGFPE";
     case SIGABRT: return "SIGABRT";
     default: return "a fatal signal";
-    }
-}
-
-void write_stderr(const char *text, std::size_t size)
-{
-    while (size > 0) {
-        const ssize_t n = ::write(STDERR_FILENO, text, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        text += n;
-        size -= static_cast<std::size_t>(n);
     }
 }
 

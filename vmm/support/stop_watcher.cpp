@@ -1,6 +1,7 @@
 #include "support/stop_watcher.hpp"
 
 #include "support/errors.hpp"
+#include "support/stderr_writer.hpp"
 #include "support/terminal_guard.hpp"
 
 #include <poll.h>
@@ -93,13 +94,13 @@ void StopWatcher::watch()
             if (stopping && std::chrono::steady_clock::now() - *stopping < kGracePeriod) {
                 const char message[] = "vmm: signal again while stopping (within a second of the first): still "
                                        "stopping; one more a second later exits at once\n";
-                (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+                write_stderr(message, sizeof message - 1);
                 continue;
             }
             if (stopping) {
                 // The clean stop is stuck (a device that never returns?).
                 const char message[] = "vmm: second signal while stopping: exiting now\n";
-                (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+                write_stderr(message, sizeof message - 1); // a stalled stderr must not stop the exit
                 TerminalGuard::restore_now(); // _exit skips the guard in main
                 ::_exit(128 + signo);
             }
