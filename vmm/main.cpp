@@ -86,10 +86,16 @@ int run(const Options &options)
     // while the machine is built, while it runs and while its devices are
     // destroyed (a destroy that never returns can be interrupted).
     StopRouter stops;
-    const StopWatcher watcher([&stops](StopWatcher::Reason reason) { stops.deliver(reason); },
-                              options.timeout > 0
-                                  ? std::optional(std::chrono::milliseconds(static_cast<int64_t>(options.timeout * 1000)))
-                                  : std::nullopt);
+    const StopWatcher watcher(
+        [&stops](StopWatcher::Reason reason) { stops.deliver(reason); },
+        options.timeout > 0 ? std::optional(std::chrono::milliseconds(static_cast<int64_t>(options.timeout * 1000)))
+                            : std::nullopt,
+        [](int signo) {
+            // A stop stuck before the report was written: say so, rather
+            // than leave no report.
+            ReportFile::write_minimal_now(128 + signo, "signal",
+                                          "a second signal while stopping: vmm exited at once (the stop was stuck)");
+        });
 
     const auto config = paths::resolve_config(options.config);
     if (!config) {
@@ -105,7 +111,7 @@ int run(const Options &options)
     try {
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
         if (report)
-            set_crash_report_machine(spec.name, spec.file.string());
+            ReportFile::set_machine(spec.name, spec.file.string()); // for a crash or a forced exit
         if (!options.control.empty())
             ControlServer::check_path(options.control); // before any VM exists
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));

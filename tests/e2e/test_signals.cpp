@@ -8,7 +8,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -183,4 +186,44 @@ TEST_CASE("a second signal ends a stop stuck in a device's destroy", "[e2e][sign
     // The report, written before the devices are destroyed, is whole.
     const nlohmann::json j = nlohmann::json::parse(read_file(report));
     CHECK(j["exit_status"] == 130);
+}
+
+// A vCPU stuck in a device (blocking-serial writing into a FIFO nobody
+// reads): the stop cannot finish, so no whole report is written. The second
+// signal ends the process and leaves a minimal report that says why.
+TEST_CASE("a second signal ends a stop stuck in a vCPU's device call, leaving a minimal report", "[e2e][signals]")
+{
+    TempDir dir;
+    const std::string fifo = (dir.path / "fifo").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const int reader = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC); // open, never read
+    REQUIRE(reader >= 0);
+    ::fcntl(reader, F_SETPIPE_SZ, 4096); // full after a page
+    const std::string machine =
+        dir.write("stuck.toml", "[machine]\nname = \"stuck\"\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                "[[device]]\nname = \"com1\"\nplugin = \"blocking-serial\"\nsettings = { path = \"" +
+                                    fifo + "\" }\n");
+    const std::string report = dir.write("report.json", "{\"exit_status\": 0}\n"); // a previous run's
+    ProcessOptions options;
+    options.timeout = std::chrono::milliseconds(30000);
+    options.on_start = [](int pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // the FIFO fills; the vCPU blocks
+        ::kill(pid, SIGINT);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        ::kill(pid, SIGINT);
+    };
+    const ProcessResult r = run_vmm({"--config", machine, "--plugin-path", paths::fixture_dir(), "--report", report},
+                                    options);
+    ::close(reader);
+    show(r);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_status == 130);
+    CHECK_THAT(r.err, Catch::Contains("vmm: second signal while stopping: exiting now"));
+    const nlohmann::json j = nlohmann::json::parse(read_file(report));
+    CHECK(j["machine"] == "stuck");
+    CHECK(j["exit_status"] == 130);
+    CHECK(j["stop"]["cause"] == "signal");
+    CHECK(j["stop"]["reason"] == "a second signal while stopping: vmm exited at once (the stop was stuck)");
+    CHECK_FALSE(j.contains("vcpus"));
 }

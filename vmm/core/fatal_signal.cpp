@@ -6,8 +6,6 @@
 #include "support/stderr_writer.hpp"
 #include "support/terminal_guard.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <dlfcn.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -23,11 +21,6 @@ namespace {
 
 constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 
-// The report's first lines, rendered before the VM runs; the handler adds
-// the status and the reason. Written once before any vCPU runs.
-char g_report_head[8192];
-std::atomic<bool> g_have_report_head{false};
-
 // The thread handling a fatal signal; another one that crashes meanwhile
 // waits for it to end the process.
 std::atomic<long> g_handling_thread{0};
@@ -37,7 +30,6 @@ volatile sig_atomic_t g_exit_status = kExitPluginCrashed;
 char g_where[PATH_MAX + 512];
 char g_offset[PATH_MAX + 64];
 char g_message[2 * PATH_MAX + 2048];
-char g_report[sizeof g_report_head + sizeof g_message];
 
 const char *signal_name(int signo)
 {
@@ -131,13 +123,7 @@ extern "C" void on_fatal_signal(int signo, siginfo_t *info, void *context)
     write_stderr(message.c_str(), message.size());
     write_stderr("\n", 1);
 
-    if (g_have_report_head.load(std::memory_order_acquire)) {
-        SignalSafeText report(g_report, sizeof g_report);
-        report.text(g_report_head).text("  \"exit_status\": ").number(g_exit_status).text(",\n");
-        report.text("  \"stop\": {\n    \"cause\": \"").text(in_plugin ? "plugin crashed" : "vmm crashed");
-        report.text("\",\n    \"reason\": \"").json(message.c_str()).text("\"\n  }\n}\n");
-        ReportFile::write_now(report.c_str(), report.size());
-    }
+    ReportFile::write_minimal_now(g_exit_status, in_plugin ? "plugin crashed" : "vmm crashed", message.c_str());
 
     print_symbol(pc, pc_in_plugin);
     if (in_plugin)
@@ -159,22 +145,6 @@ void install_fatal_signal_handlers()
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     for (int signo : kFatalSignals)
         ::sigaction(signo, &action, nullptr);
-}
-
-void set_crash_report_machine(const std::string &machine, const std::string &file)
-{
-    // The same keys, in the same order, as a normal report; nothing about
-    // vCPUs, exits or checks, which a crashed process cannot vouch for.
-    const nlohmann::ordered_json head{{"machine", machine}, {"file", file}};
-    std::string text = head.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    text.pop_back();              // the closing brace
-    while (!text.empty() && text.back() == '\n')
-        text.pop_back();
-    text += ",\n";
-    if (text.size() >= sizeof g_report_head)
-        return;
-    std::memcpy(g_report_head, text.c_str(), text.size() + 1);
-    g_have_report_head.store(true, std::memory_order_release);
 }
 
 } // namespace vmm

@@ -7,7 +7,7 @@
 //  1. restores the terminal (TerminalGuard::restore_now);
 //  2. names the device, plugin, file and faulting address on stderr (see
 //     plugin_crash.hpp), and writes a minimal report (machine, exit status,
-//     why) with write(2) and rename(2) (ReportFile::write_now);
+//     why) with write(2) and rename(2) (ReportFile::write_minimal_now);
 //  3. exits with kExitPluginCrashed when plugin code crashed; otherwise
 //     (vmm's own bug, or a signal sent from outside) re-raises the signal
 //     with its default action, so the crash is still reported as one.
@@ -24,9 +24,5 @@ inline constexpr int kExitPluginCrashed = 3; // a plugin crashed (README: exit s
 // Installs the handlers and gives the calling thread an alternate stack.
 // Call once, early in main(), before any thread exists.
 void install_fatal_signal_handlers();
-
-// What the crash report says about the machine; until this is called, a
-// crash writes no report.
-void set_crash_report_machine(const std::string &machine, const std::string &file);
 
 } // namespace vmm

@@ -2,12 +2,16 @@
 
 #include "support/errors.hpp"
 #include "support/paths.hpp"
+#include "support/signal_safe_text.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -21,6 +25,13 @@ namespace {
 char g_file[PATH_MAX];
 char g_temporary[PATH_MAX];
 volatile sig_atomic_t g_ready = 0;
+
+// A minimal report's first lines (set_machine), and the status of the
+// whole report once written (-1: none yet).
+char g_head[8192];
+std::atomic<bool> g_have_head{false};
+std::atomic<int> g_written_status{-1};
+char g_minimal[sizeof g_head + 8192];
 
 bool write_all(int fd, const char *text, std::size_t size) noexcept
 {
@@ -90,14 +101,38 @@ void ReportFile::write(const std::string &json) const
 {
     if (!write_and_rename(temporary_.c_str(), file_.c_str(), json.data(), json.size()))
         throw SystemError(errno_message("cannot write the report " + file_.string(), errno));
+    try {
+        g_written_status = nlohmann::json::parse(json).at("exit_status").get<int>();
+    } catch (const std::exception &) {
+        g_written_status = -2; // written, status unknown: a minimal report replaces it
+    }
 }
 
-void ReportFile::write_now(const char *text, std::size_t size) noexcept
+void ReportFile::set_machine(const std::string &machine, const std::string &file)
 {
-    if (!g_ready)
+    // The same keys, in the same order, as a whole report starts with.
+    const nlohmann::ordered_json head{{"machine", machine}, {"file", file}};
+    std::string text = head.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    text.pop_back(); // the closing brace
+    while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+    text += ",\n";
+    if (text.size() >= sizeof g_head)
+        return;
+    std::memcpy(g_head, text.c_str(), text.size() + 1);
+    g_have_head.store(true, std::memory_order_release);
+}
+
+void ReportFile::write_minimal_now(int exit_status, const char *cause, const char *reason) noexcept
+{
+    if (!g_ready || !g_have_head.load(std::memory_order_acquire) || g_written_status.load() == exit_status)
         return;
     const int saved = errno;
-    (void)write_and_rename(g_temporary, g_file, text, size);
+    SignalSafeText report(g_minimal, sizeof g_minimal);
+    report.text(g_head).text("  \"exit_status\": ").number(exit_status).text(",\n");
+    report.text("  \"stop\": {\n    \"cause\": \"").json(cause).text("\",\n    \"reason\": \"").json(reason);
+    report.text("\"\n  }\n}\n");
+    (void)write_and_rename(g_temporary, g_file, report.c_str(), report.size());
     errno = saved;
 }
 

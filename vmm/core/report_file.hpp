@@ -28,10 +28,17 @@ public:
     // Throws SystemError when the file cannot be written.
     void write(const std::string &json) const;
 
-    // The same from a fatal-signal handler: only open, write, rename,
-    // unlink, on paths prepared by the constructor. Async-signal-safe;
-    // does nothing when no ReportFile exists.
-    static void write_now(const char *text, std::size_t size) noexcept;
+    // What a minimal report says about the machine (its name and file);
+    // until this is called, write_minimal_now() writes nothing.
+    static void set_machine(const std::string &machine, const std::string &file);
+
+    // For a process about to end without a whole report (a crash, a forced
+    // exit): the machine, the exit status and why, nothing about vCPUs,
+    // exits or checks, which it cannot vouch for. It replaces a whole
+    // report written earlier only when that one gives another status.
+    // Async-signal-safe (open, write, rename on prepared paths and static
+    // buffers); does nothing when no ReportFile exists.
+    static void write_minimal_now(int exit_status, const char *cause, const char *reason) noexcept;
 
 private:
     std::filesystem::path file_;

@@ -35,8 +35,8 @@ void block_stop_signals()
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-StopWatcher::StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout)
-    : handler_(std::move(handler))
+StopWatcher::StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout, BeforeExit before_exit)
+    : handler_(std::move(handler)), before_exit_(std::move(before_exit))
 {
     const sigset_t set = stop_signals();
     signals_.reset(::signalfd(-1, &set, SFD_CLOEXEC));
@@ -101,6 +101,8 @@ void StopWatcher::watch()
                 // The clean stop is stuck (a device that never returns?).
                 const char message[] = "vmm: second signal while stopping: exiting now\n";
                 write_stderr(message, sizeof message - 1); // a stalled stderr must not stop the exit
+                if (before_exit_)
+                    before_exit_(signo);
                 TerminalGuard::restore_now(); // _exit skips the guard in main
                 ::_exit(128 + signo);
             }

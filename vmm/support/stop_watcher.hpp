@@ -31,8 +31,11 @@ class StopWatcher {
 public:
     enum class Reason { sigint, sigterm, timeout };
     using Handler = std::function<void(Reason)>;
+    // Runs on the watcher's thread just before a forced exit (128 + signo),
+    // e.g. to leave a minimal report. It must not block.
+    using BeforeExit = std::function<void(int signo)>;
 
-    StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout);
+    StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout, BeforeExit before_exit = {});
     ~StopWatcher();
     StopWatcher(const StopWatcher &) = delete;
     StopWatcher &operator=(const StopWatcher &) = delete;
@@ -41,6 +44,7 @@ private:
     void watch();
 
     Handler handler_;
+    BeforeExit before_exit_;
     UniqueFd signals_;
     UniqueFd timer_;
     UniqueFd wake_;
