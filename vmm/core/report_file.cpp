@@ -127,6 +127,11 @@ void ReportFile::write_minimal_now(int exit_status, const char *cause, const cha
 {
     if (!g_ready || !g_have_head.load(std::memory_order_acquire) || g_written_status.load() == exit_status)
         return;
+    // One writer of the static buffer: a crash racing a forced exit leaves
+    // the first one's report.
+    static std::atomic<bool> busy{false};
+    if (busy.exchange(true))
+        return;
     const int saved = errno;
     SignalSafeText report(g_minimal, sizeof g_minimal);
     report.text(g_head).text("  \"exit_status\": ").number(exit_status).text(",\n");

@@ -175,7 +175,7 @@ std::size_t describe_plugin_crash(char *out, std::size_t size, const void *pc) n
         return text.text(", in ").text(marker->call_).text(")").size();
     }
     if (const PluginRange *range = range_of(reinterpret_cast<uintptr_t>(pc)))
-        return text.text("plugin '").text(range->name).text("' (").text(range->file).text(", in a thread of its own)").size();
+        return text.text("plugin '").text(range->name).text("' (").text(range->file).text(")").size();
     return 0;
 }
 

@@ -47,10 +47,11 @@ private:
 
 // Async-signal-safe. Writes into `out` (NUL-terminated, at most `size`
 // bytes) which device and plugin the calling thread was in, or, failing a
-// marker, which plugin `pc` lies in: "device 'com1' (plugin 'serial',
-// /x/vmm-serial.so, in read)" or "plugin 'serial' (/x/vmm-serial.so, at
-// offset 0x1234)". Returns 0 when the thread was in no plugin and `pc` is in
-// none (vmm itself crashed).
+// marker (a thread of the plugin's own, or its descriptor entry point),
+// which plugin `pc` lies in: "device 'com1' (plugin 'serial',
+// /x/vmm-serial.so, in read)" or "plugin 'serial' (/x/vmm-serial.so)".
+// Returns 0 when the thread was in no plugin and `pc` is in none (vmm
+// itself crashed, or a plugin's own thread crashed inside a library).
 std::size_t describe_plugin_crash(char *out, std::size_t size, const void *pc) noexcept;
 
 // Async-signal-safe: "FILE+0xOFFSET" for `pc` in a recorded plugin (what
