@@ -372,3 +372,22 @@ TEST_CASE("with stderr a full pipe nobody reads and a device logging every acces
         stop_and_check(dir, vmm, stop);
     }
 }
+
+// The console plugin in place of COM1 (its reads answer 0xE9, which has
+// LSR's THRE bit set), so the counter guest streams through it to stdout.
+TEST_CASE("the console plugin with stdout a full pipe: SIGINT, --timeout and a control stop end the VM within a "
+          "second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-console");
+        const std::string machine =
+            dir.write("console.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                      "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                      "[[device]]\nname = \"console\"\nplugin = \"console\"\n"
+                                      "pio = [{ base = 0x3f8, size = 8 }]\n");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", machine}));
+        REQUIRE(vmm.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
+}
