@@ -57,7 +57,7 @@ TEST_CASE("a plugin that segfaults: status 3, device, plugin, file and address n
           "[e2e][crash]")
 {
     const Crash crash = run_crashing("crash-segv");
-    check_named(crash, "crash-segv", "SIGSEGV accessing 0x0 at pc 0x");
+    check_named(crash, "crash-segv", "SIGSEGV accessing 0x10 at pc 0x");
     // The faulting instruction as an offset into the plugin's file.
     CHECK(std::regex_search(crash.result.err, std::regex("at pc 0x[0-9a-f]+ \\(" + crash.file + "\\+0x[0-9a-f]+\\)")));
 }
