@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -71,4 +72,38 @@ TEST_CASE("a stale control socket file (nobody listening) is replaced", "[e2e][c
     const ProcessResult r = vmm.get();
     show(r);
     CHECK(r.exit_status == 0);
+}
+
+TEST_CASE("at exit vmm removes its own control socket file only, not one that replaced it", "[e2e][control]")
+{
+    TempDir dir("control-replaced");
+    const std::string socket = (dir.path / "control.sock").string();
+    const std::string machine = endless_machine(dir);
+    int vmm_pid = -1;
+    std::promise<int> started;
+    auto first = std::async(std::launch::async, [&] {
+        ProcessOptions options;
+        options.on_start = [&started](int pid) { started.set_value(pid); };
+        return run_vmm({"--config", machine, "--control", socket}, options);
+    });
+    vmm_pid = started.get_future().get();
+    {
+        ControlClient probe(socket); // waits until it listens
+        REQUIRE(probe.connected());
+    }
+    // Someone else takes the path over.
+    REQUIRE(::unlink(socket.c_str()) == 0);
+    const int other = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socket.c_str(), socket.size() + 1);
+    REQUIRE(::bind(other, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0);
+    REQUIRE(::listen(other, 1) == 0);
+
+    ::kill(vmm_pid, SIGINT);
+    const ProcessResult r = first.get();
+    show(r);
+    CHECK(r.exit_status == 130);
+    CHECK(std::filesystem::exists(socket)); // the other listener's file is still there
+    ::close(other);
 }

@@ -92,6 +92,11 @@ ControlServer::ControlServer(std::filesystem::path path, Handler handler)
         throw SystemError(errno_message("socket", errno));
     if (::bind(listener_.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0)
         throw InputError(errno_message("cannot listen on control socket " + text, errno));
+    struct stat bound {};
+    if (::lstat(text.c_str(), &bound) == 0) {
+        socket_device_ = bound.st_dev;
+        socket_inode_ = bound.st_ino;
+    }
     if (::listen(listener_.get(), 8) != 0)
         throw SystemError(errno_message("listen on " + text, errno));
     wake_.reset(::eventfd(0, EFD_CLOEXEC));
@@ -108,7 +113,11 @@ ControlServer::~ControlServer()
         logging::core().warn("cannot wake the control thread: {}", std::strerror(errno));
     if (thread_.joinable())
         thread_.join();
-    ::unlink(path_.c_str());
+    // Only our own socket file: if it was replaced meanwhile (by hand, or
+    // by a vmm older than this one), the path belongs to someone else.
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == socket_device_ && st.st_ino == socket_inode_)
+        ::unlink(path_.c_str());
 }
 
 void ControlServer::serve()

@@ -6,6 +6,8 @@
 
 #include "support/unique_fd.hpp"
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -37,6 +39,8 @@ private:
     void serve();
 
     std::filesystem::path path_;
+    dev_t socket_device_ = 0; // the socket file we made, to remove only that one
+    ino_t socket_inode_ = 0;
     Handler handler_;
     UniqueFd listener_;
     UniqueFd wake_; // eventfd: tells the thread to end
