@@ -23,7 +23,9 @@ namespace {
 // Set once by the constructor, before the VM runs, then only read: the
 // fatal-signal path may use them.
 char g_file[PATH_MAX];
-char g_temporary[PATH_MAX];
+// A minimal report's own temporary file: one written while the whole
+// report is being written must not write into the same file.
+char g_minimal_temporary[PATH_MAX];
 volatile sig_atomic_t g_ready = 0;
 
 // A minimal report's first lines (set_machine), and the status of the
@@ -81,7 +83,8 @@ ReportFile::ReportFile(std::filesystem::path file) : file_(std::move(file))
     // file system.
     temporary_ = file_;
     temporary_ += fmt::format(".{}.tmp", ::getpid());
-    if (file_.string().size() >= sizeof g_file || temporary_.string().size() >= sizeof g_temporary)
+    const std::string minimal_temporary = file_.string() + fmt::format(".{}.minimal.tmp", ::getpid());
+    if (file_.string().size() >= sizeof g_file || minimal_temporary.size() >= sizeof g_minimal_temporary)
         throw InputError(fmt::format("the report {} has too long a path", file_.string()));
     // Can the directory take the temporary file? Found now, before the
     // guest runs, rather than after it.
@@ -93,7 +96,7 @@ ReportFile::ReportFile(std::filesystem::path file) : file_(std::move(file))
     if (::unlink(file_.c_str()) != 0 && errno != ENOENT)
         throw InputError(errno_message("cannot remove the previous report " + file_.string(), errno));
     std::memcpy(g_file, file_.c_str(), file_.string().size() + 1);
-    std::memcpy(g_temporary, temporary_.c_str(), temporary_.string().size() + 1);
+    std::memcpy(g_minimal_temporary, minimal_temporary.c_str(), minimal_temporary.size() + 1);
     g_ready = 1;
 }
 
@@ -137,7 +140,7 @@ void ReportFile::write_minimal_now(int exit_status, const char *cause, const cha
     report.text(g_head).text("  \"exit_status\": ").number(exit_status).text(",\n");
     report.text("  \"stop\": {\n    \"cause\": \"").json(cause).text("\",\n    \"reason\": \"").json(reason);
     report.text("\"\n  }\n}\n");
-    (void)write_and_rename(g_temporary, g_file, report.c_str(), report.size());
+    (void)write_and_rename(g_minimal_temporary, g_file, report.c_str(), report.size());
     errno = saved;
 }
 
