@@ -190,6 +190,9 @@ int main(int argc, char **argv)
         return parsed.exit_status;
     try {
         if (parsed.options->command == Command::list_plugins) {
+            // No VM to stop cleanly, and no watcher: a plugin whose entry
+            // point never returns must not make Ctrl-C useless.
+            unblock_stop_signals();
             logging::init(*logging::parse_level(parsed.options->log_level));
             return list_plugins(*parsed.options);
         }

@@ -35,6 +35,12 @@ void block_stop_signals()
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+void unblock_stop_signals()
+{
+    const sigset_t set = stop_signals();
+    ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
 StopWatcher::StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout, BeforeExit before_exit)
     : handler_(std::move(handler)), before_exit_(std::move(before_exit))
 {

@@ -24,6 +24,9 @@
 namespace vmm {
 
 void block_stop_signals();
+// For commands without a VM (`vmm plugins`): SIGINT and SIGTERM end the
+// process at once, as they would any program. Call before any thread.
+void unblock_stop_signals();
 
 inline constexpr std::chrono::milliseconds kGracePeriod{1000};
 
