@@ -227,3 +227,34 @@ TEST_CASE("a second signal ends a stop stuck in a vCPU's device call, leaving a 
     CHECK(j["stop"]["reason"] == "a second signal while stopping: vmm exited at once (the stop was stuck)");
     CHECK_FALSE(j.contains("vcpus"));
 }
+
+// A device whose create blocks (blocking-serial opening a FIFO nobody
+// reads): the first signal says the VM stops once built, a second one a
+// second and a half later ends the process.
+TEST_CASE("signals work while the machine is being built: a create that blocks can be interrupted",
+          "[e2e][signals]")
+{
+    TempDir dir;
+    const std::string fifo = (dir.path / "fifo").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string machine =
+        dir.write("blocked.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                  "[[image]]\nfile = \"counter.elf\"\n"
+                                  "[[device]]\nname = \"com1\"\nplugin = \"blocking-serial\"\nsettings = { path = \"" +
+                                      fifo + "\" }\n");
+    ProcessOptions options;
+    options.timeout = std::chrono::milliseconds(30000);
+    options.on_start = [](int pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        ::kill(pid, SIGINT);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        ::kill(pid, SIGINT);
+    };
+    const ProcessResult r = run_vmm({"--config", machine, "--plugin-path", paths::fixture_dir()}, options);
+    show(r);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_status == 130);
+    CHECK_THAT(r.err, Catch::Contains("[vmm] warning: a stop signal while the machine is being built: it stops as soon "
+                                      "as it is (a signal a second from now exits at once)"));
+    CHECK_THAT(r.err, Catch::Contains("vmm: second signal while stopping: exiting now"));
+}

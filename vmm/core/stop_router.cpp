@@ -1,6 +1,7 @@
 #include "core/stop_router.hpp"
 
 #include "support/errors.hpp"
+#include "support/logging.hpp"
 
 namespace vmm {
 namespace {
@@ -25,10 +26,16 @@ void request(RunControl &control, StopWatcher::Reason reason)
 void StopRouter::deliver(StopWatcher::Reason reason)
 {
     const std::lock_guard lock(mutex_);
-    if (control_)
+    if (control_) {
         request(*control_, reason);
-    else if (!detached_ && !pending_)
+    } else if (!detached_ && !pending_) {
+        // A device's create may take long (or block for ever): say what
+        // happens, and how to get out at once.
         pending_ = reason;
+        logging::core().warn("{} while the machine is being built: it stops as soon as it is (a signal a second "
+                             "from now exits at once)",
+                             reason == StopWatcher::Reason::timeout ? "the --timeout elapsed" : "a stop signal");
+    }
 }
 
 StopRouter::Attachment::Attachment(StopRouter &router, RunControl &control) : router_(router)
