@@ -6,13 +6,17 @@
 #include "control/control_server.hpp"
 #include "core/checks.hpp"
 #include "core/exit_reasons.hpp"
+#include "core/fatal_signal.hpp"
 #include "core/machine.hpp"
 #include "core/machine_plan.hpp"
 #include "core/report.hpp"
+#include "core/report_file.hpp"
+#include "core/stop_router.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
 #include "support/paths.hpp"
+#include "support/stderr_writer.hpp"
 #include "support/stop_watcher.hpp"
 #include "support/terminal_guard.hpp"
 
@@ -33,9 +37,11 @@ using namespace vmm;
 
 void print_errors(const std::exception &error)
 {
-    // One error per line, each `file:line:col: message` where known.
+    // One error per line, each `file:line:col: message` where known; never
+    // waiting for a stalled stderr.
     std::fflush(stdout);
-    std::cerr << error.what() << std::endl;
+    const std::string text = std::string(error.what()) + "\n";
+    write_stderr(text.data(), text.size());
 }
 
 void print_summary(const RunResult &result)
@@ -48,22 +54,48 @@ void print_summary(const RunResult &result)
             vcpu.exits == 0 ? "no exits" : fmt::format("{} exits, last exit {}", vcpu.exits, exit_reason_name(vcpu.last_exit_reason));
         logging::core().info("vcpu {}: {} after {}{}", vcpu.index, vcpu_end_name(vcpu.end), last, state);
     }
-    logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
 }
 
-// A report that cannot be written is bad input, found before the guest runs
-// rather than after it.
-void check_report_writable(const std::string &file)
+// The one line that gives the final status, printed after the checks: a
+// run whose vCPUs halted but whose check failed ends with 1, and says so.
+void print_stopped(const RunResult &result, std::size_t failed_checks)
 {
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw InputError(errno_message("cannot write the report " + file, errno));
-    ::close(fd);
+    if (failed_checks == 0)
+        logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
+    else
+        logging::core().error("stopped: {}; {} check(s) failed (exit status {})", result.reason, failed_checks,
+                              result.exit_status);
 }
 
 int run(const Options &options)
 {
     logging::init(*logging::parse_level(options.log_level));
+
+    // The options are good: the previous run's report goes first, before
+    // anything else can fail or have side effects.
+    std::optional<ReportFile> report;
+    try {
+        if (!options.report.empty())
+            report.emplace(options.report);
+    } catch (const InputError &error) {
+        print_errors(error);
+        return kExitBadInput;
+    }
+
+    // From here until run() returns, SIGINT, SIGTERM and --timeout work:
+    // while the machine is built, while it runs and while its devices are
+    // destroyed (a destroy that never returns can be interrupted).
+    StopRouter stops;
+    const StopWatcher watcher(
+        [&stops](StopWatcher::Reason reason) { stops.deliver(reason); },
+        options.timeout > 0 ? std::optional(std::chrono::milliseconds(static_cast<int64_t>(options.timeout * 1000)))
+                            : std::nullopt,
+        [](int signo) {
+            // A stop stuck before the report was written: say so, rather
+            // than leave no report.
+            ReportFile::write_minimal_now(128 + signo, "signal",
+                                          "a second signal while stopping: vmm exited at once (the stop was stuck)");
+        });
 
     const auto config = paths::resolve_config(options.config);
     if (!config) {
@@ -78,29 +110,14 @@ int run(const Options &options)
 
     try {
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
-        if (!options.report.empty())
-            check_report_writable(options.report);
+        if (report)
+            ReportFile::set_machine(spec.name, spec.file.string()); // for a crash or a forced exit
+        if (!options.control.empty())
+            ControlServer::check_path(options.control); // before any VM exists
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);
-        // Signals that arrived while the machine was being built are
-        // waiting in the signalfd: the VM stops at once.
-        StopWatcher watcher(
-            [&machine](StopWatcher::Reason reason) {
-                switch (reason) {
-                case StopWatcher::Reason::sigint:
-                    machine.control().request_stop(StopCause::signal, kExitSigint, "interrupted (SIGINT)");
-                    break;
-                case StopWatcher::Reason::sigterm:
-                    machine.control().request_stop(StopCause::signal, kExitSigterm, "terminated (SIGTERM)");
-                    break;
-                case StopWatcher::Reason::timeout:
-                    machine.control().request_stop(StopCause::timeout, kExitTimeout, "the --timeout elapsed");
-                    break;
-                }
-            },
-            options.timeout > 0 ? std::optional(std::chrono::milliseconds(static_cast<int64_t>(options.timeout * 1000)))
-                                : std::nullopt);
+        const StopRouter::Attachment attached(stops, machine.control());
         std::optional<ControlServer> control;
         if (!options.control.empty())
             control.emplace(options.control,
@@ -109,18 +126,19 @@ int run(const Options &options)
         control.reset(); // before the machine it talks to
         print_summary(result);
         const std::vector<CheckResult> checks = evaluate_checks(spec.checks, result.vcpus, machine.memory());
-        bool checks_passed = true;
+        std::size_t failed_checks = 0;
         for (const CheckResult &check : checks) {
             if (check.passed)
                 logging::core().info("{}", check.describe());
             else
                 logging::core().error("{}", check.describe());
-            checks_passed = checks_passed && check.passed;
+            failed_checks += check.passed ? 0 : 1;
         }
-        if (!checks_passed && result.exit_status == kExitOk)
+        if (failed_checks != 0 && result.exit_status == kExitOk)
             result.exit_status = kExitFailure;
-        if (!options.report.empty())
-            write_report(options.report, report_json(spec, result, checks));
+        print_stopped(result, failed_checks);
+        if (report)
+            report->write(report_json(spec, result, checks));
         return result.exit_status;
     } catch (const InputErrors &errors) {
         print_errors(errors);
@@ -155,9 +173,13 @@ void ensure_standard_fds()
 int main(int argc, char **argv)
 {
     ensure_standard_fds();
+    init_stderr_writer(); // before any thread: log lines never block on stderr
     // Whatever a device does to the terminal on stdin is undone on every
     // way out: returns from here, crashes, and the stop watcher's _exit.
     const TerminalGuard terminal_guard;
+    // A crash (in a plugin, most likely) names the device and plugin, writes
+    // what the report can honestly say, and restores the terminal.
+    install_fatal_signal_handlers();
     // A reader of our output that goes away (`vmm ... | head`) must not kill
     // the VMM mid-run and lose every other device's output and the report:
     // writes fail with EPIPE instead, and devices log it.
@@ -168,6 +190,9 @@ int main(int argc, char **argv)
         return parsed.exit_status;
     try {
         if (parsed.options->command == Command::list_plugins) {
+            // No VM to stop cleanly, and no watcher: a plugin whose entry
+            // point never returns must not make Ctrl-C useless.
+            unblock_stop_signals();
             logging::init(*logging::parse_level(parsed.options->log_level));
             return list_plugins(*parsed.options);
         }

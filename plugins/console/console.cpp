@@ -7,9 +7,11 @@
 // Documentation: the Bochs "port E9 hack" (bochsrc option port_e9_hack in
 //          the Bochs user manual); QEMU's hw/char/debugcon.c.
 //
-// Every byte of a write, whatever the offset and size of the access, reaches
-// stdout at once through write(2) in the order of the access's bytes: the
-// VMM buffers nothing, so nothing is lost if it dies right after. Every byte
+// Every byte of a write, whatever the offset and size of the access, goes
+// to stdout in the order of the access's bytes, at once when stdout takes
+// it, through the SDK's bounded non-blocking StdoutWriter: a reader that
+// stops reading never holds the vCPU (what does not fit is dropped and
+// counted). Every byte
 // of a read is 0xE9, which is how a guest detects the port (Bochs and QEMU
 // answer the same).
 #include <vmm/sdk.hpp>

@@ -80,7 +80,13 @@ public:
 private:
     static int open_file(const std::string &path, bool append)
     {
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+        // O_NONBLOCK: a FIFO nobody has open for reading would block open()
+        // (at start-up, with the stop signals blocked) until a reader came;
+        // it fails with ENXIO instead. Output is non-blocking anyway.
+        const int fd = ::open(path.c_str(),
+                              O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | (append ? O_APPEND : O_TRUNC), 0644);
+        if (fd < 0 && errno == ENXIO)
+            throw ConfigError("path: '" + path + "' is a FIFO nobody has open for reading (opening it would block)");
         if (fd < 0)
             throw ConfigError("path: cannot open '" + path + "': " + std::strerror(errno));
         return fd;

@@ -1,5 +1,6 @@
 // Every row of docs/bad-inputs.md, run: vmm on the row's input must exit
 // with the row's status and print the row's expected text on stderr.
+#include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -13,6 +14,8 @@
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include <sys/stat.h>
 
 using namespace vmm::test;
 namespace fs = std::filesystem;
@@ -80,8 +83,10 @@ std::vector<Row> read_table()
     return rows;
 }
 
-std::string substitute(std::string text, const Row &row)
+// `{fifo}`: a FIFO nobody reads, made anew for each row that names it.
+std::string substitute(std::string text, const Row &row, const std::string &fifo = "")
 {
+    text = replace_all(text, "{fifo}", fifo);
     text = replace_all(text, "{file}", row.input.string());
     text = replace_all(text, "{dir}", row.input.parent_path().string());
     text = replace_all(text, "{fixtures}", paths::fixture_dir());
@@ -96,13 +101,25 @@ TEST_CASE("every row of the table of bad inputs behaves as the table says", "[e2
     REQUIRE(rows.size() >= 50);
     int machine_files = 0;
     for (const Row &row : rows) {
-        std::vector<std::string> args{"--config", row.input.string()};
+        TempDir scratch("bad-input-fifo");
+        const std::string fifo = (scratch.path / "fifo").string();
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        // A machine file that names `{fifo}` runs as a copy naming this one;
+        // `{file}` is then the copy.
+        Row run = row;
+        const std::string text = read_file(row.input);
+        if (text.find("{fifo}") != std::string::npos)
+            run.input = scratch.write(row.input.filename().string(), replace_all(text, "{fifo}", fifo));
+        std::vector<std::string> args{"--config", run.input.string()};
         for (const std::string &a : row.arguments)
-            args.push_back(substitute(a, row));
-        const ProcessResult r = run_vmm(args);
-        const std::string expected = substitute(row.expected, row);
+            args.push_back(substitute(a, run, fifo));
+        ProcessOptions options;
+        options.timeout = std::chrono::milliseconds(20000); // a FIFO opened for writing would block for ever
+        const ProcessResult r = run_vmm(args, options);
+        const std::string expected = substitute(row.expected, run, fifo);
         INFO("row " << row.number << " (" << row.input.filename().string() << ")\nexpected: " << expected
                     << "\nstderr:\n" << r.err);
+        CHECK_FALSE(r.timed_out);
         CHECK(r.signal == 0);
         CHECK(r.exit_status == row.status);
         CHECK_THAT(r.err, Catch::Contains(expected));

@@ -6,12 +6,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 using namespace vmm::test;
 namespace fs = std::filesystem;
@@ -74,4 +76,20 @@ TEST_CASE("a FIFO or a directory given as --config or as an image is named for w
     CHECK(r.exit_status == 2);
     CHECK_THAT(r.err, Catch::Contains(machine.string() + ":5:8: image[0]: image file \"machine.fifo\" is a FIFO "
                                                          "(named pipe), not a file (" + fifo.string() + ")"));
+}
+
+TEST_CASE("vmm plugins ends on SIGINT even while a plugin's entry point never returns", "[e2e][hostile]")
+{
+    TempDir dir("plugins-slow");
+    fs::copy_file(fs::path(paths::fixture_dir()) / "vmm-slow-describe.so", dir.path / "vmm-slow-describe.so");
+    ProcessOptions options;
+    options.timeout = std::chrono::milliseconds(20000);
+    options.on_start = [](int pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        ::kill(pid, SIGINT);
+    };
+    const ProcessResult r = run_vmm({"--plugin-path", dir.path.string(), "plugins"}, options);
+    INFO(r.out << r.err);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.signal == SIGINT);
 }

@@ -29,38 +29,50 @@ using Clock = SpawnedVmm::Clock;
 namespace {
 
 // vmm with stdout on a pipe nobody reads (shrunk to one page, so it fills
-// at once) and stderr in a file.
+// at once) and stderr in a file; or, with `stall_stderr`, the other way
+// round.
 class StalledVmm {
 public:
-    StalledVmm(const TempDir &dir, const std::vector<std::string> &args)
-        : err_file_((dir.path / "stderr.txt").string()), pipe_(make_pipe()), err_(open_err(err_file_)),
-          null_(::open("/dev/null", O_RDONLY | O_CLOEXEC)), vmm_(args, null_, pipe_[1], err_)
+    StalledVmm(const TempDir &dir, const std::vector<std::string> &args, bool stall_stderr = false)
+        : err_file_((dir.path / "stderr.txt").string()), pipe_(make_pipe()), file_(open_file(err_file_)),
+          null_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+          vmm_(args, null_, stall_stderr ? file_ : pipe_[1], stall_stderr ? pipe_[1] : file_)
     {
-        ::close(pipe_[1]);
-        pipe_[1] = -1;
+        ::close(pipe_[1]); // the child holds the only writer
     }
     ~StalledVmm()
     {
         ::close(pipe_[0]);
-        ::close(err_);
+        ::close(file_);
         ::close(null_);
     }
 
-    // True once the pipe holds a full page the guest could not get rid of.
+    // True once the pipe holds (nearly) a full page the guest could not get
+    // rid of: a writer of whole chunks may leave a byte or so free.
     bool wait_until_full(std::chrono::milliseconds limit = std::chrono::milliseconds(20000)) const
     {
         const auto deadline = Clock::now() + limit;
         while (Clock::now() < deadline) {
             int queued = 0;
-            if (::ioctl(pipe_[0], FIONREAD, &queued) == 0 && queued >= 4096)
+            if (::ioctl(pipe_[0], FIONREAD, &queued) == 0 && queued >= 4000)
                 return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return false;
     }
 
-    SpawnedVmm &process() { return vmm_; }
+    // Its exit status (128 + n for signal n), or nothing if it still runs
+    // after `limit`.
+    std::optional<int> wait_exit(std::chrono::milliseconds limit)
+    {
+        const int status = vmm_.wait(limit);
+        return status < 0 ? std::nullopt : std::optional<int>(status);
+    }
+
+    int pid() const { return vmm_.pid(); }
     std::string err() const { return read_file(err_file_); }
+    Clock::time_point started() const { return vmm_.started(); }
+    Clock::time_point ended() const { return vmm_.ended(); }
 
 private:
     static std::array<int, 2> make_pipe()
@@ -70,7 +82,7 @@ private:
         ::fcntl(fds[1], F_SETPIPE_SZ, 4096);
         return fds;
     }
-    static int open_err(const std::string &file)
+    static int open_file(const std::string &file)
     {
         const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         REQUIRE(fd >= 0);
@@ -79,7 +91,7 @@ private:
 
     std::string err_file_;
     std::array<int, 2> pipe_;
-    int err_;
+    int file_;
     int null_;
     SpawnedVmm vmm_;
 };
@@ -134,11 +146,12 @@ TEST_CASE("with stdout a full pipe nobody reads, SIGINT ends the VM within a sec
     REQUIRE(vmm.wait_until_full());
     std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the guest pushes on against the full pipe
     const auto signalled = Clock::now();
-    ::kill(vmm.process().pid(), SIGINT);
-    const int status = vmm.process().wait(std::chrono::milliseconds(5000));
+    ::kill(vmm.pid(), SIGINT);
+    const auto status = vmm.wait_exit(std::chrono::milliseconds(5000));
     INFO("stderr:\n" << vmm.err());
-    REQUIRE(status == 130);
-    CHECK(seconds_between(signalled, vmm.process().ended()) < 1.0);
+    REQUIRE(status.has_value());
+    CHECK(*status == 130);
+    CHECK(seconds_between(signalled, vmm.ended()) < 1.0);
     const nlohmann::json report = report_of(dir);
     CHECK(report["exit_status"] == 130);
     CHECK(report["stop"]["cause"] == "signal");
@@ -150,10 +163,11 @@ TEST_CASE("with stdout a full pipe nobody reads, --timeout ends the VM within a 
     StalledVmm vmm(dir, {"--config", streaming_machine(dir), "--timeout", "2", "--report",
                          (dir.path / "report.json").string()});
     REQUIRE(vmm.wait_until_full());
-    const int status = vmm.process().wait(std::chrono::milliseconds(8000));
+    const auto status = vmm.wait_exit(std::chrono::milliseconds(8000));
     INFO("stderr:\n" << vmm.err());
-    REQUIRE(status == 124);
-    CHECK(seconds_between(vmm.process().started(), vmm.process().ended()) < 3.0);
+    REQUIRE(status.has_value());
+    CHECK(*status == 124);
+    CHECK(seconds_between(vmm.started(), vmm.ended()) < 3.0);
     const nlohmann::json report = report_of(dir);
     CHECK(report["exit_status"] == 124);
     CHECK(report["stop"]["cause"] == "timeout");
@@ -170,10 +184,195 @@ TEST_CASE("with stdout a full pipe nobody reads, a control-socket stop ends the 
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const auto asked = Clock::now();
     CHECK(send_stop(socket));
-    const int status = vmm.process().wait(std::chrono::milliseconds(5000));
+    const auto status = vmm.wait_exit(std::chrono::milliseconds(5000));
     INFO("stderr:\n" << vmm.err());
-    REQUIRE(status == 0);
-    CHECK(seconds_between(asked, vmm.process().ended()) < 1.0);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+    CHECK(seconds_between(asked, vmm.ended()) < 1.0);
     const nlohmann::json report = report_of(dir);
     CHECK(report["stop"]["cause"] == "control request");
+}
+
+namespace {
+
+// SIMVIRTIO in poll mode streaming for hours: its device thread writes TX
+// bytes to stdout.
+std::string simvirtio_poll_machine(const TempDir &dir)
+{
+    return dir.write("simvirtio.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                       "registers = { rsp = 0x100000, rbx = 100000000000 }\n"
+                                       "[[image]]\nfile = \"simvirtio-stream.elf\"\nformat = \"elf\"\n"
+                                       "[[device]]\nname = \"simvirtio\"\nplugin = \"simvirtio\"\n"
+                                       "mmio = [{ base = 0xd0000000, size = 0x1000 }]\n"
+                                       "settings = { device_table = 0x800, notify = \"poll\" }\n");
+}
+
+// A UNIX socket that accepts one client and never reads from it.
+class DeafListener {
+public:
+    explicit DeafListener(std::string path) : path_(std::move(path))
+    {
+        listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, path_.c_str(), sizeof address.sun_path - 1);
+        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
+        REQUIRE(::listen(listener_, 1) == 0);
+    }
+    ~DeafListener()
+    {
+        if (client_ >= 0)
+            ::close(client_);
+        ::close(listener_);
+    }
+
+    // Accepts the client, then waits until what it sent stops growing (the
+    // socket's buffers are full).
+    bool wait_until_full()
+    {
+        client_ = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client_ < 0)
+            return false;
+        int last = -1;
+        for (int round = 0; round < 400; ++round) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            int queued = 0;
+            if (::ioctl(client_, FIONREAD, &queued) != 0)
+                return false;
+            if (queued > 0 && queued == last)
+                return true;
+            last = queued;
+        }
+        return false;
+    }
+
+private:
+    std::string path_;
+    int listener_ = -1;
+    int client_ = -1;
+};
+
+// How a stalled VM is asked to stop.
+enum class StopBy { sigint, timeout, control };
+
+struct StopCase {
+    StopBy by;
+    int status;
+    const char *cause;
+};
+
+constexpr StopCase kStops[] = {{StopBy::sigint, 130, "signal"},
+                               {StopBy::timeout, 124, "timeout"},
+                               {StopBy::control, 0, "control request"}};
+
+std::vector<std::string> stop_arguments(const TempDir &dir, StopBy by, std::vector<std::string> args)
+{
+    args.push_back("--report");
+    args.push_back((dir.path / "report.json").string());
+    if (by == StopBy::timeout) {
+        args.push_back("--timeout");
+        args.push_back("3");
+    }
+    if (by == StopBy::control) {
+        args.push_back("--control");
+        args.push_back((dir.path / "control.sock").string());
+    }
+    return args;
+}
+
+// Stops a VM whose output is stalled, `by` the given means, and checks it
+// ends within a second of the request with the report written.
+void stop_and_check(const TempDir &dir, StalledVmm &vmm, const StopCase &stop)
+{
+    Clock::time_point asked;
+    std::optional<int> status;
+    if (stop.by == StopBy::timeout) {
+        asked = vmm.started() + std::chrono::seconds(3);
+        status = vmm.wait_exit(std::chrono::milliseconds(10000));
+    } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the guest pushes on against the stall
+        asked = Clock::now();
+        if (stop.by == StopBy::sigint)
+            ::kill(vmm.pid(), SIGINT);
+        else
+            CHECK(send_stop((dir.path / "control.sock").string()));
+        status = vmm.wait_exit(std::chrono::milliseconds(5000));
+    }
+    INFO("stderr:\n" << vmm.err());
+    REQUIRE(status.has_value());
+    CHECK(*status == stop.status);
+    CHECK(seconds_between(asked, vmm.ended()) < 1.0);
+    const nlohmann::json report = report_of(dir);
+    CHECK(report["exit_status"] == stop.status);
+    CHECK(report["stop"]["cause"] == stop.cause);
+}
+
+} // namespace
+
+TEST_CASE("serial-file on a socket nobody reads: SIGINT, --timeout and a control stop end the VM within a second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-socket");
+        DeafListener listener((dir.path / "deaf.sock").string());
+        const std::string machine =
+            dir.write("socket.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                     "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                     "[[device]]\nname = \"com1\"\nplugin = \"serial-file\"\nsettings = { socket = \"" +
+                                         (dir.path / "deaf.sock").string() + "\" }\n");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", machine}));
+        REQUIRE(listener.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
+}
+
+TEST_CASE("SIMVIRTIO poll mode with stdout a full pipe: SIGINT, --timeout and a control stop end the VM within a "
+          "second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-simvirtio");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", simvirtio_poll_machine(dir)}));
+        REQUIRE(vmm.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
+}
+
+// A device that logs every access (port-logger in place of COM1, so the
+// counter guest makes two log lines per byte) with stderr a full pipe: log
+// lines are dropped, never waited for.
+TEST_CASE("with stderr a full pipe nobody reads and a device logging every access, SIGINT, --timeout and a "
+          "control stop end the VM within a second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-stderr");
+        const std::string machine =
+            dir.write("logging.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                      "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                      "[[device]]\nname = \"log\"\nplugin = \"port-logger\"\n"
+                                      "pio = [{ base = 0x3f8, size = 8 }]\nsettings = { read_value = 0x60 }\n");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", machine}), true);
+        REQUIRE(vmm.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
+}
+
+// The console plugin in place of COM1 (its reads answer 0xE9, which has
+// LSR's THRE bit set), so the counter guest streams through it to stdout.
+TEST_CASE("the console plugin with stdout a full pipe: SIGINT, --timeout and a control stop end the VM within a "
+          "second",
+          "[e2e][stalled]")
+{
+    for (const StopCase &stop : kStops) {
+        TempDir dir("stalled-console");
+        const std::string machine =
+            dir.write("console.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                      "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                      "[[device]]\nname = \"console\"\nplugin = \"console\"\n"
+                                      "pio = [{ base = 0x3f8, size = 8 }]\n");
+        StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", machine}));
+        REQUIRE(vmm.wait_until_full());
+        stop_and_check(dir, vmm, stop);
+    }
 }

@@ -140,7 +140,8 @@ TEST_CASE("terminal: restored after a crash, which still ends the process with i
     }
 }
 
-TEST_CASE("terminal: restored after SIGTERM, and after a second signal that exits at once", "[e2e][terminal]")
+TEST_CASE("terminal: restored after SIGTERM, and after two SIGINTs at once (one request delivered twice)",
+          "[e2e][terminal]")
 {
     {
         TempDir dir("pty-term");

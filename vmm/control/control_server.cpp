@@ -45,29 +45,58 @@ bool send_line(int fd, const std::string &line)
     return true;
 }
 
+sockaddr_un socket_address(const std::string &text)
+{
+    sockaddr_un address{};
+    if (text.empty() || text.size() >= sizeof address.sun_path)
+        throw InputError(fmt::format("control socket path '{}' is empty or longer than {} bytes", text,
+                                     sizeof address.sun_path - 1));
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+    return address;
+}
+
 } // namespace
+
+void ControlServer::check_path(const std::filesystem::path &path)
+{
+    const std::string text = path.string();
+    const sockaddr_un address = socket_address(text);
+    struct stat st {};
+    if (::lstat(text.c_str(), &st) != 0)
+        return;
+    if (!S_ISSOCK(st.st_mode))
+        throw InputError(fmt::format("control socket path {} exists and is not a socket", text));
+    const UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!probe.valid())
+        throw SystemError(errno_message("socket", errno));
+    // Non-blocking: a listener whose backlog is full answers EAGAIN, which
+    // still means somebody is there.
+    if (::connect(probe.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0 ||
+        errno == EAGAIN || errno == EINPROGRESS)
+        throw InputError(fmt::format("control socket {} is in use: another vmm (or program) is listening on it", text));
+    if (errno != ECONNREFUSED)
+        throw InputError(errno_message("cannot tell whether control socket " + text + " is in use", errno));
+}
 
 ControlServer::ControlServer(std::filesystem::path path, Handler handler)
     : path_(std::move(path)), handler_(std::move(handler))
 {
-    sockaddr_un address{};
     const std::string text = path_.string();
-    if (text.empty() || text.size() >= sizeof address.sun_path)
-        throw InputError(fmt::format("control socket path '{}' is empty or longer than {} bytes", text,
-                                     sizeof address.sun_path - 1));
-    struct stat st {};
-    if (::lstat(text.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            throw InputError(fmt::format("control socket path {} exists and is not a socket", text));
-        ::unlink(text.c_str()); // a stale socket from an earlier run
-    }
-    address.sun_family = AF_UNIX;
-    std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+    const sockaddr_un address = socket_address(text);
+    check_path(path_);
+    if (::unlink(text.c_str()) != 0 && errno != ENOENT) // a stale socket from an earlier run
+        throw InputError(errno_message("cannot replace the stale control socket " + text, errno));
     listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!listener_.valid())
         throw SystemError(errno_message("socket", errno));
     if (::bind(listener_.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0)
         throw InputError(errno_message("cannot listen on control socket " + text, errno));
+    struct stat bound {};
+    if (::lstat(text.c_str(), &bound) == 0) {
+        socket_device_ = bound.st_dev;
+        socket_inode_ = bound.st_ino;
+    }
     if (::listen(listener_.get(), 8) != 0)
         throw SystemError(errno_message("listen on " + text, errno));
     wake_.reset(::eventfd(0, EFD_CLOEXEC));
@@ -84,7 +113,11 @@ ControlServer::~ControlServer()
         logging::core().warn("cannot wake the control thread: {}", std::strerror(errno));
     if (thread_.joinable())
         thread_.join();
-    ::unlink(path_.c_str());
+    // Only our own socket file: if it was replaced meanwhile (by hand, or
+    // by a vmm older than this one), the path belongs to someone else.
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == socket_device_ && st.st_ino == socket_inode_)
+        ::unlink(path_.c_str());
 }
 
 void ControlServer::serve()

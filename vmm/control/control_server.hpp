@@ -6,6 +6,8 @@
 
 #include "support/unique_fd.hpp"
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -22,6 +24,13 @@ public:
     // Listens on `path` (a stale socket there is replaced; any other file is
     // an InputError). Serving starts at once.
     ControlServer(std::filesystem::path path, Handler handler);
+
+    // InputError unless `path` can be ours: it must not exist, or be a
+    // socket file nobody listens on (a stale one from an earlier run).
+    // Where a connection succeeds another vmm (or program) serves: taking
+    // its path would cut it off from its clients without a word. Called
+    // before the VM is built, and again by the constructor.
+    static void check_path(const std::filesystem::path &path);
     ~ControlServer(); // stops serving, removes the socket file
     ControlServer(const ControlServer &) = delete;
     ControlServer &operator=(const ControlServer &) = delete;
@@ -30,6 +39,8 @@ private:
     void serve();
 
     std::filesystem::path path_;
+    dev_t socket_device_ = 0; // the socket file we made, to remove only that one
+    ino_t socket_inode_ = 0;
     Handler handler_;
     UniqueFd listener_;
     UniqueFd wake_; // eventfd: tells the thread to end

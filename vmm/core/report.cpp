@@ -2,12 +2,9 @@
 
 #include "core/exit_reasons.hpp"
 #include "kvm/registers.hpp"
-#include "support/errors.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <fstream>
 
 namespace vmm {
 namespace {
@@ -88,13 +85,6 @@ std::string report_json(const MachineSpec &spec, const RunResult &result, const 
         {"checks", check_list},
     };
     return report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-void write_report(const std::filesystem::path &file, const std::string &json_text)
-{
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    if (!out || !(out << json_text) || !out.flush())
-        throw SystemError(errno_message("cannot write the report " + file.string(), errno));
 }
 
 } // namespace vmm

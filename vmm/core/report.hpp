@@ -12,7 +12,5 @@
 namespace vmm {
 
 std::string report_json(const MachineSpec &spec, const RunResult &result, const std::vector<CheckResult> &checks);
-// Throws SystemError when the file cannot be written.
-void write_report(const std::filesystem::path &file, const std::string &json);
 
 } // namespace vmm

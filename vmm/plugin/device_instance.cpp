@@ -2,6 +2,7 @@
 
 #include "kvm/guest_memory.hpp"
 #include "plugin/plugin_call.hpp"
+#include "plugin/plugin_crash.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
 
@@ -107,6 +108,7 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     context_->start_capture();
     void *instance = nullptr;
     vmm_status status = VMM_ERROR_EXCEPTION;
+    const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), "create"); // names it in a crash
     const auto thrown = call_plugin([&] { status = plugin_->descriptor().create(&info, &instance); });
     const std::string logged = context_->end_capture();
     if (thrown) {
@@ -141,6 +143,7 @@ DeviceInstance::~DeviceInstance()
 void DeviceInstance::destroy_instance(void *instance)
 {
     context_->runtime->begin_destroy(); // from here on only log and release work
+    const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), "destroy"); // names it in a crash
     if (const auto thrown = call_plugin([&] { plugin_->descriptor().destroy(instance); }))
         context_->logger->error("destroy: plugin '{}' {}: {}", plugin_->name(), kThrewAcrossAbi, *thrown);
 }
@@ -152,6 +155,7 @@ std::optional<std::string> DeviceInstance::call_lifecycle(const char *what, vmm_
     const auto lock = lock_for_call();
     context_->start_capture();
     vmm_status status = VMM_ERROR_EXCEPTION;
+    const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), what); // names it in a crash
     const auto thrown = call_plugin([&] { status = fn(instance_); });
     const std::string logged = context_->end_capture();
     if (thrown)
@@ -212,6 +216,7 @@ void DeviceInstance::read(uint32_t region, uint64_t offset, uint8_t *data, uint3
     std::optional<std::string> thrown;
     {
         const auto lock = lock_for_call();
+        const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), "read"); // names it in a crash
         thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
     if (thrown || status != VMM_OK) {
@@ -232,6 +237,7 @@ std::vector<uint8_t> DeviceInstance::save_state()
     for (;;) {
         uint64_t size = 0;
         vmm_status status = VMM_ERROR_EXCEPTION;
+        const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), "save_state"); // names it in a crash
         if (const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size(), &size); })) {
             context_->end_capture();
             throw SystemError(fmt::format("device '{}' (plugin '{}'): save_state {}: {}", name_, plugin_->name(),
@@ -261,6 +267,7 @@ void DeviceInstance::load_state(const std::vector<uint8_t> &blob)
     const auto lock = lock_for_call();
     context_->start_capture();
     vmm_status status = VMM_ERROR_EXCEPTION;
+    const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), "load_state"); // names it in a crash
     const auto thrown = call_plugin([&] { status = fn(instance_, blob.data(), blob.size()); });
     const std::string logged = context_->end_capture();
     if (thrown)
@@ -279,6 +286,7 @@ void DeviceInstance::observe_exit(const vmm_exit_event &event)
     std::optional<std::string> thrown;
     {
         const auto lock = lock_for_call();
+        const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), "observe_exit"); // names it in a crash
         thrown = call_plugin([&] { fn(instance_, &event); });
     }
     if (thrown) {
@@ -299,6 +307,7 @@ void DeviceInstance::write(uint32_t region, uint64_t offset, const uint8_t *data
     std::optional<std::string> thrown;
     {
         const auto lock = lock_for_call();
+        const PluginCallMarker marker(name_.c_str(), plugin_->name().c_str(), "write"); // names it in a crash
         thrown = call_plugin([&] { status = fn(instance_, region, offset, data, size); });
     }
     if (thrown || status != VMM_OK)

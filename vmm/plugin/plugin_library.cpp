@@ -1,6 +1,7 @@
 #include "plugin/plugin_library.hpp"
 
 #include "plugin/plugin_call.hpp"
+#include "plugin/plugin_crash.hpp"
 #include "support/errors.hpp"
 #include "support/utf8.hpp"
 
@@ -146,6 +147,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &
 void PluginLibrary::read_descriptor()
 {
     const auto describe = library_.get<const vmm_plugin_descriptor *()>(VMM_PLUGIN_DESCRIBE_SYMBOL);
+    // Before the first call into it: a crash from here on names the file.
+    record_plugin_range(file_.filename().string(), file_, reinterpret_cast<const void *>(describe));
     const vmm_plugin_descriptor *raw = nullptr;
     if (const auto thrown = call_plugin([&] { raw = describe(); }))
         throw InputError(fmt::format("{}: {}() {}: {}", file_.string(), VMM_PLUGIN_DESCRIBE_SYMBOL, kThrewAcrossAbi,
@@ -158,6 +161,7 @@ void PluginLibrary::read_descriptor()
     name_ = checked_string(descriptor_.name, "name", true);
     if (name_.empty())
         throw std::invalid_argument("name is empty");
+    name_plugin_range(reinterpret_cast<const void *>(describe), name_);
     version_ = checked_string(descriptor_.version, "version", false);
     description_ = checked_string(descriptor_.description, "description", false);
     if (descriptor_.create == nullptr || descriptor_.destroy == nullptr)

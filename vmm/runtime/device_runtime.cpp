@@ -1,6 +1,7 @@
 #include "runtime/device_runtime.hpp"
 
 #include "plugin/plugin_call.hpp"
+#include "plugin/plugin_crash.hpp"
 #include "runtime/event_loop.hpp"
 #include "runtime/interrupt_lines.hpp"
 #include "support/errors.hpp"
@@ -255,6 +256,7 @@ void DeviceRuntime::dispatch(uint64_t handle, uint32_t epoll_events)
     case Kind::watch: detail = from_epoll(epoll_events); break;
     }
     if (detail != 0) {
+        const PluginCallMarker marker(device_.c_str(), plugin_.c_str(), "a runtime callback"); // names it in a crash
         if (const auto thrown = call_plugin([&] { r->fn(r->opaque, handle, detail); }))
             logger_->error("runtime callback: plugin '{}' {}: {}", plugin_, kThrewAcrossAbi, *thrown);
     }

@@ -1,6 +1,7 @@
 #include "support/stop_watcher.hpp"
 
 #include "support/errors.hpp"
+#include "support/stderr_writer.hpp"
 #include "support/terminal_guard.hpp"
 
 #include <poll.h>
@@ -34,8 +35,14 @@ void block_stop_signals()
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-StopWatcher::StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout)
-    : handler_(std::move(handler))
+void unblock_stop_signals()
+{
+    const sigset_t set = stop_signals();
+    ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+StopWatcher::StopWatcher(Handler handler, std::optional<std::chrono::milliseconds> timeout, BeforeExit before_exit)
+    : handler_(std::move(handler)), before_exit_(std::move(before_exit))
 {
     const sigset_t set = stop_signals();
     signals_.reset(::signalfd(-1, &set, SFD_CLOEXEC));
@@ -69,7 +76,10 @@ StopWatcher::~StopWatcher()
 
 void StopWatcher::watch()
 {
-    bool stopping = false;
+    // When the first stop began. A supervisor may deliver one request
+    // twice (GNU timeout signals the child, then its process group), so
+    // only a signal later than the grace period means "the stop is stuck".
+    std::optional<std::chrono::steady_clock::time_point> stopping;
     for (;;) {
         pollfd fds[3] = {{wake_.get(), POLLIN, 0}, {signals_.get(), POLLIN, 0}, {timer_.get(), POLLIN, 0}};
         if (::poll(fds, timer_.valid() ? 3 : 2, -1) < 0) {
@@ -87,20 +97,29 @@ void StopWatcher::watch()
             if (::read(signals_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info))
                 continue;
             const int signo = static_cast<int>(info.ssi_signo);
+            if (stopping && std::chrono::steady_clock::now() - *stopping < kGracePeriod) {
+                const char message[] = "vmm: signal again while stopping (within a second of the first): still "
+                                       "stopping; one more a second later exits at once\n";
+                write_stderr(message, sizeof message - 1);
+                continue;
+            }
             if (stopping) {
                 // The clean stop is stuck (a device that never returns?).
                 const char message[] = "vmm: second signal while stopping: exiting now\n";
-                (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+                write_stderr(message, sizeof message - 1); // a stalled stderr must not stop the exit
+                if (before_exit_)
+                    before_exit_(signo);
                 TerminalGuard::restore_now(); // _exit skips the guard in main
                 ::_exit(128 + signo);
             }
-            stopping = true;
+            stopping = std::chrono::steady_clock::now();
             handler_(signo == SIGINT ? Reason::sigint : Reason::sigterm);
         }
         if (timer_.valid() && (fds[2].revents & POLLIN)) {
             uint64_t expirations = 0;
             if (::read(timer_.get(), &expirations, sizeof expirations) == static_cast<ssize_t>(sizeof expirations)) {
-                stopping = true;
+                if (!stopping)
+                    stopping = std::chrono::steady_clock::now();
                 handler_(Reason::timeout);
             }
         }

@@ -6,10 +6,10 @@
 // a shell left without echo is the user's problem then. So the core saves
 // stdin's attributes at start (when stdin is a terminal) and restores them:
 //  - when the guard goes out of scope (every normal return from main);
-//  - from restore_now(), for paths that _exit (a second SIGINT/SIGTERM);
-//  - from a handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT, which
-//    restores with tcsetattr (async-signal-safe), then re-raises the signal
-//    with its default action, so the crash is still reported as one.
+//  - from restore_now(), for paths that _exit (a second SIGINT/SIGTERM)
+//    and for the fatal-signal handler (core/fatal_signal.hpp: SIGSEGV,
+//    SIGBUS, SIGILL, SIGFPE, SIGABRT), which calls it first; tcsetattr is
+//    async-signal-safe.
 #pragma once
 
 namespace vmm {

@@ -310,12 +310,34 @@ using OutputFile = std::unique_ptr<std::FILE, FileCloser>;
 
 // Opens (truncates) the file the setting `key` names, in create() so that
 // an unwritable path is a configuration error before the guest runs:
-// "<key>: cannot write '<path>': <reason>".
+// "<key>: cannot write '<path>': <reason>". Such files are written whole at
+// the end, so they must be files: a FIFO (whose open() would block until a
+// reader came, and whose writes would block a stop), a socket or a
+// directory is refused: "<key>: '<path>' is a FIFO (named pipe), not a
+// regular file". A character device (/dev/null) is accepted, opened
+// without blocking.
 inline OutputFile open_output_file(const std::string &path, const char *key)
 {
-    OutputFile file(std::fopen(path.c_str(), "w"));
-    if (file == nullptr)
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+        const char *kind = S_ISFIFO(st.st_mode)   ? "a FIFO (named pipe)"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                           : S_ISDIR(st.st_mode)  ? "a directory"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                                                  : "not a file";
+        throw ConfigError(std::string(key) + ": '" + path + "' is " + kind + ", not a regular file");
+    }
+    // O_NONBLOCK: should a FIFO appear after the check, open() fails
+    // (ENXIO) rather than waiting for a reader.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd < 0)
         throw ConfigError(std::string(key) + ": cannot write '" + path + "': " + std::strerror(errno));
+    OutputFile file(::fdopen(fd, "w"));
+    if (file == nullptr) {
+        const int error = errno;
+        ::close(fd);
+        throw ConfigError(std::string(key) + ": cannot write '" + path + "': " + std::strerror(error));
+    }
     return file;
 }
 
