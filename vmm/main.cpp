@@ -14,6 +14,7 @@
 #include "core/stop_router.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
+#include "support/escape.hpp"
 #include "support/logging.hpp"
 #include "support/paths.hpp"
 #include "support/stderr_writer.hpp"
@@ -102,7 +103,7 @@ int run(const Options &options)
         std::string where;
         for (const auto &dir : paths::bundled_config_dirs())
             where += ", " + dir.string();
-        std::cerr << fmt::format("cannot find machine file {} (looked in the working directory{})", options.config,
+        std::cerr << fmt::format("cannot find machine file {} (looked in the working directory{})", escaped(options.config),
                                  where)
                   << std::endl;
         return kExitBadInput;

@@ -93,3 +93,11 @@ TEST_CASE("vmm plugins ends on SIGINT even while a plugin's entry point never re
     CHECK_FALSE(r.timed_out);
     CHECK(r.signal == SIGINT);
 }
+
+TEST_CASE("a --config path that does not exist is quoted escaped: it cannot forge a line", "[e2e][hostile]")
+{
+    const ProcessResult r = run_vmm({"--config", "nope\n/x.toml:1:1: forged"});
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("cannot find machine file nope\\n/x.toml:1:1: forged (looked in"));
+    CHECK(r.err.find("\n/x.toml") == std::string::npos);
+}
