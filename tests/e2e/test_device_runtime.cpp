@@ -8,6 +8,7 @@
 // against the TSC.
 #include "e2e_support.hpp"
 #include "run_process.hpp"
+#include "spawned_vmm.hpp"
 #include "test_paths.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,10 +16,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -47,64 +46,6 @@ std::string upper(std::string s)
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     return s;
 }
-
-// vmm running in the background on descriptors the test chose for its
-// stdin, stdout and stderr; `terminal` makes fd 0 its controlling terminal
-// in a session of its own, as a shell would.
-class Vmm {
-public:
-    Vmm(const std::vector<std::string> &args, int in, int out, int err, bool terminal = false)
-    {
-        std::vector<std::string> argv{paths::vmm_binary()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        std::vector<char *> c_argv;
-        for (std::string &arg : argv)
-            c_argv.push_back(arg.data());
-        c_argv.push_back(nullptr);
-        pid_ = ::fork();
-        REQUIRE(pid_ >= 0);
-        if (pid_ == 0) {
-            if (terminal && (::setsid() < 0 || ::ioctl(in, TIOCSCTTY, 0) != 0))
-                ::_exit(126);
-            ::dup2(in, STDIN_FILENO);
-            ::dup2(out, STDOUT_FILENO);
-            ::dup2(err, STDERR_FILENO);
-            ::unsetenv("VMM_PLUGIN_PATH");
-            ::unsetenv("VMM_GUEST_PATH");
-            ::execv(c_argv[0], c_argv.data());
-            ::_exit(127);
-        }
-    }
-    ~Vmm()
-    {
-        if (pid_ > 0 && status_ < 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    Vmm(const Vmm &) = delete;
-    Vmm &operator=(const Vmm &) = delete;
-
-    int pid() const { return pid_; }
-    // Its exit status (128 + n if signal n killed it), or -1 if it is still
-    // running after `limit` (it is then killed).
-    int wait(std::chrono::milliseconds limit)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        int status = 0;
-        while (::waitpid(pid_, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() > deadline)
-                return -1;
-            std::this_thread::sleep_for(10ms);
-        }
-        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return status_;
-    }
-
-private:
-    pid_t pid_ = -1;
-    int status_ = -1;
-};
 
 // Collects what arrives on a descriptor (the pty master, a pipe) while the
 // test waits for a text to appear in it. `strip_cr` drops every '\r': a
@@ -274,7 +215,7 @@ public:
         REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
         REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
         const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        vmm_ = std::make_unique<Vmm>(args, null, out[1], err[1]);
+        vmm_ = std::make_unique<SpawnedVmm>(args, null, out[1], err[1]);
         ::close(null);
         ::close(out[1]);
         ::close(err[1]);
@@ -303,7 +244,7 @@ public:
     std::string transcript() const { return "stdout:\n" + out_->text() + "\nstderr:\n" + err_->text(); }
 
 private:
-    std::unique_ptr<Vmm> vmm_;
+    std::unique_ptr<SpawnedVmm> vmm_;
     int out_fd_ = -1, err_fd_ = -1;
     std::unique_ptr<Collector> out_, err_;
 };
@@ -333,7 +274,7 @@ TEST_CASE("echo on a terminal: typed lines come back uppercased, quit ends with 
 {
     Pty pty;
     const termios before = pty.attributes();
-    Vmm vmm({"--config", "machines/echo.toml"}, pty.slave, pty.slave, pty.slave, true);
+    SpawnedVmm vmm({"--config", "machines/echo.toml"}, pty.slave, pty.slave, pty.slave, true);
     Collector screen(pty.master, true);
     const std::size_t at = type_lines_on_terminal(pty, screen);
     type(pty.master, "quit\r");
@@ -349,7 +290,7 @@ TEST_CASE("echo on a terminal: SIGINT to vmm ends it with 130 and restores the t
 {
     Pty pty;
     const termios before = pty.attributes();
-    Vmm vmm({"--config", "machines/echo.toml"}, pty.slave, pty.slave, pty.slave, true);
+    SpawnedVmm vmm({"--config", "machines/echo.toml"}, pty.slave, pty.slave, pty.slave, true);
     Collector screen(pty.master, true);
     type_lines_on_terminal(pty, screen);
     REQUIRE(::kill(vmm.pid(), SIGINT) == 0);
@@ -364,7 +305,7 @@ TEST_CASE("echo on a terminal: Ctrl-A x quits vmm with 0 and restores the termin
 {
     Pty pty;
     const termios before = pty.attributes();
-    Vmm vmm({"--config", "machines/echo.toml"}, pty.slave, pty.slave, pty.slave, true);
+    SpawnedVmm vmm({"--config", "machines/echo.toml"}, pty.slave, pty.slave, pty.slave, true);
     Collector screen(pty.master, true);
     type_lines_on_terminal(pty, screen);
     type(pty.master, "\x01x"); // what echo.toml's comment tells a person to press
@@ -391,7 +332,7 @@ TEST_CASE("echo from a pipe: every line comes back uppercased, then quit ends wi
     input += "quit\n";
     REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
     ::close(in[1]);
-    Vmm vmm({"--config", "machines/echo.toml"}, in[0], out[1], err[1]);
+    SpawnedVmm vmm({"--config", "machines/echo.toml"}, in[0], out[1], err[1]);
     ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);
