@@ -69,6 +69,15 @@ vmm_status InterruptLines::pulse(uint32_t gsi)
     const int fd = eventfd(gsi);
     if (fd < 0)
         return VMM_ERROR_RANGE;
+    {
+        // KVM's irqfd drives the line as the same source as KVM_IRQ_LINE:
+        // its 1-then-0 would lower a line a device holds high. A line
+        // already high shows no edge anyway.
+        std::lock_guard lock(mutex_);
+        const auto held = asserted_.find(gsi);
+        if (held != asserted_.end() && !held->second.empty())
+            return VMM_OK;
+    }
     const uint64_t one = 1;
     // A full eventfd counter (2^64 - 2 pending pulses) cannot happen: KVM
     // consumes each write as it comes.
