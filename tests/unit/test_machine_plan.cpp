@@ -472,3 +472,32 @@ TEST_CASE("page tables with no room because of a high MMIO range name that range
     // Below 4 GiB the tables stay small: nothing to name.
     CHECK(s.plan(head + device + "mmio = [{ base = 0xd0000000, size = 0x1000 }]\n") == "");
 }
+
+// In protected and real mode too, an entry outside RAM and every ROM faults
+// at the first fetch (no IDT: a triple fault). Real mode starts at CS:IP with
+// CS = entry >> 4 & 0xf000, whose linear address is the entry itself.
+TEST_CASE("a protected- or real-mode entry outside RAM and every ROM is refused", "[plan][boot]")
+{
+    Scratch s;
+    s.file("g.bin", 16);
+    s.file("rom.bin", 4096);
+    const std::string image = "[[image]]\nfile = \"g.bin\"\naddress = 0x1000\n";
+    for (const std::string mode : {"protected", "real"}) {
+        INFO(mode);
+        const std::string head = "[machine]\nmemory = \"64K\"\n[cpu]\nmode = \"" + mode + "\"\n";
+        CHECK(s.plan(head + "entry = 0x20000\n" + image) ==
+              s.at(5, 9) + "entry 0x20000 is outside guest RAM (0-0xffff) and every ROM image: the vCPU would fault "
+                           "at its first instruction");
+        CHECK(s.plan(head + "entry = 0x1000\n" + image) == "");
+        CHECK(s.plan(head + "entry = 0xffff\n" + image) == "");
+        // An entry in a ROM is fetchable.
+        CHECK(s.plan(head + "entry = 0xf0010\n" + image + "[[image]]\nfile = \"rom.bin\"\naddress = 0xf0000\n"
+                            "type = \"rom\"\n") == "");
+        // An entry an image gives is located at that image.
+        CHECK(s.plan(head + image + "entry = 0x30000\n") ==
+              s.at(5, 1) + "entry 0x30000 is outside guest RAM (0-0xffff) and every ROM image: the vCPU would fault "
+                           "at its first instruction");
+    }
+    CHECK(s.plan("[machine]\nmemory = \"64K\"\n[cpu]\nmode = \"protected\"\nentry = 0xfffff000\n[[image]]\n"
+                 "file = \"rom.bin\"\naddress = 0xfffff000\ntype = \"rom\"\n") == "");
+}

@@ -93,12 +93,15 @@ private:
     {
         if (layout_.mode == CpuMode::reset)
             return;
+        SourceLocation where = cpu_where();
         if (spec_.cpu.entry) {
             layout_.entry = spec_.cpu.entry;
+            where = spec_.cpu.entry_where;
         } else {
             for (const LoadedImage &image : images_) {
                 if (image.entry) {
                     layout_.entry = image.entry;
+                    where = image.spec->where;
                     break;
                 }
             }
@@ -108,29 +111,34 @@ private:
                 error(cpu_where(), "no entry point: set [cpu] entry or give an [[image]]");
             return;
         }
-        if (layout_.mode == CpuMode::real && *layout_.entry >= 0x100000)
+        const uint64_t entry = *layout_.entry;
+        if (layout_.mode == CpuMode::real && entry >= 0x100000)
             error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
-                  fmt::format("entry {:#x} is beyond the 1 MiB that real mode can reach", *layout_.entry));
-        if (layout_.mode == CpuMode::protected32 && *layout_.entry > 0xffffffffull)
+                  fmt::format("entry {:#x} is beyond the 1 MiB that real mode can reach", entry));
+        else if (layout_.mode == CpuMode::protected32 && entry > 0xffffffffull)
             error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
-                  fmt::format("entry {:#x} is beyond the 4 GiB that protected mode can reach", *layout_.entry));
-        else if (layout_.mode == CpuMode::long64)
-            check_long_mode_entry(*layout_.entry);
-    }
-
-    // In long mode there is no IDT: an entry the vCPU cannot fetch from (a
-    // non-canonical address, or one outside RAM and every ROM) is a triple
-    // fault at the first instruction. It is the machine file's mistake.
-    void check_long_mode_entry(uint64_t entry)
-    {
-        const SourceLocation where = spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where();
-        const uint64_t upper = entry >> 47; // bits 63-47: all 0 or all 1
-        if (upper != 0 && upper != (~uint64_t{0} >> 47)) {
+                  fmt::format("entry {:#x} is beyond the 4 GiB that protected mode can reach", entry));
+        else if (layout_.mode == CpuMode::long64 && !is_canonical(entry))
             error(where, fmt::format("entry {:#x} is not a canonical address (in long mode bits 63-47 must all "
                                      "equal bit 47)",
                                      entry));
-            return;
-        }
+        else
+            check_entry_fetchable(entry, where);
+    }
+
+    static bool is_canonical(uint64_t address)
+    {
+        const uint64_t upper = address >> 47; // bits 63-47: all 0 or all 1
+        return upper == 0 || upper == (~uint64_t{0} >> 47);
+    }
+
+    // An entry the vCPU cannot fetch from (outside RAM and every ROM) faults
+    // at the first instruction, and with no IDT that is a triple fault: it
+    // is the machine file's mistake, in every mode. In real mode the vCPU
+    // starts at CS:IP with CS = entry >> 4 & 0xf000: the linear address is
+    // the entry itself.
+    void check_entry_fetchable(uint64_t entry, const SourceLocation &where)
+    {
         if (lies_within(entry, 1, 0, spec_.memory_size))
             return;
         for (const LoadedImage &image : images_) {

@@ -12,18 +12,18 @@ namespace {
 constexpr uint32_t kMaxSegments = 1024;
 
 template <typename T>
-T read_struct(std::span<const uint8_t> file, uint64_t offset, const char *what)
+T read_struct(const ByteSource &file, uint64_t offset, const char *what)
 {
     if (offset > file.size() || sizeof(T) > file.size() - offset)
         throw ImageFormatError(fmt::format("truncated ELF file: {} at offset {:#x} ({} bytes) runs past its end ({} bytes)",
                                            what, offset, sizeof(T), file.size()));
     T value;
-    std::memcpy(&value, file.data() + offset, sizeof(T));
+    file.read(offset, std::span<uint8_t>(reinterpret_cast<uint8_t *>(&value), sizeof(T)));
     return value;
 }
 
 template <typename Ehdr, typename Phdr>
-ElfImage parse(std::span<const uint8_t> file, bool is_64bit)
+ElfImage parse(const ByteSource &file, bool is_64bit)
 {
     const auto header = read_struct<Ehdr>(file, 0, "the ELF header");
     ElfImage image;
@@ -45,9 +45,12 @@ ElfImage parse(std::span<const uint8_t> file, bool is_64bit)
         throw ImageFormatError(fmt::format("truncated ELF file: program headers at {:#x} ({} bytes) run past its end "
                                            "({} bytes)",
                                            uint64_t{header.e_phoff}, table_size, file.size()));
+    // The whole table at once: at most 1024 entries, checked above.
+    const std::vector<uint8_t> table = read_bytes(file, header.e_phoff, table_size);
 
     for (uint32_t i = 0; i < header.e_phnum; ++i) {
-        const auto ph = read_struct<Phdr>(file, header.e_phoff + uint64_t{i} * sizeof(Phdr), "a program header");
+        Phdr ph;
+        std::memcpy(&ph, table.data() + uint64_t{i} * sizeof(Phdr), sizeof(Phdr));
         if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
             continue;
         ElfSegment segment;
@@ -88,26 +91,44 @@ ElfImage parse(std::span<const uint8_t> file, bool is_64bit)
 
 } // namespace
 
+void SpanSource::read(uint64_t offset, std::span<uint8_t> out) const
+{
+    if (offset > bytes_.size() || out.size() > bytes_.size() - offset)
+        throw ImageFormatError(fmt::format("cannot read {} bytes at offset {:#x}: the file has {} bytes", out.size(),
+                                           offset, bytes_.size()));
+    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+}
+
+std::vector<uint8_t> read_bytes(const ByteSource &source, uint64_t offset, uint64_t size)
+{
+    std::vector<uint8_t> bytes(size);
+    source.read(offset, bytes);
+    return bytes;
+}
+
 bool has_elf_magic(std::span<const uint8_t> file)
 {
     return file.size() >= SELFMAG && std::memcmp(file.data(), ELFMAG, SELFMAG) == 0;
 }
 
-ElfImage parse_elf(std::span<const uint8_t> file)
+ElfImage parse_elf(const ByteSource &file)
 {
     if (file.size() < EI_NIDENT)
         throw ImageFormatError(fmt::format("truncated ELF file: {} bytes, shorter than the ELF identification", file.size()));
-    if (!has_elf_magic(file))
+    const std::vector<uint8_t> ident = read_bytes(file, 0, EI_NIDENT);
+    if (!has_elf_magic(ident))
         throw ImageFormatError("not an ELF file (no 0x7f 'ELF' magic)");
-    if (file[EI_DATA] != ELFDATA2LSB)
+    if (ident[EI_DATA] != ELFDATA2LSB)
         throw ImageFormatError("ELF file is not little-endian");
-    if (file[EI_VERSION] != EV_CURRENT)
-        throw ImageFormatError(fmt::format("ELF version {} is not 1", file[EI_VERSION]));
-    switch (file[EI_CLASS]) {
+    if (ident[EI_VERSION] != EV_CURRENT)
+        throw ImageFormatError(fmt::format("ELF version {} is not 1", ident[EI_VERSION]));
+    switch (ident[EI_CLASS]) {
     case ELFCLASS32: return parse<Elf32_Ehdr, Elf32_Phdr>(file, false);
     case ELFCLASS64: return parse<Elf64_Ehdr, Elf64_Phdr>(file, true);
-    default: throw ImageFormatError(fmt::format("ELF class {} is neither 32- nor 64-bit", file[EI_CLASS]));
+    default: throw ImageFormatError(fmt::format("ELF class {} is neither 32- nor 64-bit", ident[EI_CLASS]));
     }
 }
+
+ElfImage parse_elf(std::span<const uint8_t> file) { return parse_elf(SpanSource(file)); }
 
 } // namespace vmm

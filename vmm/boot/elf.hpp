@@ -3,9 +3,14 @@
 // The file is untrusted: every offset, size and count is checked against
 // the file and for overflow before use. A malformed file throws
 // ImageFormatError with a message saying what is wrong and where.
+//
+// The parser reads only the identification, the ELF header and the program
+// headers (at most 1024 of them), through a ByteSource: a file much larger
+// than what it loads (debug information) is not read whole to be parsed.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -16,6 +21,30 @@ class ImageFormatError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// Where a file's bytes come from: a buffer, or a file read piece by piece.
+class ByteSource {
+public:
+    virtual ~ByteSource() = default;
+    virtual uint64_t size() const = 0;
+    // Copies out.size() bytes from `offset`; the caller keeps within size().
+    // Throws ImageFormatError when they cannot be read.
+    virtual void read(uint64_t offset, std::span<uint8_t> out) const = 0;
+};
+
+// A buffer already in memory (tests, the fuzzer).
+class SpanSource final : public ByteSource {
+public:
+    explicit SpanSource(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+    uint64_t size() const override { return bytes_.size(); }
+    void read(uint64_t offset, std::span<uint8_t> out) const override;
+
+private:
+    std::span<const uint8_t> bytes_;
+};
+
+// `size` bytes from `offset` of `source` (within its size).
+std::vector<uint8_t> read_bytes(const ByteSource &source, uint64_t offset, uint64_t size);
 
 struct ElfSegment {
     uint64_t physical_address = 0;
@@ -33,6 +62,7 @@ struct ElfImage {
 };
 
 bool has_elf_magic(std::span<const uint8_t> file);
+ElfImage parse_elf(const ByteSource &file);
 ElfImage parse_elf(std::span<const uint8_t> file);
 
 } // namespace vmm

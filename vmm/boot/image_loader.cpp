@@ -7,8 +7,14 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 namespace vmm {
 namespace {
@@ -26,52 +32,77 @@ uint64_t file_size_of(const std::filesystem::path &file, const SourceLocation &w
         throw InputError(where, fmt::format("cannot read {}: {}", file.string(), ec.message()));
     if (size == 0)
         throw InputError(where, fmt::format("{} is empty", file.string()));
-    if (size > kMaxMemorySize)
-        throw InputError(where, fmt::format("{} is {} bytes, larger than any guest memory", file.string(), size));
     return size;
 }
 
-std::vector<uint8_t> read_file(const std::filesystem::path &file, const SourceLocation &where, uint64_t size)
+// A file loaded whole (a flat image, a module) cannot be larger than any
+// guest memory. An ELF can: only its PT_LOAD ranges are read.
+void check_loadable_whole(const std::filesystem::path &file, const SourceLocation &where, uint64_t size)
 {
-    std::ifstream in(file, std::ios::binary);
-    std::vector<uint8_t> bytes(size);
-    if (!in.read(reinterpret_cast<char *>(bytes.data()), static_cast<std::streamsize>(size)))
-        throw InputError(where, fmt::format("cannot read {}", file.string()));
-    return bytes;
+    if (size > kMaxMemorySize)
+        throw InputError(where, fmt::format("{} is {} bytes, larger than any guest memory", file.string(), size));
 }
 
-// Whether the file starts with the ELF magic (read without the rest).
-bool file_has_elf_magic(const std::filesystem::path &file)
-{
-    std::ifstream in(file, std::ios::binary);
-    std::vector<uint8_t> head(4);
-    return in.read(reinterpret_cast<char *>(head.data()), 4) && has_elf_magic(head);
-}
+// A file read piece by piece with pread(2).
+class FileSource final : public ByteSource {
+public:
+    FileSource(int fd, uint64_t size) : fd_(fd), size_(size) {}
+    FileSource(const FileSource &) = delete;
+    FileSource &operator=(const FileSource &) = delete;
+    ~FileSource() override { ::close(fd_); }
+
+    uint64_t size() const override { return size_; }
+
+    void read(uint64_t offset, std::span<uint8_t> out) const override
+    {
+        std::size_t done = 0;
+        while (done < out.size()) {
+            const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                throw ImageFormatError(fmt::format("cannot read {} bytes at offset {:#x}: {}", out.size(), offset,
+                                                   n == 0 ? "the file ends before them" : std::strerror(errno)));
+            done += static_cast<std::size_t>(n);
+        }
+    }
+
+private:
+    int fd_;
+    uint64_t size_;
+};
 
 class ImageLoader {
 public:
-    ImageLoader(const ImageSpec &image, const MachineSpec &spec) : image_(image), spec_(spec) {}
+    ImageLoader(const ImageSpec &image, const MachineSpec &spec, const ImageOpener &open)
+        : image_(image), spec_(spec), open_(open)
+    {
+    }
 
     LoadedImage load()
     {
         loaded_.spec = &image_;
         loaded_.type = image_.type;
         const uint64_t size = file_size_of(image_.file, image_.file_where);
-        ImageFormat format = image_.format;
-        if (format == ImageFormat::automatic)
-            format = file_has_elf_magic(image_.file) ? ImageFormat::elf : ImageFormat::flat;
-        loaded_.format = format;
-        // A flat RAM image is copied as is: its size is known from stat.
-        if (format == ImageFormat::flat && image_.type == ImageType::ram && image_.address)
-            check_fits_ram(ImageChunk{*image_.address, {}, size, "image " + image_.file_as_written});
-        if (format == ImageFormat::multiboot)
-            check_module_sizes();
-        std::vector<uint8_t> bytes = read_file(image_.file, image_.file_where, size);
+        const std::unique_ptr<ByteSource> file = open(image_.file, image_.file_where);
         try {
+            ImageFormat format = image_.format;
+            if (format == ImageFormat::automatic)
+                format = has_elf_magic(read_bytes(*file, 0, std::min<uint64_t>(file->size(), 4))) ? ImageFormat::elf
+                                                                                                 : ImageFormat::flat;
+            loaded_.format = format;
+            if (format == ImageFormat::flat) {
+                check_loadable_whole(image_.file, image_.file_where, size);
+                // A flat RAM image is copied as is: its size is known from stat.
+                if (image_.type == ImageType::ram && image_.address)
+                    check_fits_ram(*image_.address, size, "image " + image_.file_as_written);
+            }
+            if (format == ImageFormat::multiboot)
+                check_module_sizes();
             switch (format) {
-            case ImageFormat::flat: load_flat(std::move(bytes)); break;
-            case ImageFormat::elf: load_elf(bytes); break;
-            case ImageFormat::multiboot: load_multiboot(bytes); break;
+            case ImageFormat::flat: load_flat(read_bytes(*file, 0, size)); break;
+            case ImageFormat::elf: load_elf(*file); break;
+            case ImageFormat::multiboot: load_multiboot(*file); break;
             case ImageFormat::automatic: break;
             }
         } catch (const ImageFormatError &e) {
@@ -85,13 +116,24 @@ public:
     }
 
 private:
-    void check_fits_ram(const ImageChunk &chunk) const
+    std::unique_ptr<ByteSource> open(const std::filesystem::path &file, const SourceLocation &where) const
     {
-        if (!lies_within(chunk.address, chunk.size(), 0, spec_.memory_size))
-            throw InputError(image_.where,
-                             fmt::format("{} ({} bytes at {:#x}) does not fit in guest RAM ({:#x} bytes at 0)",
-                                         chunk.what, chunk.size(), chunk.address, spec_.memory_size));
+        try {
+            return open_(file);
+        } catch (const std::exception &e) {
+            throw InputError(where, fmt::format("cannot read {}: {}", file.string(), e.what()));
+        }
     }
+
+    void check_fits_ram(uint64_t address, uint64_t size, const std::string &what) const
+    {
+        if (!lies_within(address, size, 0, spec_.memory_size))
+            throw InputError(image_.where, fmt::format("{} ({} bytes at {:#x}) does not fit in guest RAM ({:#x} bytes "
+                                                       "at 0)",
+                                                       what, size, address, spec_.memory_size));
+    }
+
+    void check_fits_ram(const ImageChunk &chunk) const { check_fits_ram(chunk.address, chunk.size(), chunk.what); }
 
     // Multiboot modules go into guest RAM whole: from their sizes (stat)
     // alone, refuse those that cannot fit before reading any.
@@ -100,6 +142,7 @@ private:
         uint64_t total = 0;
         for (const ModuleSpec &module : image_.modules) {
             const uint64_t size = file_size_of(module.file, module.where);
+            check_loadable_whole(module.file, module.where, size);
             total += size;
             if (size > spec_.memory_size || total > spec_.memory_size)
                 throw InputError(module.where,
@@ -133,48 +176,60 @@ private:
         loaded_.chunks.push_back(ImageChunk{address, std::move(bytes), 0, "image " + image_.file_as_written});
     }
 
-    void add_segments(const std::vector<uint8_t> &bytes, const ElfImage &elf)
+    // Every PT_LOAD segment is checked against RAM before any is read; then
+    // only their file ranges are read, never the rest of the file.
+    void add_segments(const ByteSource &file, const ElfImage &elf)
     {
-        std::size_t index = 0;
-        for (const ElfSegment &segment : elf.segments) {
+        auto what = [&](std::size_t index) { return fmt::format("segment {} of {}", index, image_.file_as_written); };
+        for (std::size_t i = 0; i < elf.segments.size(); ++i)
+            check_fits_ram(elf.segments[i].physical_address, elf.segments[i].memory_size, what(i));
+        for (std::size_t i = 0; i < elf.segments.size(); ++i) {
+            const ElfSegment &segment = elf.segments[i];
             ImageChunk chunk;
             chunk.address = segment.physical_address;
-            chunk.bytes.assign(bytes.begin() + static_cast<std::ptrdiff_t>(segment.file_offset),
-                               bytes.begin() + static_cast<std::ptrdiff_t>(segment.file_offset + segment.file_size));
+            chunk.bytes = read_bytes(file, segment.file_offset, segment.file_size);
             chunk.zero_fill = segment.memory_size - segment.file_size;
-            chunk.what = fmt::format("segment {} of {}", index++, image_.file_as_written);
+            chunk.what = what(i);
             loaded_.chunks.push_back(std::move(chunk));
         }
         loaded_.entry = elf.entry_physical;
     }
 
-    void load_elf(const std::vector<uint8_t> &bytes) { add_segments(bytes, parse_elf(bytes)); }
+    void load_elf(const ByteSource &file) { add_segments(file, parse_elf(file)); }
 
-    void load_multiboot(const std::vector<uint8_t> &bytes)
+    void load_multiboot(const ByteSource &file)
     {
-        const auto header = multiboot::find_header(bytes);
+        // The header lies in the first 8 KiB (its a.out fields may run 20 bytes further).
+        const auto header = multiboot::find_header(
+            read_bytes(file, 0, std::min<uint64_t>(file.size(), multiboot::kSearchLimit + 32)));
         if (!header)
             throw ImageFormatError("no multiboot header (magic 0x1badb002) in the first 8 KiB");
         loaded_.align_modules = (header->flags & multiboot::kFlagAlignModules) != 0;
         if (header->aout) {
-            load_aout_kludge(bytes, *header);
+            load_aout_kludge(file, *header);
         } else {
-            const ElfImage elf = parse_elf(bytes);
+            const ElfImage elf = parse_elf(file);
             for (const ElfSegment &segment : elf.segments) {
                 if (segment.physical_address + segment.memory_size > (uint64_t{1} << 32))
                     throw ImageFormatError(fmt::format("segment at {:#x} lies above 4 GiB, out of reach of a multiboot "
                                                        "kernel",
                                                        segment.physical_address));
             }
-            add_segments(bytes, elf);
+            add_segments(file, elf);
         }
-        for (const ModuleSpec &module : image_.modules)
-            loaded_.modules.push_back(
-                LoadedModule{&module, read_file(module.file, module.where, file_size_of(module.file, module.where))});
+        for (const ModuleSpec &module : image_.modules) {
+            const uint64_t size = file_size_of(module.file, module.where);
+            const std::unique_ptr<ByteSource> source = open(module.file, module.where);
+            try {
+                loaded_.modules.push_back(LoadedModule{&module, read_bytes(*source, 0, size)});
+            } catch (const ImageFormatError &e) {
+                throw InputError(module.where, fmt::format("module {}: {}", module.file_as_written, e.what()));
+            }
+        }
     }
 
     // Header flag 16: the header says where the file goes, for non-ELF kernels.
-    void load_aout_kludge(const std::vector<uint8_t> &bytes, const multiboot::Header &header)
+    void load_aout_kludge(const ByteSource &file, const multiboot::Header &header)
     {
         const multiboot::AoutAddresses &a = *header.aout;
         if (a.header_addr < a.load_addr || a.header_addr - a.load_addr > header.offset)
@@ -182,7 +237,7 @@ private:
                                                "header's place in the file",
                                                a.header_addr, a.load_addr));
         const uint64_t file_start = header.offset - (a.header_addr - a.load_addr);
-        const uint64_t available = bytes.size() - file_start;
+        const uint64_t available = file.size() - file_start;
         const uint64_t load_size = a.load_end_addr == 0 ? available : uint64_t{a.load_end_addr} - a.load_addr;
         if (a.load_end_addr != 0 && a.load_end_addr < a.load_addr)
             throw ImageFormatError("multiboot load_end_addr is below load_addr");
@@ -195,31 +250,47 @@ private:
             throw ImageFormatError("multiboot bss_end_addr is below the end of the loaded image");
         ImageChunk chunk;
         chunk.address = a.load_addr;
-        chunk.bytes.assign(bytes.begin() + static_cast<std::ptrdiff_t>(file_start),
-                           bytes.begin() + static_cast<std::ptrdiff_t>(file_start + load_size));
         chunk.zero_fill = a.bss_end_addr == 0 ? 0 : a.bss_end_addr - load_end;
         chunk.what = "kernel " + image_.file_as_written;
-        const uint64_t kernel_end = chunk.end();
-        loaded_.chunks.push_back(std::move(chunk));
+        const uint64_t kernel_end = load_end + chunk.zero_fill;
         if (a.entry_addr < a.load_addr || a.entry_addr >= kernel_end)
             throw ImageFormatError(fmt::format("multiboot entry_addr {:#x} lies outside the loaded kernel", a.entry_addr));
+        // Checked against RAM before its bytes are read.
+        check_fits_ram(chunk.address, load_size + chunk.zero_fill, chunk.what);
+        chunk.bytes = read_bytes(file, file_start, load_size);
+        loaded_.chunks.push_back(std::move(chunk));
         loaded_.entry = a.entry_addr;
     }
 
     const ImageSpec &image_;
     const MachineSpec &spec_;
+    const ImageOpener &open_;
     LoadedImage loaded_;
 };
 
 } // namespace
 
-std::vector<LoadedImage> load_images(const MachineSpec &spec)
+std::unique_ptr<ByteSource> open_image_file(const std::filesystem::path &file)
+{
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw std::runtime_error(std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int error = errno;
+        ::close(fd);
+        throw std::runtime_error(std::strerror(error));
+    }
+    return std::make_unique<FileSource>(fd, static_cast<uint64_t>(st.st_size));
+}
+
+std::vector<LoadedImage> load_images(const MachineSpec &spec, const ImageOpener &open)
 {
     std::vector<LoadedImage> images;
     std::vector<InputError> errors;
     for (const ImageSpec &image : spec.images) {
         try {
-            images.push_back(ImageLoader(image, spec).load());
+            images.push_back(ImageLoader(image, spec, open).load());
         } catch (const InputError &error) {
             errors.push_back(error);
         }

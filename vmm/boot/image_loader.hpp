@@ -6,9 +6,13 @@
 // machine file.
 #pragma once
 
+#include "boot/elf.hpp"
 #include "config/machine_spec.hpp"
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,7 +52,14 @@ struct LoadedImage {
     bool align_modules = false;
 };
 
-// Throws InputErrors listing every image that failed.
-std::vector<LoadedImage> load_images(const MachineSpec &spec);
+// Opens an image or module file to be read piece by piece (pread): an ELF's
+// headers, then only its PT_LOAD ranges once they are checked. Throws a
+// std::exception saying why it cannot.
+using ImageOpener = std::function<std::unique_ptr<ByteSource>(const std::filesystem::path &)>;
+std::unique_ptr<ByteSource> open_image_file(const std::filesystem::path &file);
+
+// Throws InputErrors listing every image that failed. `open` reads the
+// files (tests count the bytes read).
+std::vector<LoadedImage> load_images(const MachineSpec &spec, const ImageOpener &open = open_image_file);
 
 } // namespace vmm
