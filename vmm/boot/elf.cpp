@@ -96,7 +96,8 @@ void SpanSource::read(uint64_t offset, std::span<uint8_t> out) const
     if (offset > bytes_.size() || out.size() > bytes_.size() - offset)
         throw ImageFormatError(fmt::format("cannot read {} bytes at offset {:#x}: the file has {} bytes", out.size(),
                                            offset, bytes_.size()));
-    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+    if (!out.empty()) // an empty span may hold a null pointer, which memcpy must not get
+        std::memcpy(out.data(), bytes_.data() + offset, out.size());
 }
 
 std::vector<uint8_t> read_bytes(const ByteSource &source, uint64_t offset, uint64_t size)
