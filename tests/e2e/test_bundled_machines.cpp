@@ -4,6 +4,7 @@
 // until stopped) is listed in kNotRun with the reason, and is only checked
 // not to be refused or crash within a few seconds. A machine in neither
 // list (one added later) gets that same short check and a warning.
+#include "temp_dir.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -57,23 +58,12 @@ const std::map<std::string, std::string> kNotRun = {
     {"echo.toml", "it answers lines from stdin until one is \"quit\" (test_device_runtime.cpp types them)"},
 };
 
-// A working directory of its own (exit-counts writes its reports there).
-struct TempDir {
-    fs::path path;
-    TempDir() : path(fs::temp_directory_path() / ("vmm-bundled-" + std::to_string(::getpid())))
-    {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
 } // namespace
 
 TEST_CASE("every bundled machine that ends on its own gives its output and exit status", "[e2e][bundled]")
 {
     const fs::path dir = fs::path(paths::configs_dir()) / "machines";
-    TempDir work;
+    TempDir work("bundled");
     int run = 0;
     for (const auto &entry : fs::directory_iterator(dir)) {
         if (entry.path().extension() != ".toml")

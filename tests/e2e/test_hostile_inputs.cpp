@@ -1,6 +1,7 @@
 // End to end: hostile inputs that do not fit the table of bad inputs
 // (docs/bad-inputs.md), because they are not machine files in the
 // repository: plugins with escapes in their strings, FIFOs, options.
+#include "temp_dir.hpp"
 #include "run_process.hpp"
 #include "test_paths.hpp"
 
@@ -19,18 +20,6 @@ using namespace vmm::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A directory of its own under the temporary directory, removed after.
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string &name)
-        : path(fs::temp_directory_path() / ("vmm-hostile-" + std::to_string(::getpid()) + "-" + name))
-    {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 } // namespace
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "run_process.hpp"
+#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -36,35 +37,5 @@ inline ProcessResult run_machine(const std::string &name, const std::vector<std:
     return r;
 }
 
-inline std::string read_file(const std::filesystem::path &file)
-{
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// A fresh directory per instance, removed with it.
-struct TempDir {
-    std::filesystem::path path;
-
-    explicit TempDir(const std::string &purpose = "e2e")
-    {
-        static std::atomic<int> counter{0};
-        path = std::filesystem::temp_directory_path() /
-               ("vmm-" + purpose + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path);
-        std::filesystem::create_directories(path);
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-
-    // Writes `text` to `name` in the directory; returns the file's path.
-    std::string write(const std::string &name, const std::string &text) const
-    {
-        std::ofstream(path / name) << text;
-        return (path / name).string();
-    }
-    std::string read(const std::string &name) const { return read_file(path / name); }
-};
 
 } // namespace vmm::test

@@ -1,6 +1,7 @@
 // The device runtime without KVM: timers, watches, the phases in which a
 // device may use them, quiescence and release, driven through DeviceRuntime
 // on a real event loop, as the C entry points drive it.
+#include "wait_for.hpp"
 #include "capture.hpp"
 #include "runtime/device_runtime.hpp"
 #include "runtime/event_loop.hpp"
@@ -17,6 +18,8 @@
 
 using namespace vmm;
 using namespace std::chrono_literals;
+
+using vmm::test::wait_for;
 
 namespace {
 
@@ -65,17 +68,6 @@ struct Seen {
             seen->release_from->release(handle);
     }
 };
-
-bool wait_for(const std::function<bool()> &condition, std::chrono::milliseconds limit = 2000ms)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
 
 } // namespace
 

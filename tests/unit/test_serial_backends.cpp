@@ -2,6 +2,7 @@
 // without KVM and without the device runtime (a host that never calls
 // realize): the device starts at its first access, and register reads poll
 // the input and drain the output.
+#include "temp_dir.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
@@ -25,6 +26,8 @@
 
 using namespace vmm;
 namespace fs = std::filesystem;
+
+using vmm::test::TempDir;
 
 namespace {
 
@@ -58,17 +61,6 @@ std::string drain_rx(DeviceInstance &d, std::size_t limit = 1 << 20)
         text.push_back(static_cast<char>(reg(d, 0)));
     return text;
 }
-
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string &name)
-        : path(fs::temp_directory_path() / ("vmm-" + name + "-" + std::to_string(::getpid())))
-    {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 std::string read_file(const fs::path &path)
 {

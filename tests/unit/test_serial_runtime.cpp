@@ -1,6 +1,8 @@
 // The serial plugins on the device runtime (ABI 1.4), without KVM: a real
 // event loop delivers the input watch, the output's writable watch and the
 // character-timeout timer; no register read drives them.
+#include "wait_for.hpp"
+#include "temp_dir.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
@@ -26,6 +28,12 @@ using namespace vmm;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+using vmm::test::TempDir;
+using vmm::test::wait_for;
+
+// How long the event loop may take to deliver what a test waits for.
+constexpr std::chrono::milliseconds kLimit(3000);
+
 namespace {
 
 struct FakeHost final : HostServices {
@@ -33,28 +41,6 @@ struct FakeHost final : HostServices {
     FakeHost() { ram.add_ram("ram", 0, 0x1000); }
     GuestMemory &memory() override { return ram; }
     void request_stop(int32_t, const std::string &) override {}
-};
-
-bool wait_for(const std::function<bool()> &condition, std::chrono::milliseconds limit = 3000ms)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline)
-            return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
-
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string &name)
-        : path(fs::temp_directory_path() / ("vmm-" + name + "-" + std::to_string(::getpid())))
-    {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
 };
 
 // A serial device realized on a running event loop, with no irqchip.
@@ -101,7 +87,7 @@ TEST_CASE("serial on the runtime: input from a FIFO arrives through the watch, p
     REQUIRE(::write(writer, "hello", 5) == 5);
     // With a runtime, register reads do not poll the input: only the
     // watch can bring it in.
-    CHECK(wait_for([&] { return (rig.reg(5) & 0x01) != 0; }));
+    CHECK(wait_for([&] { return (rig.reg(5) & 0x01) != 0; }, kLimit));
     std::string got;
     for (int i = 0; i < 1000 && got.size() < 5; ++i) {
         if (rig.reg(5) & 0x01)
@@ -125,10 +111,10 @@ TEST_CASE("serial on the runtime: the character timeout comes from the timer", "
     rig.set(2, 0xc1); // FIFOs, trigger 14
     rig.set(1, 0x01); // ERBFI
     REQUIRE(::write(writer, "ab", 2) == 2);
-    CHECK(wait_for([&] { return (rig.reg(5) & 0x01) != 0; }));
+    CHECK(wait_for([&] { return (rig.reg(5) & 0x01) != 0; }, kLimit));
     // Four character times at 115200 baud are 0.35 ms: the IIR shows the
     // timeout (0xcc) once the timer went off.
-    CHECK(wait_for([&] { return rig.reg(2) == 0xcc; }));
+    CHECK(wait_for([&] { return rig.reg(2) == 0xcc; }, kLimit));
     CHECK(rig.reg(0) == 'a');
     CHECK(rig.reg(2) == 0xc1);
     ::close(writer);
@@ -156,7 +142,7 @@ TEST_CASE("serial on the runtime: a full output drains through the writable watc
         for (ssize_t n; (n = ::read(reader, buffer, sizeof buffer)) > 0;)
             received += static_cast<std::size_t>(n);
         return received == written;
-    }));
+    }, kLimit));
     CHECK((rig.reg(5) & 0x60) == 0x60);
     ::close(reader);
 }
