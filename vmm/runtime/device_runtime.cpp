@@ -212,6 +212,32 @@ uint64_t DeviceRuntime::add(std::shared_ptr<Registration> registration)
     return handle;
 }
 
+std::shared_ptr<DeviceRuntime::Registration> DeviceRuntime::new_registration(Kind kind, int fd, uint32_t epoll_events,
+                                                                            vmm_event_fn fn, void *opaque) const
+{
+    auto r = std::make_shared<Registration>();
+    r->kind = kind;
+    r->fd = fd;
+    r->epoll_events = epoll_events;
+    r->fn = fn;
+    r->opaque = opaque;
+    return r;
+}
+
+vmm_status DeviceRuntime::start(const std::shared_ptr<Registration> &r, const char *service, vmm_status status,
+                                uint64_t *handle)
+{
+    try {
+        *handle = add(r);
+        return VMM_OK;
+    } catch (const SystemError &e) {
+        // fd_watch: EPERM for a regular file (always ready), EEXIST when
+        // watched twice; the others: the kernel out of epoll watches.
+        fail("{} of descriptor {}: {}", service, r->fd, e.what());
+        return status;
+    }
+}
+
 std::shared_ptr<DeviceRuntime::Registration> DeviceRuntime::find(uint64_t handle, Kind kind)
 {
     std::lock_guard lock(mutex_);
@@ -296,19 +322,14 @@ vmm_status DeviceRuntime::timer_create(vmm_event_fn fn, void *opaque, uint64_t *
         return VMM_ERROR_UNSUPPORTED;
     if (fn == nullptr || handle == nullptr)
         return VMM_ERROR_INVALID;
-    auto r = std::make_shared<Registration>();
-    r->kind = Kind::timer;
-    r->owned.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-    if (!r->owned.valid()) {
+    UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!timer.valid()) {
         fail("timer_create: {}", errno_message("timerfd_create", errno));
         return VMM_ERROR;
     }
-    r->fd = r->owned.get();
-    r->epoll_events = EPOLLIN;
-    r->fn = fn;
-    r->opaque = opaque;
-    *handle = add(std::move(r));
-    return VMM_OK;
+    auto r = new_registration(Kind::timer, timer.get(), EPOLLIN, fn, opaque);
+    r->owned = std::move(timer);
+    return start(r, "timer_create", VMM_ERROR, handle);
 }
 
 vmm_status DeviceRuntime::timer_arm(uint64_t handle, uint64_t delay_ns, uint64_t period_ns)
@@ -344,20 +365,8 @@ vmm_status DeviceRuntime::fd_watch(int32_t fd, uint32_t events, vmm_event_fn fn,
     if (fn == nullptr || handle == nullptr || fd < 0 || (events & ~(VMM_FD_READABLE | VMM_FD_WRITABLE)) != 0 ||
         ::fcntl(fd, F_GETFD) < 0)
         return VMM_ERROR_INVALID;
-    auto r = std::make_shared<Registration>();
-    r->kind = Kind::watch;
-    r->fd = fd;
-    r->epoll_events = to_epoll(events) | EPOLLRDHUP;
-    r->fn = fn;
-    r->opaque = opaque;
-    try {
-        *handle = add(std::move(r));
-    } catch (const SystemError &e) {
-        // EPERM: a regular file (always ready); EEXIST: watched twice.
-        fail("fd_watch of descriptor {}: {}", fd, e.what());
-        return VMM_ERROR_INVALID;
-    }
-    return VMM_OK;
+    return start(new_registration(Kind::watch, fd, to_epoll(events) | EPOLLRDHUP, fn, opaque), "fd_watch",
+                 VMM_ERROR_INVALID, handle);
 }
 
 vmm_status DeviceRuntime::fd_watch_update(uint64_t handle, uint32_t events)
@@ -419,17 +428,13 @@ vmm_status DeviceRuntime::doorbell_add(const vmm_doorbell &d, vmm_event_fn fn, v
                        d.size);
         return VMM_ERROR_INVALID;
     }
-    auto r = std::make_shared<Registration>();
-    r->kind = Kind::doorbell;
-    r->owned.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!r->owned.valid()) {
+    UniqueFd bell(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!bell.valid()) {
         fail("doorbell_add: {}", errno_message("eventfd", errno));
         return VMM_ERROR;
     }
-    r->fd = r->owned.get();
-    r->epoll_events = EPOLLIN;
-    r->fn = fn;
-    r->opaque = opaque;
+    auto r = new_registration(Kind::doorbell, bell.get(), EPOLLIN, fn, opaque);
+    r->owned = std::move(bell);
     r->address = region.base + d.offset;
     r->size = d.size;
     r->pio = pio;
@@ -441,8 +446,12 @@ vmm_status DeviceRuntime::doorbell_add(const vmm_doorbell &d, vmm_event_fn fn, v
         return errno == EEXIST ? VMM_ERROR_INVALID : VMM_ERROR;
     }
     r->attached = true;
-    *handle = add(std::move(r));
-    return VMM_OK;
+    const vmm_status status = start(r, "doorbell_add", VMM_ERROR, handle);
+    if (status != VMM_OK) {
+        ioeventfd(*r, false); // KVM must not signal a descriptor about to close
+        r->attached = false;
+    }
+    return status;
 }
 
 } // namespace vmm

@@ -119,6 +119,12 @@ private:
     };
 
     uint64_t add(std::shared_ptr<Registration> registration);
+    std::shared_ptr<Registration> new_registration(Kind kind, int fd, uint32_t epoll_events, vmm_event_fn fn,
+                                                   void *opaque) const;
+    // add() for a service: the event loop refusing the descriptor is
+    // reported and returned as `status`, never thrown (a C plugin called us).
+    vmm_status start(const std::shared_ptr<Registration> &registration, const char *service, vmm_status status,
+                     uint64_t *handle);
     void dispatch(uint64_t handle, uint32_t epoll_events);
     std::shared_ptr<Registration> find(uint64_t handle, Kind kind);
     void remove(const std::shared_ptr<Registration> &registration);
