@@ -52,9 +52,15 @@ DeviceManager::DeviceManager(MachinePlan &plan, HostServices &services, bool irq
     pio_.freeze();
     mmio_.freeze();
     for (const PlannedDevice &planned : plan_.devices) {
+        DeviceWiring wiring = wiring_of(planned, irqchip);
+        std::shared_ptr<PluginLibrary> plugin;
         try {
-            DeviceWiring wiring = wiring_of(planned, irqchip);
-            auto plugin = plugin_for(planned, plan_.spec->isolate, wiring);
+            plugin = plugin_for(planned, plan_.spec->isolate, wiring); // InputError at the isolate key
+        } catch (...) {
+            destroy_all();
+            throw;
+        }
+        try {
             devices_.push_back(std::make_unique<DeviceInstance>(std::move(plugin), planned.spec->name,
                                                                 planned.regions, planned.spec->settings, services,
                                                                 std::move(wiring)));

@@ -34,10 +34,15 @@ void on_sigsys(int, siginfo_t *info, void *context)
     greg_t *regs = uc->uc_mcontext.gregs;
     const long number = info->si_syscall;
     const char *path = reinterpret_cast<const char *>(number == SYS_open ? regs[REG_RDI] : regs[REG_RSI]);
-    static const char kProcFd[] = "/proc/self/fd/";
-    if (path != nullptr && std::strncmp(path, kProcFd, sizeof kProcFd - 1) == 0) {
-        regs[REG_RAX] = -EACCES;
-        return;
+    // Reads the C library and the SDK make on their own, each with a fallback:
+    // the SDK's reopening of a pipe, glibc's CPU count for a new thread's
+    // malloc arena (get_nprocs).
+    static const char *const kRefusedQuietly[] = {"/proc/self/fd/", "/sys/devices/system/cpu/", "/proc/stat"};
+    for (const char *prefix : kRefusedQuietly) {
+        if (path != nullptr && std::strncmp(path, prefix, std::strlen(prefix)) == 0) {
+            regs[REG_RAX] = -EACCES;
+            return;
+        }
     }
     char text[300];
     std::size_t n = 0;
@@ -124,7 +129,8 @@ void enter_sandbox(int channel)
         // Terminal queries (isatty, window size, bytes waiting) on descriptors it holds.
         for (unsigned long request : {TCGETS, TIOCGWINSZ, FIONREAD})
             seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, request));
-        seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+        for (int option : {PR_SET_NAME, PR_SET_TIMERSLACK})
+            seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, option));
         // Opening files: reported by name, then killed (see on_sigsys).
         seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(open), 0);
         seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(openat), 0);

@@ -121,6 +121,8 @@ IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOpti
         child_ = child;
     }
     initialize(*child); // throws
+    log(VMM_LOG_INFO, fmt::format("isolated: plugin '{}' runs in process {} ({})", plugin_name_, child->pid,
+                                  options_.sandbox ? "sandboxed" : "not sandboxed"));
 }
 
 IsolatedDevice::~IsolatedDevice()
@@ -274,6 +276,15 @@ std::optional<Message> IsolatedDevice::call(const Writer &request, const std::ve
     if (!answered && !destroying_) {
         lock.unlock();
         child->kill(fmt::format("it did not answer a lifecycle call within {} ms", limit.count()));
+        lock.lock();
+    }
+    if (!destroying_ && !is_placeholder) {
+        // Say how it ended, so that the caller's failure explains itself.
+        reply_ready_.wait_for(lock, std::chrono::seconds(1), [&] { return child->handled.load(); });
+        lock.unlock();
+        const std::lock_guard why(child->why_mutex);
+        log(VMM_LOG_ERROR, fmt::format("its process (pid {}) ended during a lifecycle call: {}", child->pid,
+                                       child->cause.empty() ? std::string("no reason known") : child->cause));
     }
     return std::nullopt;
 }
