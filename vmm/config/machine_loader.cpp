@@ -74,6 +74,8 @@ void MachineParser::parse_machine_table(TableReader &top)
     }
     if (auto strict = machine.boolean("strict"))
         spec_.strict = *strict;
+    if (auto isolate = machine.boolean("isolate"))
+        spec_.isolate = *isolate;
     // Where irqchip and pit were set: messages about interrupt lines and
     // in-kernel devices point back at them.
     if (auto irqchip = machine.boolean("irqchip")) {
