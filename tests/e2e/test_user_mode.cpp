@@ -133,3 +133,31 @@ TEST_CASE("user mode: the SO2 64-bit guest runs unchanged and passes its checks"
     CHECK_THAT(r.err, Catch::Contains("check rax of vcpu 0 = 0x2a: ok"));
     CHECK_THAT(r.err, Catch::Contains("check u32 at 0x400 = 0x2a: ok"));
 }
+
+TEST_CASE("user mode: three vCPUs, each with its own TSS and handler stack, halt and fault independently",
+          "[e2e][user-mode]")
+{
+    for (const int action : {0, 4}) {
+        TempDir dir("user-mode");
+        std::string text = read_file(paths::machines_dir() + "/user-faults.toml");
+        text.replace(text.find("memory = \"4M\""), 13, "memory = \"4M\"\nvcpus = 3");
+        text.replace(text.find("rbx = 0,"), 8, "rbx = " + std::to_string(action) + ",");
+        text.replace(text.find("\nmode = \"user\""), 14, "\nmode = \"user\"\nindex_register = \"r15\"");
+        const std::string report = (dir.path / "report.json").string();
+        const ProcessResult r = run_vmm({"--config", dir.write("m.toml", text), "--report", report});
+        show(r);
+        const nlohmann::json j = nlohmann::json::parse(read_file(report));
+        REQUIRE(j["vcpus"].size() == 3);
+        for (const nlohmann::json &vcpu : j["vcpus"]) {
+            INFO("vcpu " << vcpu["index"]);
+            if (action == 0) {
+                CHECK(vcpu["end"] == "halted");
+                CHECK(vcpu["registers"]["rip"] == 0x1106);
+            } else if (vcpu["end"] == "fatal") { // a vCPU may be stopped by another's fault first
+                CHECK(vcpu["exception"]["rip"] == 0x150a);
+                CHECK(vcpu["exception"]["cr2"] == 0x8000000000ull);
+            }
+        }
+        CHECK(r.exit_status == (action == 0 ? 0 : 1));
+    }
+}
