@@ -9,8 +9,9 @@
  * "opt/vmm/greeting" found by name. Through DMA (0x514): the file
  * "opt/vmm/host-file" (printed, for the test to compare with the host file),
  * the command line against the multiboot one, the kernel's first bytes
- * against memory at KERNEL_ADDR, INITRD_ADDR/SIZE against the module; then a
- * DMA to an address outside RAM, which must come back with the error bit.
+ * against memory at KERNEL_ADDR, INITRD_ADDR/SIZE against the module; then
+ * DMA to addresses outside RAM and wrapping around the address space, which
+ * must come back with the error bit, and a descriptor outside RAM.
  *
  * Each check prints "ok <what>" or "FAIL <what>" on the debug console (port
  * 0xe9); the VM ends through debug-exit (0xf4) with the number of failures.
@@ -98,6 +99,13 @@ static int same(const void *a, const void *b, uint32_t size)
     return 1;
 }
 
+/* Starts DMA with the descriptor at guest-physical `at`. */
+static void dma_start(uint64_t at)
+{
+    outl(bswap32((uint32_t)(at >> 32)), FW_CFG_DMA_HIGH);
+    outl(bswap32((uint32_t)at), FW_CFG_DMA_LOW);
+}
+
 /* One DMA transfer: select `key`, read `size` bytes to `address`. Returns
  * the control word the device wrote back. */
 static uint32_t dma_read(uint16_t key, uint64_t address, uint32_t size)
@@ -105,9 +113,7 @@ static uint32_t dma_read(uint16_t key, uint64_t address, uint32_t size)
     descriptor.control = bswap32((uint32_t)key << 16 | DMA_SELECT | DMA_READ);
     descriptor.length = bswap32(size);
     descriptor.address = (uint64_t)bswap32((uint32_t)address) << 32 | bswap32((uint32_t)(address >> 32));
-    const uint32_t at = (uint32_t)(uintptr_t)&descriptor;
-    outl(0, FW_CFG_DMA_HIGH);
-    outl(bswap32(at), FW_CFG_DMA_LOW);
+    dma_start((uint32_t)(uintptr_t)&descriptor);
     return bswap32(descriptor.control);
 }
 
@@ -185,7 +191,12 @@ void kmain(uint32_t magic, const struct multiboot_info *info)
     buffer[0] = 0x5a;
     check(dma_read(KEY_SIGNATURE, 0xfff00000u, 4) & DMA_ERROR, "DMA outside RAM gets the error bit");
     check(dma_read(KEY_SIGNATURE, 0xfffffffcu, 0x10) & DMA_ERROR, "DMA running past 4 GiB gets the error bit");
+    check(dma_read(KEY_SIGNATURE, 0xfffffffffffffff0ull, 0x20) & DMA_ERROR,
+          "DMA wrapping around the 64-bit address space gets the error bit");
     check(buffer[0] == 0x5a, "RAM untouched by the refused DMA");
+    /* A descriptor outside RAM: nowhere to report to; the VMM logs it, and
+     * the guest goes on. */
+    dma_start(0x123456789abcull);
 
     debugcon_puts(failures == 0 ? "fw_cfg: all checks passed\n" : "fw_cfg: some checks FAILED\n");
     outl(failures, DEBUG_EXIT_PORT);

@@ -38,10 +38,21 @@ public:
     {
         return host_.write_guest(gpa, buffer, size);
     }
-    void log_error(const std::string &message) override { host_.warn("%s", message.c_str()); }
+    // A guest can fail DMA at the rate of its exits: the first kLoggedErrors
+    // are logged, the rest only counted (and the count said once).
+    void log_error(const std::string &message) override
+    {
+        if (++errors_ <= kLoggedErrors)
+            host_.warn("%s", message.c_str());
+        if (errors_ == kLoggedErrors)
+            host_.warn("%u DMA errors: later ones are not logged (the guest still sees the error bit)",
+                       kLoggedErrors);
+    }
 
 private:
+    static constexpr unsigned kLoggedErrors = 32;
     vmm::sdk::Host host_;
+    unsigned errors_ = 0;
 };
 
 class FwCfg final : public vmm::sdk::Device {

@@ -7,6 +7,7 @@
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
 
+#include "capture.hpp"
 #include "temp_dir.hpp"
 #include "test_paths.hpp"
 
@@ -168,4 +169,27 @@ TEST_CASE("machine facts: the rtc's NVRAM reports the machine's RAM and CPUs unl
     CHECK(cmos(rtc, 0x5f) == 3);
     DeviceInstance set(bundled("rtc"), "rtc2", {{Space::pio, 2}}, {Setting{"memory", int64_t{32} << 20, {}}}, host);
     CHECK((cmos(set, 0x34) | cmos(set, 0x35) << 8) == 16 * 16);
+}
+
+TEST_CASE("fw-cfg: a guest failing DMA over and over gets the error bit each time, logged only at first",
+          "[fw_cfg][dma]")
+{
+    FactsHost host; // 8 KiB of RAM
+    DeviceInstance device(bundled("fw-cfg"), "f", {{Space::pio, 2}, {Space::pio, 8}}, {}, host);
+    // A descriptor at 0x100: select the signature, read 4 bytes to 0x100000 (outside RAM).
+    const uint8_t descriptor[16] = {0, 0, 0, 0x0a, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0x10, 0, 0};
+    const uint8_t high[4] = {0, 0, 0, 0}, low[4] = {0, 0, 1, 0};
+    test::Capture capture(STDERR_FILENO); // every logger writes to stderr
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(host.ram.write(0x100, descriptor, sizeof descriptor));
+        device.write(1, 0, high, 4);
+        device.write(1, 4, low, 4);
+        uint8_t control[4];
+        REQUIRE(host.ram.read(0x100, control, 4));
+        CHECK(control[3] == 1); // the error bit, big-endian
+    }
+    const std::string log = capture.finish();
+    CHECK(test::count_of(log, "[f] warning: DMA read of 4 bytes to 0x100000 is not in guest RAM\n") == 32);
+    CHECK(test::count_of(log, "32 DMA errors: later ones are not logged (the guest still sees the error bit)") == 1);
+    CHECK(device.failed_calls() == 0);
 }
