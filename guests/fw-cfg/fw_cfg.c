@@ -13,8 +13,8 @@
  * DMA to addresses outside RAM and wrapping around the address space, which
  * must come back with the error bit, and a descriptor outside RAM.
  *
- * Each check prints "ok <what>" or "FAIL <what>" on the debug console (port
- * 0xe9); the VM ends through debug-exit (0xf4) with the number of failures.
+ * Each check prints "ok <what>" or "FAIL <what>" on COM1; the VM ends
+ * through debug-exit (0xf4) with the number of failures.
  */
 #include <stdint.h>
 
@@ -66,9 +66,9 @@ static uint32_t bswap32(uint32_t v) { return __builtin_bswap32(v); }
 
 static void check(int ok, const char *what)
 {
-    debugcon_puts(ok ? "ok " : "FAIL ");
-    debugcon_puts(what);
-    debugcon_putc('\n');
+    uart_puts(UART_COM1, ok ? "ok " : "FAIL ");
+    uart_puts(UART_COM1, what);
+    uart_putc(UART_COM1, '\n');
     failures += ok ? 0 : 1;
 }
 
@@ -166,8 +166,8 @@ void kmain(uint32_t magic, const struct multiboot_info *info)
     if (key >= 0x20 && size < sizeof buffer) {
         check(dma_read(key, (uint32_t)(uintptr_t)buffer, size) == 0, "DMA read of opt/vmm/host-file");
         buffer[size] = 0;
-        debugcon_puts("host-file: ");
-        debugcon_puts((const char *)buffer);
+        uart_puts(UART_COM1, "host-file: ");
+        uart_puts(UART_COM1, (const char *)buffer);
     }
 
     const uint32_t cmdline_size = read_le(KEY_CMDLINE_SIZE, 4);
@@ -198,6 +198,6 @@ void kmain(uint32_t magic, const struct multiboot_info *info)
      * the guest goes on. */
     dma_start(0x123456789abcull);
 
-    debugcon_puts(failures == 0 ? "fw_cfg: all checks passed\n" : "fw_cfg: some checks FAILED\n");
+    uart_puts(UART_COM1, failures == 0 ? "fw_cfg: all checks passed\n" : "fw_cfg: some checks FAILED\n");
     outl(failures, DEBUG_EXIT_PORT);
 }

@@ -5,7 +5,7 @@
  * the pattern the test wrote: byte i is i % 251. A swap that lost the
  * selector or the offset shows as wrong bytes. Then one DMA read of the
  * file's first 16 bytes checks the new instance's DMA. Prints
- * "stream: N bytes, W wrong" on the debug console and exits through
+ * "stream: N bytes, W wrong" on COM1 and exits through
  * debug-exit with 0 when nothing was wrong, else 1.
  */
 #include <stdint.h>
@@ -45,12 +45,12 @@ void kmain(void)
     wrong += descriptor.control != 0;
 
     char digits[FMT_BUFFER_SIZE];
-    debugcon_puts("stream: ");
+    uart_puts(UART_COM1, "stream: ");
     fmt_dec(digits, size);
-    debugcon_puts(digits);
-    debugcon_puts(" bytes, ");
+    uart_puts(UART_COM1, digits);
+    uart_puts(UART_COM1, " bytes, ");
     fmt_dec(digits, wrong);
-    debugcon_puts(digits);
-    debugcon_puts(" wrong\n");
+    uart_puts(UART_COM1, digits);
+    uart_puts(UART_COM1, " wrong\n");
     outl(wrong == 0 ? 0 : 1, 0xf4);
 }

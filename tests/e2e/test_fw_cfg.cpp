@@ -30,7 +30,7 @@ TEST_CASE("fw_cfg: a guest reading a file byte by byte loses nothing when fw-cfg
                                                     "[[image]]\nfile = \"fw-cfg-stream.elf\"\nformat = \"multiboot\"\n"
                                                     "[[device]]\nname = \"fw_cfg\"\nplugin = \"fw-cfg\"\n"
                                                     "settings = { file1_name = \"opt/stream\", file1_path = \"stream.bin\" }\n"
-                                                    "[[device]]\nname = \"console\"\nplugin = \"console\"\n"
+                                                    "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
                                                     "[[device]]\nname = \"exit\"\nplugin = \"debug-exit\"\n");
     const std::string socket = (dir.path / "control.sock").string();
 

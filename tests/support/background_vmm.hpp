@@ -1,5 +1,5 @@
-// vmm on a thread of an end-to-end test, for tests that talk to it while it
-// runs (the control socket).
+// vmm running on a thread of the test, for tests that talk to it (control
+// socket, signals) while it runs.
 #pragma once
 
 #include "run_process.hpp"
