@@ -6,8 +6,6 @@
 namespace fwcfg {
 namespace {
 
-constexpr uint64_t kChunk = 64 * 1024; // DMA copies go through a buffer this big
-
 uint64_t load_be(std::span<const uint8_t> bytes)
 {
     uint64_t value = 0;
@@ -134,10 +132,10 @@ uint32_t Device::transfer(uint32_t op, uint64_t address, uint64_t length)
         return dma::kError;
     }
     const Item *item = current();
-    std::array<uint8_t, kChunk> buffer;
+    std::vector<uint8_t> &buffer = buffer_;
     while (length > 0) {
         const uint64_t available = item != nullptr && state_.offset < item->size ? item->size - state_.offset : 0;
-        const uint64_t step = std::min<uint64_t>(length, kChunk);
+        const uint64_t step = std::min<uint64_t>(length, buffer.size());
         if (op == dma::kRead) {
             // Past the item's end the guest reads zeros, as in QEMU.
             const uint64_t from_item = std::min(step, available);

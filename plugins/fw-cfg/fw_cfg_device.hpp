@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace fwcfg {
 
@@ -35,6 +36,8 @@ struct GuestDma {
     virtual bool write(uint64_t gpa, const void *buffer, uint64_t size) = 0;
     virtual void log_error(const std::string &message) = 0;
 };
+
+constexpr std::size_t kDmaChunk = 64 * 1024;
 
 struct State {
     uint16_t selector = key::kInvalid;
@@ -67,6 +70,7 @@ private:
     const ItemTable &items_;
     GuestDma &memory_;
     State state_;
+    std::vector<uint8_t> buffer_ = std::vector<uint8_t>(kDmaChunk); // DMA copies go through it, step by step
 };
 
 } // namespace fwcfg
