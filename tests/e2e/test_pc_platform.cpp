@@ -56,6 +56,9 @@ TEST_CASE("pc: the RTC's update cycle, alarm and periodic interrupts, checked by
 {
     const ProcessResult r = run_machine("pc-rtc");
     check_rtc_guest(r);
+    // The NVRAM's memory sizes are the machine's 32 MiB (ABI 1.5 machine_info):
+    // 31 MiB above 1 MiB in KiB, 16 MiB above 16 MiB in 64 KiB units.
+    CHECK_THAT(r.out, Catch::Contains("nvram: above_1m_kib=31744 above_16m_64k=256 century=0x20"));
 }
 
 TEST_CASE("pc: the RTC's state survives a live swap of its plugin while the guest waits for its alarm",

@@ -12,7 +12,7 @@
 
 namespace vmm {
 
-Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(*plan.spec), plugins_(plugins)
+Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(*plan.spec), plugins_(plugins), facts_(collect_machine_facts(plan))
 {
     build_memory();
     create_vcpu_runtimes();

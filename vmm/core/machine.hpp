@@ -7,6 +7,7 @@
 #include "core/device_manager.hpp"
 #include "core/io_router.hpp"
 #include "core/machine_plan.hpp"
+#include "core/machine_facts_builder.hpp"
 #include "core/exit_observers.hpp"
 #include "core/run_control.hpp"
 #include "core/vcpu_group.hpp"
@@ -59,6 +60,7 @@ public:
     vmm_status vcpu_info(uint32_t vcpu, vmm_vcpu_info &info) override;
     vmm_status get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers) override;
     vmm_status set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers) override;
+    const MachineFacts &machine_facts() override { return facts_; }
     RunControl &control() { return control_; }
     IoRouter &io() { return *io_; }
     const DeviceManager &devices() const { return *devices_; }
@@ -89,6 +91,7 @@ private:
     MachinePlan &plan_;
     const MachineSpec &spec_;
     PluginFinder &plugins_;
+    const MachineFacts facts_; // before any device: they read it from create on
     RunControl control_;
     // The running vCPU group, for pausing; swaps are one at a time.
     std::mutex group_mutex_;

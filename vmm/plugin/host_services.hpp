@@ -2,6 +2,8 @@
 // Kept abstract so the plugin layer does not depend on the core's classes.
 #pragma once
 
+#include "plugin/machine_facts.hpp"
+
 #include <vmm/plugin_abi.h>
 
 #include <cstdint>
@@ -41,6 +43,13 @@ public:
         (void)vcpu;
         (void)registers;
         return VMM_ERROR_RANGE;
+    }
+
+    // Machine facts (ABI 1.5). The default describes an empty machine.
+    virtual const MachineFacts &machine_facts()
+    {
+        static const MachineFacts none;
+        return none;
     }
 };
 
