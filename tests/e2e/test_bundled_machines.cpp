@@ -51,6 +51,10 @@ const std::map<std::string, Expected> kRun = {
     // 200 PIT ticks at 100 Hz: about 2 s (test_device_runtime.cpp checks the rate).
     {"timer.toml", {{"ticks=200 tsc="}, {"asked to stop with status 0"}, 0}},
     {"irq-count.toml", {{}, {"check u32 at 0x400 = 0x64: ok"}, 0}},
+    // ACPI (plugins/acpi-pm, docs/acpi.md; test_acpi.cpp checks more).
+    {"pc-acpi.toml", {{"lapics=2 ", " ok\n"}, {}, 0}},
+    {"pc-acpi-pmtimer.toml", {{"pmtimer: ticks="}, {}, 0}},
+    {"pc-acpi-s5.toml", {{"s5: slp_typ=0 powering off\n"}, {"guest entered S5"}, 0}},
 };
 
 // Machines that do not end on their own, and why.
