@@ -21,6 +21,18 @@ bool timer_is_32bit(const DeviceSpec &device)
     return false;
 }
 
+// ", declared at FILE:LINE:COL" for a chunk of an [[image]], else "".
+std::string declared_at(const MachinePlan &plan, const ImageChunk &chunk)
+{
+    for (const LoadedImage &image : plan.images) {
+        for (const ImageChunk &c : image.chunks) {
+            if (c.address == chunk.address && c.what == chunk.what && image.spec->where.known())
+                return ", declared at " + image.spec->where.str();
+        }
+    }
+    return "";
+}
+
 } // namespace
 
 void place_acpi_tables(const MachineSpec &spec, MachinePlan &plan, std::vector<InputError> &errors)
@@ -70,9 +82,10 @@ void place_acpi_tables(const MachineSpec &spec, MachinePlan &plan, std::vector<I
     }
     for (const ImageChunk &chunk : plan.boot.ram_chunks) {
         if (chunk.size() != 0 && chunk.address <= last && first < chunk.end())
-            errors.emplace_back(where, fmt::format("[machine]: the ACPI tables ({:#x}-{:#x}) overlap {} ({:#x}-{:#x}); "
+            errors.emplace_back(where, fmt::format("[machine]: the ACPI tables ({:#x}-{:#x}) overlap {} ({:#x}-{:#x}{}); "
                                                    "the tables' place is fixed: move the other",
-                                                   first, last, chunk.what, chunk.address, chunk.end() - 1));
+                                                   first, last, chunk.what, chunk.address, chunk.end() - 1,
+                                                   declared_at(plan, chunk)));
     }
     ImageChunk chunk{tables.base, tables.bytes, 0, "the ACPI tables"};
     auto position = std::find_if(plan.boot.ram_chunks.begin(), plan.boot.ram_chunks.end(),
