@@ -67,6 +67,9 @@ typedef void (*event_fn)(void *, uint64_t, uint64_t);
 typedef vmm_status (*lifecycle_fn)(void *);
 typedef const vmm_irq_decl *irq_decls;
 #endif
+#if VMM_ABI_MINOR >= 5
+typedef vmm_status (*request_suspend_fn)(vmm_host_context *);
+#endif
 
 /* ---- ABI 1.0: these hold for every 1.x ------------------------------------ */
 _Static_assert(_Generic((vmm_status)0, int32_t: 1, default: 0), "vmm_status is no longer int32_t");
@@ -274,6 +277,12 @@ VMM_FIELD(vmm_plugin_descriptor, quiesce, 136, lifecycle_fn);
 VMM_FIELD(vmm_plugin_descriptor, resume, 144, lifecycle_fn);
 #endif
 
+/* ---- ABI 1.5 ------------------------------------------------------------ */
+#if VMM_ABI_MINOR >= 5
+/* ACPI sleep (acpi-pm) */
+VMM_FIELD(vmm_host_api, request_suspend, 192, request_suspend_fn);
+#endif
+
 /* ---- sizes of the current minor ------------------------------------------ */
 #if VMM_ABI_MINOR == 0
 VMM_SIZE(vmm_config_key, 32);
@@ -319,6 +328,19 @@ VMM_SIZE(vmm_region_decl, 24);
 VMM_SIZE(vmm_setting, 48);
 VMM_SIZE(vmm_region, 16);
 VMM_SIZE(vmm_host_api, 192);
+VMM_SIZE(vmm_device_create_info, 64);
+VMM_SIZE(vmm_plugin_descriptor, 152);
+VMM_SIZE(vmm_vcpu_registers, 152);
+VMM_SIZE(vmm_vcpu_info, 32);
+VMM_SIZE(vmm_exit_event, 88);
+VMM_SIZE(vmm_irq_decl, 16);
+VMM_SIZE(vmm_doorbell, 32);
+#elif VMM_ABI_MINOR == 5
+VMM_SIZE(vmm_config_key, 32);
+VMM_SIZE(vmm_region_decl, 24);
+VMM_SIZE(vmm_setting, 48);
+VMM_SIZE(vmm_region, 16);
+VMM_SIZE(vmm_host_api, 200);
 VMM_SIZE(vmm_device_create_info, 64);
 VMM_SIZE(vmm_plugin_descriptor, 152);
 VMM_SIZE(vmm_vcpu_registers, 152);

@@ -169,7 +169,14 @@ private:
             host().info("guest entered S5 (soft off): stopping the VM with status 0");
             host().request_stop(0);
         } else if (type == kSleepS3) {
-            host().warn("guest asked for S3 (suspend to RAM), which this device does not implement yet: ignored");
+            // WAK_STS reads 1 once the guest runs again, which is after the wake.
+            if (host().request_suspend()) {
+                status_ |= kWak;
+                host().info("guest entered S3 (suspend to RAM)");
+            } else {
+                host().warn("guest asked for S3, which this host or machine cannot do (no ACPI tables, or a host "
+                            "before ABI 1.5): ignored");
+            }
         } else {
             host().warn("guest wrote SLP_EN with SLP_TYP %u, which no \\_Sx package names: ignored", type);
         }

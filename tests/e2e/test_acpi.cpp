@@ -1,10 +1,13 @@
 // End to end: the VMM's ACPI tables and the acpi-pm device, seen from
 // guests that find them as an OS does (guests/acpi/): the tables checked
 // for every vCPU count and device placement the machine file chooses, the
-// PM timer's rate against the host's TSC, and power-off through S5.
+// PM timer's rate against the host's TSC, power-off through S5, and
+// suspend to RAM (S3) woken by the control socket and by the RTC alarm.
+#include "control_client.hpp"
 #include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "temp_dir.hpp"
+#include "wait_for.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <future>
 #include <regex>
 #include <thread>
 
@@ -117,4 +121,90 @@ TEST_CASE("acpi: SLP_TYP from \\_S5 and SLP_EN power the machine off with status
     CHECK(r.out.find("s5: slp_typ=0 powering off\n") != std::string::npos);
     CHECK(r.out.find("still running") == std::string::npos);
     CHECK(r.err.find("device 'pm' asked to stop with status 0") != std::string::npos);
+}
+
+TEST_CASE("acpi: S3 stops every vCPU until a control-socket wake, then vCPU 0 resumes in real mode at the vector",
+          "[e2e][acpi][s3]")
+{
+    TempDir dir("acpi-s3");
+    const std::string socket = (dir.path / "control.sock").string();
+    auto vmm = std::async(std::launch::async, [&] {
+        return run_vmm({"--config", "machines/pc-acpi-s3.toml", "--control", socket, "--timeout", "60"});
+    });
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        REQUIRE(wait_for([&] { return control.request({{"command", "status"}}).value("suspended", false); }, 30000ms));
+        // Asleep: nothing runs, whatever the wait (the guest would end at once if it did).
+        std::this_thread::sleep_for(300ms);
+        CHECK(vmm.wait_for(0s) == std::future_status::timeout);
+        CHECK_THAT(control.request({{"command", "wake"}}), IsOk());
+    }
+    const ProcessResult r = vmm.get();
+    show(r);
+    CHECK(r.exit_status == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(r.out, m, std::regex(R"(s3: vector=0x([0-9a-f]+) slp_typ=1 suspending until woken\n)")));
+    const unsigned long vector = std::stoul(m[1], nullptr, 16);
+    CHECK(r.out.find("s3: resumed in real mode at the waking vector\ns3: RAM kept, WAK_STS set: ok\n") !=
+          std::string::npos);
+    CHECK(r.out.find("FAILED") == std::string::npos);
+    // CS = vector >> 4, IP = vector & 0xf, as ACPI says.
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "(%04lx:%04lx)", vector >> 4, vector & 0xf);
+    CHECK(r.err.find("waking the VM from S3: a control-socket wake request") != std::string::npos);
+    CHECK(r.err.find(std::string("vcpu 0: woke from S3 at the FACS waking vector ") ) != std::string::npos);
+    CHECK(r.err.find(expected) != std::string::npos);
+    std::snprintf(expected, sizeof expected, "last exit IO at %04lx:", vector >> 4);
+    CHECK(r.err.find(expected) != std::string::npos); // vCPU 0 ended in the waking code's segment
+}
+
+TEST_CASE("acpi: S3 woken by the RTC alarm's interrupt line", "[e2e][acpi][s3]")
+{
+    const auto started = std::chrono::steady_clock::now();
+    const ProcessResult r = run_machine("pc-acpi-s3-rtc", {"--timeout", "60"});
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CHECK(r.exit_status == 0);
+    CHECK(r.out.find("suspending until the RTC alarm\ns3: resumed in real mode at the waking vector\n"
+                     "s3: RAM kept, WAK_STS set: ok\n") != std::string::npos);
+    CHECK(r.err.find("waking the VM from S3: interrupt line 8 rose") != std::string::npos);
+    // The alarm is 2 s ahead at a one-second update: it fires after 1 to 3 s.
+    std::printf("s3 woken by the RTC alarm: the run took %.2f s\n", seconds);
+    CHECK(seconds > 0.9);
+}
+
+TEST_CASE("acpi: a stop while the VM sleeps in S3 ends it at once", "[e2e][acpi][s3]")
+{
+    TempDir dir("acpi-s3-stop");
+    const std::string socket = (dir.path / "control.sock").string();
+    auto vmm = std::async(std::launch::async, [&] {
+        return run_vmm({"--config", "machines/pc-acpi-s3.toml", "--control", socket, "--timeout", "60"});
+    });
+    ControlClient control(socket);
+    REQUIRE(control.connected());
+    REQUIRE(wait_for([&] { return control.request({{"command", "status"}}).value("suspended", false); }, 30000ms));
+    const auto stop = std::chrono::steady_clock::now();
+    CHECK_THAT(control.request({{"command", "stop"}}), IsOk());
+    const ProcessResult r = vmm.get();
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(std::chrono::steady_clock::now() - stop < 1s);
+    CHECK(r.out.find("resumed") == std::string::npos);
+}
+
+TEST_CASE("acpi: wake is refused when the VM is not asleep", "[e2e][acpi][s3]")
+{
+    TempDir dir("acpi-wake");
+    const std::string socket = (dir.path / "control.sock").string();
+    const std::string machine = dir.write("m.toml", "[machine]\nmemory = \"64K\"\n[[image]]\nfile = \"runaway.bin\"\n"
+                                                    "address = 0x1000\n");
+    auto vmm = std::async(std::launch::async, [&] { return run_vmm({"--config", machine, "--control", socket}); });
+    ControlClient control(socket);
+    REQUIRE(control.connected());
+    CHECK_THAT(control.request({{"command", "wake"}}),
+               FailsWith("the VM is not suspended (wake only ends an ACPI S3 sleep)"));
+    CHECK_THAT(control.request({{"command", "stop"}}), IsOk());
+    const ProcessResult r = vmm.get();
+    show(r);
+    CHECK(r.exit_status == 0);
 }

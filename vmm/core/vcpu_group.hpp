@@ -23,7 +23,8 @@ namespace vmm {
 class VcpuGroup final : public PausePoint {
 public:
     VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
-              IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers);
+              IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
+              SleepPoint *sleep_point = nullptr);
     ~VcpuGroup();
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
@@ -38,13 +39,16 @@ public:
     bool pause(std::chrono::milliseconds timeout);
     void resume();
 
+    // Gets every running vCPU out of KVM_RUN to look at its flags (a
+    // suspend); any thread.
+    void kick_all();
+
     bool pause_pending() const override { return pause_pending_.load(std::memory_order_relaxed); }
     void checkpoint(kvm_run &run) override;
     void clear_kick(kvm_run &run) override;
 
 private:
     void thread_main(std::size_t slot);
-    void kick_all();
     void kick_locked(); // mutex_ held
 
     std::vector<std::unique_ptr<Vcpu>> &vcpus_;
@@ -53,6 +57,7 @@ private:
     RunControl &control_;
     const ExitObservers &observers_;
     bool sync_registers_;
+    SleepPoint *sleep_point_;
 
     std::mutex mutex_; // guards active_, running_, the pause state and the kick
     std::condition_variable changed_;

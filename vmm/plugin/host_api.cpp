@@ -187,6 +187,13 @@ vmm_status host_release(vmm_host_context *host, uint64_t handle)
 
 uint64_t host_clock_ns(vmm_host_context *) { return DeviceRuntime::clock_ns(); }
 
+vmm_status host_request_suspend(vmm_host_context *host)
+{
+    if (host == nullptr || !host->usable("request_suspend"))
+        return VMM_ERROR_INVALID;
+    return host->services->request_suspend(host->instance_name);
+}
+
 const vmm_host_api kHostApi = {
     sizeof(vmm_host_api),
     VMM_ABI_VERSION,
@@ -213,6 +220,8 @@ const vmm_host_api kHostApi = {
     &host_doorbell_add,
     &host_release,
     &host_clock_ns,
+    // ABI 1.5: ACPI sleep (acpi-pm)
+    &host_request_suspend,
 };
 
 } // namespace

@@ -39,6 +39,12 @@ public:
         (void)registers;
         return VMM_ERROR_RANGE;
     }
+    // ABI 1.5: ACPI S3 (see vmm_host_api.request_suspend).
+    virtual vmm_status request_suspend(const std::string &requester)
+    {
+        (void)requester;
+        return VMM_ERROR_UNSUPPORTED;
+    }
 };
 
 } // namespace vmm

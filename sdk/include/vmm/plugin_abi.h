@@ -31,7 +31,8 @@
  * interrupt lines and MSI, timers, file-descriptor watches, doorbells
  * (vmm_host_api.irq_set_level ... clock_ns), a device lifecycle
  * (vmm_plugin_descriptor.realize, quiesce, resume) and declared interrupt
- * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count).
+ * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count);
+ * 1.5 ACPI sleep (vmm_host_api.request_suspend).
  *
  * A device's life (1.4), in the order the host calls it:
  *  1. create      before the VM exists: check settings and regions, allocate.
@@ -80,7 +81,7 @@ extern "C" {
 #endif
 
 #define VMM_ABI_MAJOR 1u
-#define VMM_ABI_MINOR 4u
+#define VMM_ABI_MINOR 5u
 #define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
 #define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
 #define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -379,6 +380,18 @@ typedef struct vmm_host_api {
 
     /* Nanoseconds on CLOCK_MONOTONIC, the timers' clock. */
     uint64_t (*clock_ns)(vmm_host_context *host);
+
+    /* ---- ABI 1.5: ACPI sleep states (the acpi-pm device) ---- */
+
+    /* Suspend to RAM (ACPI S3): every vCPU stops at its next exit boundary
+     * and stays stopped, guest RAM and devices untouched (timers, watches
+     * and interrupt lines go on), until a wake event: an interrupt line a
+     * device raises or pulses, or a control-socket `wake` request. Then
+     * the boot vCPU restarts in real mode at the FACS firmware waking
+     * vector (CS = vector >> 4, IP = vector & 0xf) and the others wait for
+     * INIT/SIPI. Returns at once. VMM_ERROR_UNSUPPORTED on a machine
+     * without ACPI tables (no FACS to take the vector from). */
+    vmm_status (*request_suspend)(vmm_host_context *host);
 } vmm_host_api;
 
 typedef struct vmm_device_create_info {
