@@ -16,6 +16,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -255,6 +256,9 @@ TEST_CASE("ACPI tables: found by scanning, every checksum right, values from the
         CHECK(madt_dsl.find("Address : FEC00000") != std::string::npos);
         const std::string dsdt_dsl = dump("dsdt", dsdt.address, dsdt.length);
         CHECK(dsdt_dsl.find("Name (_S5, Package (0x04)") != std::string::npos);
+        // VMM_ACPI_DUMP=FILE keeps iasl's disassembly, for a person to read.
+        if (const char *keep = std::getenv("VMM_ACPI_DUMP"))
+            std::ofstream(keep) << fadt_dsl << madt_dsl << dsdt_dsl;
         const std::string facs_dsl = dump("facs", facs, 64);
         CHECK(facs_dsl.find("Signature : \"FACS\"") != std::string::npos);
         dump("rsdt", f.tables.at("RSDT").address, f.tables.at("RSDT").length);
