@@ -55,6 +55,7 @@ const std::map<std::string, Expected> kRun = {
     {"pc-acpi.toml", {{"lapics=2 ", " ok\n"}, {}, 0}},
     {"pc-acpi-pmtimer.toml", {{"pmtimer: ticks="}, {}, 0}},
     {"pc-acpi-s3-rtc.toml", {{"s3: RAM kept, WAK_STS set: ok\n"}, {"interrupt line 8 rose"}, 0}},
+    {"pc-acpi-sci.toml", {{"sci: line=9 pwrbtn=1 tmr=1 "}, {}, 0}},
     {"pc-acpi-s5.toml", {{"s5: slp_typ=0 powering off\n"}, {"guest entered S5"}, 0}},
 };
 
