@@ -138,6 +138,9 @@ TEST_CASE("acpi: S3 stops every vCPU until a control-socket wake, then vCPU 0 re
         // Asleep: nothing runs, whatever the wait (the guest would end at once if it did).
         std::this_thread::sleep_for(300ms);
         CHECK(vmm.wait_for(0s) == std::future_status::timeout);
+        // A swap pauses the sleeping vCPUs too, and the VM sleeps on after it.
+        CHECK_THAT(control.request({{"command", "swap"}, {"device", "com1"}, {"plugin", "serial"}}), IsOk());
+        CHECK(control.request({{"command", "status"}}).value("suspended", false));
         CHECK_THAT(control.request({{"command", "wake"}}), IsOk());
     }
     const ProcessResult r = vmm.get();
