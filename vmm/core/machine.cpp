@@ -86,6 +86,9 @@ void Machine::create_vm()
         runtime.save(vcpu->regs()); // the state before the first exit
         vcpus_.push_back(std::move(vcpu));
     }
+    if (plan_.boot.mode == CpuMode::user64)
+        user_mode_ = std::make_unique<UserModeTraps>(UserModeTraps{
+            x86::user::Layout(plan_.boot.system_area.value_or(0), plan_.boot.mapped_gib, spec_.vcpus), *memory_});
     const int sync = kvm_->extension(KVM_CAP_SYNC_REGS);
     sync_registers_ = (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) == (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
 }
@@ -148,11 +151,17 @@ void Machine::request_stop(int32_t exit_status, const std::string &requester)
                           fmt::format("device '{}' asked to stop with status {}", requester, exit_status));
 }
 
+void Machine::device_crashed(int32_t exit_status, const std::string &reason)
+{
+    control_.request_stop(StopCause::plugin_crashed, exit_status, reason);
+}
+
 RunResult Machine::run()
 {
     RunResult result;
     {
-        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_, sleep_.get());
+        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_, user_mode_.get(),
+                        sleep_.get());
         // Cleared on every way out, as group_ below: no suspend may kick a destroyed group.
         struct SleepKick {
             SleepControl *sleep;

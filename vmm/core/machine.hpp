@@ -53,6 +53,7 @@ public:
 
     GuestMemory &memory() override { return *memory_; }
     void request_stop(int32_t exit_status, const std::string &requester) override;
+    void device_crashed(int32_t exit_status, const std::string &reason) override;
     // The machine's vCPUs, also while devices are created (before them).
     uint32_t vcpu_count() override { return spec_.vcpus; }
     int32_t current_vcpu() override;
@@ -103,6 +104,7 @@ private:
     // Destroyed bottom-up: vCPUs, devices, the VM, KVM, then memory last, so
     // nothing ever points into unmapped guest memory.
     std::unique_ptr<GuestMemory> memory_;
+    std::unique_ptr<UserModeTraps> user_mode_; // mode = "user" only
     std::unique_ptr<KvmSystem> kvm_;
     std::unique_ptr<Vm> vm_;
     std::unique_ptr<DeviceManager> devices_;

@@ -24,7 +24,7 @@ class VcpuGroup final : public PausePoint {
 public:
     VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
               IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
-              SleepPoint *sleep_point = nullptr);
+              const UserModeTraps *user_mode = nullptr, SleepPoint *sleep_point = nullptr);
     ~VcpuGroup();
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
@@ -57,6 +57,7 @@ private:
     RunControl &control_;
     const ExitObservers &observers_;
     bool sync_registers_;
+    const UserModeTraps *user_mode_;
     SleepPoint *sleep_point_;
 
     std::mutex mutex_; // guards active_, running_, the pause state and the kick
