@@ -70,6 +70,7 @@ typedef const vmm_irq_decl *irq_decls;
 #if VMM_ABI_MINOR >= 5
 typedef vmm_status (*machine_info_fn)(vmm_host_context *, vmm_machine_info *);
 typedef vmm_status (*machine_blob_fn)(vmm_host_context *, const char *, uint64_t, void *, uint64_t, uint64_t *);
+typedef vmm_status (*request_suspend_fn)(vmm_host_context *);
 #endif
 
 /* ---- ABI 1.0: these hold for every 1.x ------------------------------------ */
@@ -297,6 +298,8 @@ VMM_FIELD(vmm_machine_info, cmdline_size, 64, uint64_t);
 
 VMM_FIELD(vmm_host_api, machine_info, 192, machine_info_fn);
 VMM_FIELD(vmm_host_api, machine_blob, 200, machine_blob_fn);
+/* ACPI sleep (acpi-pm) */
+VMM_FIELD(vmm_host_api, request_suspend, 208, request_suspend_fn);
 #endif
 
 /* ---- sizes of the current minor ------------------------------------------ */
@@ -356,7 +359,7 @@ VMM_SIZE(vmm_config_key, 32);
 VMM_SIZE(vmm_region_decl, 24);
 VMM_SIZE(vmm_setting, 48);
 VMM_SIZE(vmm_region, 16);
-VMM_SIZE(vmm_host_api, 208);
+VMM_SIZE(vmm_host_api, 216);
 VMM_SIZE(vmm_device_create_info, 64);
 VMM_SIZE(vmm_plugin_descriptor, 152);
 VMM_SIZE(vmm_vcpu_registers, 152);

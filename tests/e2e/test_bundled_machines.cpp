@@ -56,11 +56,18 @@ const std::map<std::string, Expected> kRun = {
     // debug-exit has QEMU's encoding, so a guest's 0 ("passed") exits with 1.
     {"pc-pit-real.toml", {{"woken by the PIT 10 times"}, {}, 1}},
     {"pc-rtc.toml", {{"rtc: all checks passed"}, {}, 1}},
+    // ACPI (plugins/acpi-pm, docs/acpi.md; test_acpi.cpp checks more).
+    {"pc-acpi.toml", {{"lapics=2 ", " ok\n"}, {}, 0}},
+    {"pc-acpi-pmtimer.toml", {{"pmtimer: ticks="}, {}, 0}},
+    {"pc-acpi-s3-rtc.toml", {{"s3: RAM kept, WAK_STS set: ok\n"}, {"interrupt line 8 rose"}, 0}},
+    {"pc-acpi-sci.toml", {{"sci: line=9 pwrbtn=1 tmr=1 "}, {}, 0}},
+    {"pc-acpi-s5.toml", {{"s5: slp_typ=0 powering off\n"}, {"guest entered S5"}, 0}},
 };
 
 // Machines that do not end on their own, and why.
 const std::map<std::string, std::string> kNotRun = {
     {"echo.toml", "it answers lines from stdin until one is \"quit\" (test_device_runtime.cpp types them)"},
+    {"pc-acpi-s3.toml", "it sleeps in S3 until a control-socket wake (test_acpi.cpp sends it)"},
 };
 
 } // namespace

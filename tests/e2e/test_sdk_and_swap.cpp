@@ -366,7 +366,7 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
         CHECK_THAT(reply_to("[1, 2]"), FailsWith("a request is a JSON object such as {\"command\": \"status\"}"));
         CHECK_THAT(reply_to("{}"), FailsWith("\"command\" must be a string"));
         CHECK_THAT(reply_to(R"({"command": 7})"), FailsWith("\"command\" must be a string"));
-        CHECK_THAT(reply_to(R"({"command": "reboot"})"), FailsWith("unknown command \"reboot\" (status, swap, stop)"));
+        CHECK_THAT(reply_to(R"({"command": "reboot"})"), FailsWith("unknown command \"reboot\" (status, swap, stop, wake)"));
         CHECK_THAT(reply_to(R"({"command": "swap", "plugin": "serial"})"), FailsWith("\"device\" must be a string"));
         CHECK_THAT(reply_to(R"({"command": "swap", "device": "nope", "plugin": "serial"})"),
                    FailsWith("no device named 'nope'"));

@@ -162,7 +162,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\nvcpus = = 2\n", "m.toml:3:9: Error while parsing value: could not determine value type"},
         {"[cpu]\nmode = \"real\"\n", "m.toml:1:1: missing [machine] table (it gives at least `memory`)"},
         {"[machine]\nvcpus = 1\n", "m.toml:1:1: [machine]: missing required key 'memory' (a size such as 4096 or \"64K\")"},
-        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: irqchip, isolate, memory, name, pit, strict, vcpus)"},
+        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: acpi, irqchip, isolate, memory, name, pit, strict, vcpus)"},
         {"[machine]\nmemory = 4096\nvcpus = \"two\"\n", "m.toml:3:9: [machine]: 'vcpus' must be an integer, not a string"},
         {"[machine]\nmemory = 4095\n", "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB"},
         {"[machine]\nmemory = \"4G\"\n", "m.toml:2:10: [machine]: memory = 0x100000000 is more than the 3 GiB this vmm maps below the 32-bit I/O hole"},
@@ -250,7 +250,7 @@ TEST_CASE("all errors of a machine file are reported together", "[config]")
     const std::string text = errors_of("[machine]\nmemory = 4095\nvcpus = 100\ncolour = \"blue\"\n");
     CHECK(text == "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB\n"
                   "m.toml:3:9: [machine]: vcpus = 100 must be between 1 and 64\n"
-                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: irqchip, isolate, memory, name, pit, strict, vcpus)");
+                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: acpi, irqchip, isolate, memory, name, pit, strict, vcpus)");
 }
 
 TEST_CASE("image files are found next to the machine file, then on the guest path", "[config]")

@@ -87,6 +87,10 @@ void MachineParser::parse_machine_table(TableReader &top)
         spec_.pit = *pit;
         spec_.pit_where = machine.where("pit");
     }
+    if (auto acpi = machine.boolean("acpi")) {
+        spec_.acpi = *acpi;
+        spec_.acpi_where = machine.where("acpi");
+    }
     machine.reject_unknown_keys();
 }
 

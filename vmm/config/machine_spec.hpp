@@ -167,6 +167,8 @@ struct MachineSpec {
     SourceLocation irqchip_where;
     bool pit = false; // in-kernel i8254 PIT (KVM_CREATE_PIT2) on ports 0x40-0x43, line 0; needs irqchip
     SourceLocation pit_where;
+    bool acpi = false; // ACPI tables in the BIOS area (boot/acpi_tables.hpp); needs an acpi-pm device
+    SourceLocation acpi_where;
     CpuSpec cpu;
     std::vector<ImageSpec> images;
     std::vector<DeviceSpec> devices;

@@ -50,7 +50,8 @@ json status(Machine &machine)
                          {"exits", runtime->exits.load()},
                          {"host_thread_id", runtime->thread_id.load()}});
     }
-    return {{"ok", true}, {"machine", machine.spec().name}, {"devices", devices}, {"vcpus", vcpus}};
+    return {{"ok", true},     {"machine", machine.spec().name}, {"devices", devices},
+            {"vcpus", vcpus}, {"suspended", machine.suspended()}};
 }
 
 std::vector<Setting> settings_from(const json &object)
@@ -113,7 +114,14 @@ json handle(const json &request, Machine &machine)
         return {{"ok", true},          {"device", r.device},           {"old_plugin", r.old_plugin},
                 {"new_plugin", r.new_plugin}, {"state_bytes", r.state_bytes}, {"pause_us", r.pause_us}};
     }
-    throw InputError(fmt::format("unknown command \"{}\" (status, swap, stop)", command));
+    if (command == "wake") {
+        // ACPI S3: a wake event, as a power button press or a wake-on-LAN
+        // packet would be on a real machine.
+        if (!machine.wake("a control-socket wake request"))
+            throw InputError("the VM is not suspended (wake only ends an ACPI S3 sleep)");
+        return {{"ok", true}};
+    }
+    throw InputError(fmt::format("unknown command \"{}\" (status, swap, stop, wake)", command));
 }
 
 } // namespace

@@ -76,10 +76,11 @@ DeviceManager::DeviceManager(MachinePlan &plan, HostServices &services, bool irq
 
 DeviceManager::~DeviceManager() { destroy_all(); }
 
-void DeviceManager::start(Vm &vm, bool irqchip)
+void DeviceManager::start(Vm &vm, bool irqchip, std::function<void(uint32_t)> on_line_raised)
 {
     if (irqchip) {
         lines_ = std::make_unique<InterruptLines>(vm);
+        lines_->set_raise_observer(std::move(on_line_raised));
         for (const auto &device : devices_) {
             for (const auto &line : device->wiring().lines) {
                 if (line)

@@ -13,6 +13,7 @@
 #include "runtime/interrupt_lines.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,7 +37,8 @@ public:
     // Once the VM (and its irqchip) exist: one irqfd per connected line,
     // the event loop, then `realize` of every device in order. A device
     // that refuses is bad input (InputError at its `[[device]]`).
-    void start(Vm &vm, bool irqchip);
+    // `on_line_raised` (optional) hears every line that rises or is pulsed.
+    void start(Vm &vm, bool irqchip, std::function<void(uint32_t gsi)> on_line_raised = {});
 
     const std::vector<std::unique_ptr<DeviceInstance>> &devices() const { return devices_; }
     DeviceInstance &at(std::size_t index) const { return *devices_.at(index); }

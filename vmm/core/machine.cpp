@@ -78,6 +78,8 @@ void Machine::create_vm()
     for (uint32_t i = 0; i < spec_.vcpus; ++i) {
         auto vcpu = std::make_unique<Vcpu>(*vm_, i);
         vcpu->set_cpuid(cpuid_for_vcpu(supported, spec_.cpu.cpuid, i));
+        if (i == 0 && plan_.acpi)
+            create_sleep_control(vcpu->sregs()); // KVM's reset state, before setup_cpu changes it
         setup_cpu(*vcpu, spec_, plan_.boot, i);
         VcpuRuntime &runtime = *runtimes_[i];
         runtime.vcpu = vcpu.get(); // read only on the vCPU's own thread, which starts later
@@ -98,7 +100,44 @@ void Machine::create_platform()
             vm_->create_pit();
         vcpus_.front()->set_virtual_wire_lints();
     }
-    devices_->start(*vm_, spec_.irqchip); // lines, the event loop, realize
+    std::function<void(uint32_t)> on_line_raised;
+    if (sleep_)
+        on_line_raised = [this](uint32_t gsi) {
+            if (sleep_->suspended())
+                wake(fmt::format("interrupt line {} rose", gsi));
+        };
+    devices_->start(*vm_, spec_.irqchip, std::move(on_line_raised)); // lines, the event loop, realize
+}
+
+void Machine::create_sleep_control(const kvm_sregs &boot_reset)
+{
+    // The FACS's firmware waking vector, read when the VM wakes: the guest
+    // writes it just before it sleeps.
+    const uint64_t vector_address = plan_.acpi->address(plan_.acpi->layout.facs) + 12;
+    auto waking_vector = [this, vector_address]() -> uint32_t {
+        uint32_t vector = 0;
+        if (const uint8_t *p = memory_->host_pointer(vector_address, sizeof vector))
+            std::memcpy(&vector, p, sizeof vector);
+        return vector;
+    };
+    sleep_ = std::make_unique<SleepControl>(spec_.vcpus, std::move(waking_vector), boot_reset);
+}
+
+vmm_status Machine::request_suspend(const std::string &requester)
+{
+    if (!sleep_)
+        return VMM_ERROR_UNSUPPORTED;
+    if (sleep_->suspend())
+        logging::core().info("device '{}' suspended the VM to RAM (S3): vCPUs stop until a wake event", requester);
+    return VMM_OK;
+}
+
+bool Machine::wake(const std::string &why)
+{
+    if (!sleep_ || !sleep_->wake())
+        return false;
+    logging::core().info("waking the VM from S3: {}", why);
+    return true;
 }
 
 void Machine::find_observers()
@@ -121,7 +160,22 @@ RunResult Machine::run()
 {
     RunResult result;
     {
-        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_, user_mode_.get());
+        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_, user_mode_.get(),
+                        sleep_.get());
+        // Cleared on every way out, as group_ below: no suspend may kick a destroyed group.
+        struct SleepKick {
+            SleepControl *sleep;
+            SleepKick(SleepControl *s, VcpuGroup &g) : sleep(s)
+            {
+                if (sleep)
+                    sleep->set_kick([&g] { g.kick_all(); });
+            }
+            ~SleepKick()
+            {
+                if (sleep)
+                    sleep->set_kick(nullptr);
+            }
+        } sleep_kick(sleep_.get(), group);
         // group_ is cleared on every way out of this scope, an exception
         // from run() included: a swap must never see a destroyed group.
         struct Published {

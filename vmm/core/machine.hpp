@@ -10,6 +10,7 @@
 #include "core/machine_facts_builder.hpp"
 #include "core/exit_observers.hpp"
 #include "core/run_control.hpp"
+#include "core/sleep_control.hpp"
 #include "core/vcpu_group.hpp"
 #include "core/vcpu_loop.hpp"
 #include "core/vcpu_runtime.hpp"
@@ -61,6 +62,12 @@ public:
     vmm_status get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers) override;
     vmm_status set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers) override;
     const MachineFacts &machine_facts() override { return facts_; }
+    // ACPI S3 (core/sleep_control.hpp): only a machine with ACPI tables sleeps.
+    vmm_status request_suspend(const std::string &requester) override;
+    // A wake event; `why` goes to the log. False when the VM was not suspended
+    // (or cannot sleep at all).
+    bool wake(const std::string &why);
+    bool suspended() const { return sleep_ && sleep_->suspended(); }
     RunControl &control() { return control_; }
     IoRouter &io() { return *io_; }
     const DeviceManager &devices() const { return *devices_; }
@@ -85,6 +92,7 @@ private:
     void create_vm();
     void create_platform(); // the PIT, the boot vCPU's LINTs, the device runtime
     void find_observers();
+    void create_sleep_control(const kvm_sregs &boot_reset);
     // The runtime of the calling thread's vCPU, if it is one of ours.
     VcpuRuntime *calling_vcpu();
 
@@ -108,6 +116,7 @@ private:
     std::vector<std::unique_ptr<VcpuRuntime>> runtimes_;
     ExitObservers observers_;
     bool sync_registers_ = false;
+    std::unique_ptr<SleepControl> sleep_; // [machine] acpi = true
 };
 
 } // namespace vmm

@@ -1,5 +1,6 @@
 #include "core/machine_plan.hpp"
 
+#include "core/acpi_plan.hpp"
 #include "core/irq_plan.hpp"
 #include "core/kernel_devices.hpp"
 #include "kvm/vm.hpp"
@@ -55,6 +56,8 @@ public:
                 errors_.insert(errors_.end(), errors.errors().begin(), errors.errors().end());
             }
         }
+        if (errors_.empty())
+            place_acpi_tables(spec_, plan_, errors_);
         if (!errors_.empty())
             throw InputErrors(std::move(errors_));
         return std::move(plan_);

@@ -7,6 +7,7 @@
 // problem located in the machine file; only then is a VM created.
 #pragma once
 
+#include "boot/acpi_tables.hpp"
 #include "boot/boot_layout.hpp"
 #include "boot/image_loader.hpp"
 #include "bus/address_space.hpp"
@@ -43,6 +44,7 @@ struct MachinePlan {
     AddressSpace mmio{Space::mmio};
     std::vector<LoadedImage> images;
     BootLayout boot;
+    std::optional<acpi::Tables> acpi; // [machine] acpi = true (core/acpi_plan.hpp)
 };
 
 MachinePlan plan_machine(const MachineSpec &spec, PluginFinder &plugins);

@@ -24,7 +24,7 @@ class VcpuGroup final : public PausePoint {
 public:
     VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
               IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
-              const UserModeTraps *user_mode = nullptr);
+              const UserModeTraps *user_mode = nullptr, SleepPoint *sleep_point = nullptr);
     ~VcpuGroup();
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
@@ -39,13 +39,16 @@ public:
     bool pause(std::chrono::milliseconds timeout);
     void resume();
 
+    // Gets every running vCPU out of KVM_RUN to look at its flags (a
+    // suspend); any thread.
+    void kick_all();
+
     bool pause_pending() const override { return pause_pending_.load(std::memory_order_relaxed); }
     void checkpoint(kvm_run &run) override;
     void clear_kick(kvm_run &run) override;
 
 private:
     void thread_main(std::size_t slot);
-    void kick_all();
     void kick_locked(); // mutex_ held
 
     std::vector<std::unique_ptr<Vcpu>> &vcpus_;
@@ -55,6 +58,7 @@ private:
     const ExitObservers &observers_;
     bool sync_registers_;
     const UserModeTraps *user_mode_;
+    SleepPoint *sleep_point_;
 
     std::mutex mutex_; // guards active_, running_, the pause state and the kick
     std::condition_variable changed_;

@@ -252,6 +252,10 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
             context.pause_point->checkpoint(run);
             continue; // the VM may have been stopped meanwhile
         }
+        if (context.sleep_point != nullptr && context.sleep_point->sleep_pending(context.vcpu.index())) {
+            context.sleep_point->sleep(context.vcpu, run, context.pause_point, context.control);
+            continue;
+        }
         if (observing)
             entered = Clock::now();
         const int error = context.vcpu.run();

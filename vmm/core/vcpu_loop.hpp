@@ -60,6 +60,20 @@ public:
     virtual void clear_kick(kvm_run &run) = 0;
 };
 
+class RunControl;
+class Vcpu;
+
+// Where a vCPU sleeps while the VM is suspended (ACPI S3, core/sleep_control.hpp).
+class SleepPoint {
+public:
+    virtual ~SleepPoint() = default;
+    // One relaxed atomic load per loop iteration when nobody suspends.
+    virtual bool sleep_pending(uint32_t vcpu) const = 0;
+    // Blocks until the VM wakes (or stops; a pause is served meanwhile),
+    // then puts the vCPU into its wake state.
+    virtual void sleep(Vcpu &vcpu, kvm_run &run, PausePoint *pause, const RunControl &control) = 0;
+};
+
 struct VcpuLoopContext {
     Vcpu &vcpu;
     IoRouter &io;
@@ -69,6 +83,7 @@ struct VcpuLoopContext {
     bool sync_registers = false; // KVM_CAP_SYNC_REGS: registers arrive in kvm_run
     PausePoint *pause_point = nullptr;
     const UserModeTraps *user_mode = nullptr; // mode = "user": HLT may be the VMM's exception handler
+    SleepPoint *sleep_point = nullptr; // ACPI S3; nullptr: the machine cannot sleep
 };
 
 // Runs until the vCPU's end, then captures its registers into the outcome.

@@ -95,4 +95,11 @@ void Vcpu::set_virtual_wire_lints()
         throw SystemError(errno_message("KVM_SET_LAPIC", errno));
 }
 
+void Vcpu::set_mp_state(uint32_t state)
+{
+    kvm_mp_state mp{state};
+    if (::ioctl(fd_.get(), KVM_SET_MP_STATE, &mp) < 0)
+        throw SystemError(errno_message("KVM_SET_MP_STATE", errno));
+}
+
 } // namespace vmm

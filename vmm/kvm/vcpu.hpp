@@ -37,6 +37,8 @@ public:
     // them on the boot CPU, so that the PIC's interrupts reach a guest that
     // never programs its local APIC (Intel MP spec, virtual wire mode).
     void set_virtual_wire_lints();
+    // KVM_SET_MP_STATE: KVM_MP_STATE_RUNNABLE, _INIT_RECEIVED (waits for SIPI), ...
+    void set_mp_state(uint32_t state);
 
 private:
     uint32_t index_;

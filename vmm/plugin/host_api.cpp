@@ -223,6 +223,13 @@ vmm_status host_machine_blob(vmm_host_context *host, const char *name, uint64_t 
     return found->second.copy(offset, buffer, size) ? VMM_OK : VMM_ERROR_RANGE;
 }
 
+vmm_status host_request_suspend(vmm_host_context *host)
+{
+    if (host == nullptr || !host->usable("request_suspend"))
+        return VMM_ERROR_INVALID;
+    return host->services->request_suspend(host->instance_name);
+}
+
 const vmm_host_api kHostApi = {
     sizeof(vmm_host_api),
     VMM_ABI_VERSION,
@@ -251,6 +258,8 @@ const vmm_host_api kHostApi = {
     &host_clock_ns,
     &host_machine_info,
     &host_machine_blob,
+    // ABI 1.5: ACPI sleep (acpi-pm)
+    &host_request_suspend,
 };
 
 } // namespace

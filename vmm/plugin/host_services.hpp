@@ -51,6 +51,13 @@ public:
         static const MachineFacts none;
         return none;
     }
+
+    // ABI 1.5: ACPI S3 (see vmm_host_api.request_suspend).
+    virtual vmm_status request_suspend(const std::string &requester)
+    {
+        (void)requester;
+        return VMM_ERROR_UNSUPPORTED;
+    }
 };
 
 } // namespace vmm

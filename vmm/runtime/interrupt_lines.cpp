@@ -51,17 +51,26 @@ vmm_status InterruptLines::drive(uint32_t gsi, bool level)
 
 vmm_status InterruptLines::set_level(uint32_t gsi, const void *source, bool level)
 {
-    std::lock_guard lock(mutex_);
-    if (gsi >= kIoapicLines)
-        return VMM_ERROR_RANGE;
-    std::set<const void *> &holders = asserted_[gsi];
-    const bool was = !holders.empty();
-    if (level)
-        holders.insert(source);
-    else
-        holders.erase(source);
-    const bool now = !holders.empty();
-    return was == now ? VMM_OK : drive(gsi, now);
+    vmm_status status = VMM_OK;
+    bool rose = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (gsi >= kIoapicLines)
+            return VMM_ERROR_RANGE;
+        std::set<const void *> &holders = asserted_[gsi];
+        const bool was = !holders.empty();
+        if (level)
+            holders.insert(source);
+        else
+            holders.erase(source);
+        const bool now = !holders.empty();
+        if (was != now)
+            status = drive(gsi, now);
+        rose = !was && now;
+    }
+    if (rose && raise_observer_)
+        raise_observer_(gsi);
+    return status;
 }
 
 vmm_status InterruptLines::pulse(uint32_t gsi)
@@ -78,6 +87,8 @@ vmm_status InterruptLines::pulse(uint32_t gsi)
         if (held != asserted_.end() && !held->second.empty())
             return VMM_OK;
     }
+    if (raise_observer_)
+        raise_observer_(gsi);
     const uint64_t one = 1;
     // A full eventfd counter (2^64 - 2 pending pulses) cannot happen: KVM
     // consumes each write as it comes.

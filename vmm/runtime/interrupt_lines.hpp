@@ -14,6 +14,7 @@
 #include <vmm/plugin_abi.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -43,6 +44,9 @@ public:
     int eventfd(uint32_t gsi) const;
     // Lowers every line `source` holds (the device went away).
     void drop_source(const void *source);
+    // Called (outside the lock, on the device's thread) whenever a line
+    // rises or is pulsed: an ACPI S3 wake event. Set before devices run.
+    void set_raise_observer(std::function<void(uint32_t gsi)> observer) { raise_observer_ = std::move(observer); }
 
 private:
     vmm_status drive(uint32_t gsi, bool level);
@@ -51,6 +55,7 @@ private:
     std::map<uint32_t, UniqueFd> irqfds_;
     mutable std::mutex mutex_;
     std::map<uint32_t, std::set<const void *>> asserted_;
+    std::function<void(uint32_t)> raise_observer_;
 };
 
 } // namespace vmm

@@ -33,7 +33,8 @@
  * (vmm_plugin_descriptor.realize, quiesce, resume) and declared interrupt
  * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count);
  * 1.5 machine facts for platform devices such as fw_cfg and the CMOS
- * (vmm_host_api.machine_info, machine_blob).
+ * (vmm_host_api.machine_info, machine_blob) and ACPI sleep
+ * (vmm_host_api.request_suspend).
  *
  * A device's life (1.4), in the order the host calls it:
  *  1. create      before the VM exists: check settings and regions, allocate.
@@ -424,6 +425,18 @@ typedef struct vmm_host_api {
      * blob's end (nothing copied, *blob_size still set). */
     vmm_status (*machine_blob)(vmm_host_context *host, const char *name, uint64_t offset, void *buffer,
                                uint64_t size, uint64_t *blob_size);
+
+    /* ---- ABI 1.5: ACPI sleep states (the acpi-pm device) ---- */
+
+    /* Suspend to RAM (ACPI S3): every vCPU stops at its next exit boundary
+     * and stays stopped, guest RAM and devices untouched (timers, watches
+     * and interrupt lines go on), until a wake event: an interrupt line a
+     * device raises or pulses, or a control-socket `wake` request. Then
+     * the boot vCPU restarts in real mode at the FACS firmware waking
+     * vector (CS = vector >> 4, IP = vector & 0xf) and the others wait for
+     * INIT/SIPI. Returns at once. VMM_ERROR_UNSUPPORTED on a machine
+     * without ACPI tables (no FACS to take the vector from). */
+    vmm_status (*request_suspend)(vmm_host_context *host);
 } vmm_host_api;
 
 typedef struct vmm_device_create_info {

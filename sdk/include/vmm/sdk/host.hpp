@@ -99,6 +99,13 @@ public:
             api_->request_stop(context_, exit_status);
     }
 
+    // ABI 1.5: suspend the VM to RAM (ACPI S3) until a wake event; false
+    // when the host has no such service or the machine no ACPI tables.
+    bool request_suspend() const noexcept
+    {
+        return provides(&vmm_host_api::request_suspend) && api_->request_suspend(context_) == VMM_OK;
+    }
+
     // ABI 1.1: the guest-physical base of one of the device's regions, for
     // protocols that publish it to the guest. Nothing from an older host.
     std::optional<uint64_t> region_address(uint32_t region) const noexcept
