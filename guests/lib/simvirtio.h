@@ -48,16 +48,27 @@ extern "C" {
 #define SIMVIRTIO_REG_Q1_CTL 0x0a        /* u8 R/W: bit 0 = ENABLE */
 #define SIMVIRTIO_REG_NOTIFY_MODE 0x0b   /* u8 R: SIMVIRTIO_NOTIFY_* */
 #define SIMVIRTIO_REG_ERROR 0x0c         /* u8 R: SIMVIRTIO_ERR_* */
+#define SIMVIRTIO_REG_VERSION 0x0d       /* u8 R: protocol major << 4 | minor (1.1: 0x11; 1.0 read 0) */
 #define SIMVIRTIO_REG_QUEUE_ADDR 0x10    /* u64 R/W: selected queue's buffer */
 #define SIMVIRTIO_REG_QUEUE_LEN 0x18     /* u32 R/W: selected queue's length */
-#define SIMVIRTIO_REG_QUEUE_CB 0x20      /* u64 R/W: selected queue's control block (poll) */
+#define SIMVIRTIO_REG_QUEUE_CB 0x20      /* u64 R/W: selected queue's control block (poll, doorbell) */
+#define SIMVIRTIO_REG_DEVICE_TABLE 0x28  /* u64 R (R/W when the machine sets none): the device table */
+#define SIMVIRTIO_REG_RX_MSG_END 0x30    /* u32 R: RX index just past the last complete message */
+#define SIMVIRTIO_REG_RX_MSG_COUNT 0x34  /* u32 R: complete messages put on RX since the last reset */
 #define SIMVIRTIO_REG_Q0_HEAD 0x40       /* u32 R/W (exit mode) */
 #define SIMVIRTIO_REG_Q0_TAIL 0x44       /* u32 R (exit mode) */
 #define SIMVIRTIO_REG_Q1_HEAD 0x48       /* u32 R (exit mode) */
 #define SIMVIRTIO_REG_Q1_TAIL 0x4c       /* u32 R/W (exit mode) */
+#define SIMVIRTIO_REG_TX_NOTIFY 0x40     /* u32 W (doorbell mode): TX head published in RAM */
+#define SIMVIRTIO_REG_RX_NOTIFY 0x4c     /* u32 W (doorbell mode): RX tail published in RAM */
 #define SIMVIRTIO_REGION_SIZE 0x100
 
 #define SIMVIRTIO_MAGIC 0x74726976u /* "virt" */
+#define SIMVIRTIO_VERSION 0x11      /* protocol 1.1 */
+/* Where the device is when the machine file does not move it (1.1). */
+#define SIMVIRTIO_DEFAULT_BASE 0xd0000000u
+/* DEVICE_TABLE before the driver wrote it, when the machine sets none. */
+#define SIMVIRTIO_TABLE_UNSET (~(uint64_t)0)
 
 #define SIMVIRTIO_DEVICE_RESET 0x00
 #define SIMVIRTIO_DEVICE_CONFIG 0x02
@@ -68,8 +79,11 @@ extern "C" {
 #define SIMVIRTIO_DRIVER 0x02
 #define SIMVIRTIO_DRIVER_OK 0x04
 /* The assignment's DRIVER_RESET is 0x8000, which does not fit the u8
- * register: here it is bit 7 of the driver status register. */
+ * register: here it is bit 7 of the driver status register. A 16-bit
+ * write of 0x8000 at DRIVER_STATUS (what the assignment implies) is also
+ * taken as a reset request (1.1). */
 #define SIMVIRTIO_DRIVER_RESET 0x80
+#define SIMVIRTIO_ASSIGNMENT_DRIVER_RESET 0x8000
 
 #define SIMVIRTIO_QUEUE_ENABLE 0x01
 #define SIMVIRTIO_QUEUE_TX 0
@@ -77,6 +91,7 @@ extern "C" {
 
 #define SIMVIRTIO_NOTIFY_EXIT 0
 #define SIMVIRTIO_NOTIFY_POLL 1
+#define SIMVIRTIO_NOTIFY_DOORBELL 2
 
 #define SIMVIRTIO_ERR_NONE 0
 #define SIMVIRTIO_ERR_OUT_OF_ORDER 1

@@ -45,9 +45,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 4)
         return 0;
     simvirtio::Config config;
-    config.poll = (data[0] & 1) != 0;
+    config.notify = static_cast<uint8_t>(data[0] % 3); // exit, poll, doorbell
     config.max_queue_length = 2 + static_cast<uint32_t>(take(data, size, 2) % 8192);
-    config.device_table = take(data, size, 2) % kRamSize;
+    const bool table_in_settings = (data[0] & 4) == 0; // else the guest writes DEVICE_TABLE
+    const uint64_t table = take(data, size, 2) % kRamSize;
+    if (table_in_settings)
+        config.device_table = table;
     config.own_address = 0xd0000000;
     config.greeting = "hello, hostile guest\n";
 
