@@ -7,12 +7,20 @@
 //   "unix:PATH"         a UNIX stream socket something listens on, connected
 //                       at start
 //
-// Every descriptor is written through the SDK's BufferedOutput, which never
-// blocks (a full pipe, a stopped terminal, a slow socket reader). The
-// device asks room() before it consumes TX, so what the output cannot take
-// yet stays in the guest's ring (the guest waits) rather than being dropped.
-// A path that cannot be opened or connected is a configuration error,
-// before the guest runs. Not thread-safe: the adapter's mutex serializes it.
+// Every descriptor is written through the SDK's non-blocking OutputFd (the
+// layer under BufferedOutput: pipes and terminals through an O_NONBLOCK
+// open file description of their own, sockets with MSG_DONTWAIT), so a
+// full pipe, a stopped terminal or a slow socket reader never blocks a
+// vCPU. Unlike BufferedOutput it keeps no buffer of its own: write()
+// returns what the descriptor took now and the device leaves the rest in
+// the guest's TX ring, which is the buffer. So nothing is dropped, the
+// guest waits for a slow reader, and TX tail == head still means "written".
+// (A host-side buffer would need a flush from the event loop, which runs
+// outside this thread-safe device's lock.) A path that cannot be opened or
+// connected is a configuration error, before the guest runs. The first
+// write error (a reader gone) is logged once; from then on output is
+// dropped and TX still consumed, so the guest does not stall.
+// Not thread-safe: the adapter's mutex serializes it.
 #pragma once
 
 #include "simvirtio_core.hpp"
@@ -26,67 +34,66 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <string>
 
 namespace simvirtio_plugin {
 
 class OutputSink final : public simvirtio::OutputSink {
 public:
-    // Room for a whole ring of the largest size, so that a reader that
-    // keeps up never splits a batch.
-    static constexpr std::size_t kCapacity = 128 * 1024;
-
     OutputSink(const vmm::sdk::Host &host, const std::string &setting) : host_(host)
     {
         if (setting == "stdout") {
-            buffered_ = std::make_unique<vmm::sdk::BufferedOutput>(host_, "stdout", kCapacity);
+            what_ = "stdout";
             follow_stdout_ = true;
             follow_stdout();
         } else if (setting == "discard") {
             discard_ = true;
         } else if (setting.rfind("file:", 0) == 0 && setting.size() > 5) {
+            what_ = "the output file";
             file_ = vmm::sdk::open_output_file(setting.substr(5), "output");
-            attach(fileno(file_.get()), "the output file");
+            attach(fileno(file_.get()));
         } else if (setting.rfind("unix:", 0) == 0 && setting.size() > 5) {
-            fd_ = connect_socket(setting.substr(5));
-            attach(fd_, "the output socket");
+            what_ = "the output socket";
+            const int fd = connect_socket(setting.substr(5));
+            attach(fd);
+            ::close(fd); // OutputFd works on its own copy
         } else {
             throw vmm::sdk::ConfigError("output must be \"stdout\", \"discard\", \"file:PATH\" or \"unix:PATH\", got \"" +
                                         setting + "\"");
         }
     }
-    ~OutputSink() override
-    {
-        buffered_.reset(); // its last flush needs the descriptor
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    OutputSink(const OutputSink &) = delete;
-    OutputSink &operator=(const OutputSink &) = delete;
 
-    void write(std::span<const uint8_t> bytes) override
+    std::size_t write(std::span<const uint8_t> bytes) override
     {
+        if (discard_ || failed_)
+            return bytes.size();
         if (follow_stdout_)
             follow_stdout();
-        if (buffered_)
-            buffered_->write(bytes.data(), bytes.size());
-    }
-
-    std::size_t room() override
-    {
-        if (discard_)
-            return SIZE_MAX;
-        if (follow_stdout_)
-            follow_stdout();
-        buffered_->flush(); // what waits goes out first, if the descriptor takes it now
-        return buffered_->room();
+        if (!fd_.valid())
+            return bytes.size();
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = fd_.write_some(bytes.data() + done, bytes.size() - done);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n < 0 && errno == EINTR) {
+                continue; // the core kicks vCPU threads with a signal
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                break; // the rest waits on TX
+            } else {
+                failed_ = true;
+                host_.error("cannot write to %s (%s); further output is dropped", what_,
+                            std::strerror(n == 0 ? EIO : errno));
+                return bytes.size();
+            }
+        }
+        return done;
     }
 
 private:
     // Whatever descriptor 1 is at each write, as a plain write(1, ...)
     // would be (as the SDK's StdoutWriter does; tests redirect stdout after
-    // devices exist). Its buffer is this sink's larger one.
+    // devices exist).
     void follow_stdout()
     {
         struct stat st {};
@@ -95,18 +102,19 @@ private:
         stdout_dev_ = st.st_dev;
         stdout_ino_ = st.st_ino;
         stdout_known_ = true;
+        failed_ = false;
         try {
-            buffered_->attach(STDOUT_FILENO);
+            fd_ = vmm::sdk::OutputFd(STDOUT_FILENO);
         } catch (const std::exception &e) {
             host_.error("cannot use stdout: %s", e.what());
+            fd_ = vmm::sdk::OutputFd();
         }
     }
 
-    void attach(int fd, const char *what)
+    void attach(int fd)
     {
-        buffered_ = std::make_unique<vmm::sdk::BufferedOutput>(host_, what, kCapacity);
         try {
-            buffered_->attach(fd);
+            fd_ = vmm::sdk::OutputFd(fd);
         } catch (const std::exception &e) {
             throw vmm::sdk::ConfigError(std::string("output: ") + e.what());
         }
@@ -131,14 +139,15 @@ private:
     }
 
     vmm::sdk::Host host_;
+    const char *what_ = "the output";
     bool discard_ = false;
+    bool failed_ = false;
     bool follow_stdout_ = false;
     bool stdout_known_ = false;
     dev_t stdout_dev_ = 0;
     ino_t stdout_ino_ = 0;
     vmm::sdk::OutputFile file_;
-    int fd_ = -1;
-    std::unique_ptr<vmm::sdk::BufferedOutput> buffered_;
+    vmm::sdk::OutputFd fd_;
 };
 
 } // namespace simvirtio_plugin

@@ -191,16 +191,14 @@ bool Device::service_tx(uint32_t head)
         // a driver that sees tail == head knows its bytes reached the sink.
         // No more than the sink takes now: the rest stays on TX, for the
         // next pass, doorbell or tail read (tx_backlogged_).
-        const uint32_t waiting = (head + length - tail) % length;
-        const uint32_t count = static_cast<uint32_t>(std::min<std::size_t>(waiting, out_.room()));
-        tx_backlogged_ = count < waiting;
-        if (count == 0)
-            return false;
+        const uint32_t count = (head + length - tail) % length;
         const uint32_t first = std::min(count, length - tail);
         std::memcpy(scratch_.data(), tx.buffer + tail, first);
         std::memcpy(scratch_.data() + first, tx.buffer, count - first);
-        out_.write(std::span<const uint8_t>(scratch_.data(), count));
-        publish_tx_tail((tail + count) % length);
+        const auto taken = static_cast<uint32_t>(
+            std::min<std::size_t>(out_.write(std::span<const uint8_t>(scratch_.data(), count)), count));
+        tx_backlogged_ = taken < count;
+        publish_tx_tail((tail + taken) % length);
         return false;
     }
     // Commands, one byte at a time; the tail moves past a byte once the

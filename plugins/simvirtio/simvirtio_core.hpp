@@ -105,15 +105,16 @@ public:
     virtual uint8_t *map(uint64_t gpa, uint64_t size) = 0;
 };
 
-// Where TX data goes once the device is READY: one call per batch.
+// Where TX data goes once the device is READY: one call per batch. It
+// takes what it can now without blocking and returns how many bytes that
+// was; the device moves the TX tail past those only, so the rest waits in
+// the guest's own ring (a slow reader holds the guest back; nothing is
+// dropped). A sink that failed for good returns `bytes.size()` (consumed,
+// dropped) so that the guest does not stall.
 class OutputSink {
 public:
     virtual ~OutputSink() = default;
-    virtual void write(std::span<const uint8_t> bytes) = 0;
-    // How many bytes write() takes now without dropping any: the device
-    // consumes no more TX than that, so a slow reader holds the guest back
-    // instead of losing its data.
-    virtual std::size_t room() { return SIZE_MAX; }
+    virtual std::size_t write(std::span<const uint8_t> bytes) = 0;
 };
 
 enum class LogLevel { debug, info, warn };
