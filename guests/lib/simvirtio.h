@@ -11,6 +11,12 @@
  *         at once.
  *   poll: each control block lives in guest RAM, inside simvirtio_t; the
  *         device polls it from its own thread, so data moves without exits.
+ *   doorbell (1.1): the control blocks live in RAM as in poll mode; after
+ *         publishing a TX head or an RX tail the driver writes the queue's
+ *         doorbell register (a 4-byte write KVM absorbs as an ioeventfd:
+ *         no exit to userspace), and the device drains TX / refills RX on
+ *         its event loop. With `irq = N` the device also pulses line N
+ *         each time it puts bytes on RX, so a driver may sleep in HLT.
  *
  * Freestanding C for long-mode guests; it also builds for i386 (32-bit
  * protected mode: the ring copies use movsl there, 64-bit registers are
@@ -115,9 +121,12 @@ typedef struct queue_control {
 } queue_control_t;
 
 typedef struct simqueue {
-    volatile queue_control_t *q_ctrl; /* MMIO registers (exit) or RAM (poll) */
+    volatile queue_control_t *q_ctrl; /* MMIO registers (exit) or RAM (poll, doorbell) */
     uint32_t maxlen;                  /* the queue's length: maxlen - 1 bytes fit */
     q_elem_t *buffer;
+    /* (ours) doorbell mode: the register to write after publishing this
+     * side's index (TX_NOTIFY for TX, RX_NOTIFY for RX); NULL otherwise. */
+    volatile uint32_t *doorbell;
 } simqueue_t;
 
 #define SIMVIRTIO_MAX_DEVICES 10
@@ -238,6 +247,20 @@ size_t simvirtio_read(simvirtio_t *dev, void *data, size_t n);
 /* One byte from RX, waiting up to about `tsc_cycles` TSC cycles for it.
  * 0, or -1 on timeout. */
 int simvirtio_read_byte_wait(simvirtio_t *dev, q_elem_t *byte, uint64_t tsc_cycles);
+/* (1.1) The device table's address as the device reports it, or
+ * SIMVIRTIO_TABLE_UNSET when the machine sets none and the driver has not
+ * written one yet (a 1.0 device reads 0 here: check SIMVIRTIO_REG_VERSION). */
+static inline uint64_t simvirtio_table_address(const simvirtio_t *dev)
+{
+    return simvirtio_read64(dev, SIMVIRTIO_REG_DEVICE_TABLE);
+}
+/* (1.1) Give the device the table when the machine sets none: 0, or -1 if
+ * the machine set another one (the register is then read-only). */
+int simvirtio_use_device_table(simvirtio_t *dev, volatile device_table_t *table);
+/* (1.1) 1 when RX holds nothing and the last message the device sent
+ * ended where the driver's tail is (RX_MSG_COUNT > `seen`, RX_MSG_END ==
+ * tail): the message is complete. Costs two register reads. */
+int simvirtio_rx_message_done(simvirtio_t *dev, uint32_t seen);
 /* 1 if `address` is one of the table's first `count` (at most 10) entries. */
 int simvirtio_table_contains(const volatile device_table_t *table, uint64_t address);
 
