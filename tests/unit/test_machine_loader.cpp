@@ -170,7 +170,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = -4096\n", "m.toml:2:10: [machine]: 'memory' must not be negative"},
         {"[machine]\nmemory = 4096\nvcpus = 0\n", "m.toml:3:9: [machine]: vcpus = 0 must be between 1 and 64"},
         {"[machine]\nmemory = 4096\nstrict = \"yes\"\n", "m.toml:3:10: [machine]: 'strict' must be a boolean (true or false), not a string"},
-        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"virtual86\"\n", "m.toml:4:8: [cpu]: unknown mode \"virtual86\" (expected \"real\", \"protected\", \"long\" or \"reset\")"},
+        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"virtual86\"\n", "m.toml:4:8: [cpu]: unknown mode \"virtual86\" (expected \"real\", \"protected\", \"long\", \"user\" or \"reset\")"},
         {"[machine]\nmemory = 4096\n[cpu]\nentry = -1\n", "m.toml:4:9: [cpu]: 'entry' must not be negative (got -1)"},
         {"[machine]\nmemory = 4096\n[cpu]\nregisters = { rip = 5 }\n", "m.toml:4:21: [cpu.registers]: set the start address with [cpu] entry, not rip"},
         {"[machine]\nmemory = 4096\n[cpu]\nregisters = { rxx = 5 }\n", "m.toml:4:15: [cpu.registers]: unknown key 'rxx' (known keys: r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rflags, rsi, rsp)"},
@@ -324,7 +324,7 @@ TEST_CASE("a UTF-8 byte-order mark at the start is accepted, columns unchanged",
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\nvcpus = 0\n") ==
           "m.toml:3:9: [machine]: vcpus = 0 must be between 1 and 64");
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nmode = \"x\"\n[oops]\n") ==
-          "m.toml:4:8: [cpu]: unknown mode \"x\" (expected \"real\", \"protected\", \"long\" or \"reset\")\n"
+          "m.toml:4:8: [cpu]: unknown mode \"x\" (expected \"real\", \"protected\", \"long\", \"user\" or \"reset\")\n"
           "m.toml:5:2: machine file: unknown key 'oops' (known keys: check, cpu, device, image, machine)");
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nentry = \"x\"\n") ==
           "m.toml:4:9: [cpu]: 'entry' must be an integer, not a string");

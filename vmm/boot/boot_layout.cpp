@@ -1,6 +1,7 @@
 #include "boot/boot_layout.hpp"
 
 #include "boot/multiboot.hpp"
+#include "boot/user_mode_tables.hpp"
 #include "boot/x86_tables.hpp"
 #include "kvm/cpuid.hpp"
 #include "support/errors.hpp"
@@ -38,8 +39,10 @@ public:
         choose_stack();
         if (multiboot != nullptr && errors_.empty())
             place_multiboot(*multiboot);
-        if (layout_.mode == CpuMode::protected32 || layout_.mode == CpuMode::long64)
+        if (layout_.mode == CpuMode::protected32 || layout_.mode == CpuMode::long64 ||
+            layout_.mode == CpuMode::user64)
             place_system_area();
+        check_user_mode();
         check_overlaps();
         check_cpuid();
         if (!errors_.empty())
@@ -118,7 +121,7 @@ private:
         else if (layout_.mode == CpuMode::protected32 && entry > 0xffffffffull)
             error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
                   fmt::format("entry {:#x} is beyond the 4 GiB that protected mode can reach", entry));
-        else if (layout_.mode == CpuMode::long64 && !is_canonical(entry))
+        else if ((layout_.mode == CpuMode::long64 || layout_.mode == CpuMode::user64) && !is_canonical(entry))
             error(where, fmt::format("entry {:#x} is not a canonical address (in long mode bits 63-47 must all "
                                      "equal bit 47)",
                                      entry));
@@ -198,7 +201,9 @@ private:
     // below the vCPU stacks at the top of RAM.
     void place_system_area()
     {
-        const x86::Mode mode = layout_.mode == CpuMode::long64 ? x86::Mode::long64 : x86::Mode::protected32;
+        const bool user = layout_.mode == CpuMode::user64;
+        const x86::Mode mode =
+            layout_.mode == CpuMode::long64 || user ? x86::Mode::long64 : x86::Mode::protected32;
         uint64_t highest = spec_.memory_size;
         const Mapping *highest_mmio = nullptr; // the range that makes the tables map more than RAM needs
         for (const Mapping &m : mmio_.mappings()) {
@@ -209,7 +214,8 @@ private:
             }
         }
         layout_.mapped_gib = std::clamp<uint64_t>(align_up(highest, kGiB) / kGiB, x86::kMinMappedGiB, x86::kMaxMappedGiB);
-        const uint64_t size = x86::system_area_size(mode, layout_.mapped_gib);
+        const uint64_t size = user ? x86::user::Layout::size_for(layout_.mapped_gib, spec_.vcpus)
+                                   : x86::system_area_size(mode, layout_.mapped_gib);
         // When a device's MMIO makes the tables large, a message about their
         // room names it: it is what to move.
         std::string because;
@@ -239,9 +245,27 @@ private:
             return;
         }
         layout_.system_area = base;
+        if (user) {
+            add_chunk(ImageChunk{base, x86::user::build_system_area(x86::user::Layout(base, layout_.mapped_gib, spec_.vcpus)),
+                                 0, "the user mode's GDT, IDT, TSS, handler and page tables (move them with [cpu] page_tables)"},
+                      where);
+            return;
+        }
         add_chunk(ImageChunk{base, x86::build_system_area(mode, base, layout_.mapped_gib), 0,
                              "the GDT and page tables (move them with [cpu] page_tables)"},
                   where);
+    }
+
+    // The user mode's handler reports by HLT at CPL 0, which exits to the
+    // VMM only without an in-kernel irqchip (with one, HLT waits in the
+    // kernel for an interrupt that a CPL 3 guest has no way to take).
+    void check_user_mode()
+    {
+        if (layout_.mode == CpuMode::user64 && spec_.irqchip)
+            error(spec_.cpu.mode_where.known() ? spec_.cpu.mode_where : cpu_where(),
+                  "[cpu]: mode \"user\" cannot be combined with [machine] irqchip = true (a CPL 3 guest cannot take "
+                  "interrupts, and the VMM's exception handler reports through a HLT exit, which an irqchip keeps "
+                  "in the kernel)");
     }
 
     // Every vCPU gets KVM's supported CPUID plus what the machine file adds,

@@ -95,6 +95,7 @@ const char *cpu_mode_name(CpuMode mode)
     case CpuMode::real: return "real";
     case CpuMode::protected32: return "protected";
     case CpuMode::long64: return "long";
+    case CpuMode::user64: return "user";
     }
     return "?";
 }

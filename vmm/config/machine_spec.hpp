@@ -23,6 +23,7 @@ enum class CpuMode {
     real,      // 16-bit real mode, CS base 0
     protected32, // flat 32-bit protected mode, no paging
     long64,    // 64-bit long mode on identity-mapped 2 MiB pages
+    user64,    // the same entered at CPL 3, exceptions caught by the VMM (docs/user-mode.md)
 };
 const char *cpu_mode_name(CpuMode mode);
 

@@ -84,6 +84,9 @@ void Machine::create_vm()
         runtime.save(vcpu->regs()); // the state before the first exit
         vcpus_.push_back(std::move(vcpu));
     }
+    if (plan_.boot.mode == CpuMode::user64)
+        user_mode_ = std::make_unique<UserModeTraps>(UserModeTraps{
+            x86::user::Layout(plan_.boot.system_area.value_or(0), plan_.boot.mapped_gib, spec_.vcpus), *memory_});
     const int sync = kvm_->extension(KVM_CAP_SYNC_REGS);
     sync_registers_ = (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) == (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
 }
@@ -113,7 +116,7 @@ RunResult Machine::run()
 {
     RunResult result;
     {
-        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_);
+        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_, user_mode_.get());
         // group_ is cleared on every way out of this scope, an exception
         // from run() included: a swap must never see a destroyed group.
         struct Published {

@@ -95,6 +95,7 @@ private:
     // Destroyed bottom-up: vCPUs, devices, the VM, KVM, then memory last, so
     // nothing ever points into unmapped guest memory.
     std::unique_ptr<GuestMemory> memory_;
+    std::unique_ptr<UserModeTraps> user_mode_; // mode = "user" only
     std::unique_ptr<KvmSystem> kvm_;
     std::unique_ptr<Vm> vm_;
     std::unique_ptr<DeviceManager> devices_;
