@@ -56,7 +56,7 @@ void DeviceManager::start(Vm &vm, bool irqchip)
     }
     loop_ = std::make_unique<EventLoop>();
     runtime_ = RuntimeServices{loop_.get(), lines_.get(), vm.fd()};
-    loop_->start();
+    loop_->start_on_first_use(); // most machines register nothing: no thread
     for (std::size_t i = 0; i < devices_.size(); ++i) {
         try {
             devices_[i]->realize(runtime_);
