@@ -38,7 +38,7 @@ TEST_CASE("input errors escape the input they quote, and the file they name", "[
     // An unknown key written as a quoted string with a newline.
     const std::string key = vmm::test::input_error_text(
         [] { parse_machine("[machine]\nmemory = 4096\n\"a\\nm.toml:9:9: b\" = 1\n", "m.toml", {}); });
-    CHECK(key == "m.toml:3:1: [machine]: unknown key 'a\\nm.toml:9:9: b' (known keys: irqchip, memory, name, pit, "
+    CHECK(key == "m.toml:3:1: [machine]: unknown key 'a\\nm.toml:9:9: b' (known keys: irqchip, isolate, memory, name, pit, "
                  "strict, vcpus)");
 }
 

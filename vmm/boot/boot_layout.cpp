@@ -165,8 +165,8 @@ private:
             layout_.stack_top = spec_.memory_size;
     }
 
-    // Modules go page by page after everything loaded so far, then the
-    // information block, all below 4 GiB and inside RAM.
+    // Modules go page by page after everything loaded so far, below 4 GiB
+    // and inside RAM; the information block in low memory (fits_low).
     void place_multiboot(const LoadedImage &kernel)
     {
         uint64_t next = 0;
@@ -187,14 +187,36 @@ private:
             add_chunk(ImageChunk{start, module.bytes, 0, "module " + module.spec->file_as_written}, module.spec->where);
             next = align_up(start + module.bytes.size(), kPage);
         }
-        std::vector<uint8_t> info = multiboot::build_info(static_cast<uint32_t>(next), input);
-        layout_.multiboot_info = static_cast<uint32_t>(next);
-        add_chunk(ImageChunk{next, std::move(info), 0, "the multiboot information"}, kernel.spec->where);
-        const ImageChunk &last = layout_.ram_chunks.back();
-        if (last.end() > spec_.memory_size || last.end() > (uint64_t{1} << 32))
-            error(kernel.spec->where, fmt::format("the multiboot modules and information ({:#x}-{:#x}) do not fit in "
-                                                  "guest RAM ({:#x} bytes)",
-                                                  first, last.end() - 1, spec_.memory_size));
+        if (next > spec_.memory_size || next > (uint64_t{1} << 32))
+            error(kernel.spec->where, fmt::format("the multiboot modules ({:#x}-{:#x}) do not fit in guest RAM "
+                                                  "({:#x} bytes)",
+                                                  first, next - 1, spec_.memory_size));
+        // The information block goes where QEMU puts it, in low memory, not
+        // right after the kernel and modules: that is where a kernel's own
+        // allocator starts, and it would overwrite the block after boot.
+        const uint64_t low_size = multiboot::build_info(multiboot::kLowInfoAddress, input).size();
+        const uint64_t at = fits_low(low_size) ? multiboot::kLowInfoAddress : next;
+        std::vector<uint8_t> info = multiboot::build_info(static_cast<uint32_t>(at), input);
+        const uint64_t end = at + info.size();
+        layout_.multiboot_info = static_cast<uint32_t>(at);
+        add_chunk(ImageChunk{at, std::move(info), 0, "the multiboot information"}, kernel.spec->where);
+        if (end > spec_.memory_size || end > (uint64_t{1} << 32))
+            error(kernel.spec->where, fmt::format("the multiboot information ({:#x}-{:#x}) does not fit in guest RAM "
+                                                  "({:#x} bytes)",
+                                                  at, end - 1, spec_.memory_size));
+    }
+
+    // Whether `size` bytes at the low address stay below 640 KiB, inside
+    // RAM, and clear of everything loaded (a kernel linked that low keeps
+    // the old place after its modules).
+    bool fits_low(uint64_t size) const
+    {
+        const uint64_t base = multiboot::kLowInfoAddress;
+        if (base + size > multiboot::kLowInfoLimit || base + size > spec_.memory_size)
+            return false;
+        return std::none_of(layout_.ram_chunks.begin(), layout_.ram_chunks.end(), [&](const ImageChunk &chunk) {
+            return chunk.address < base + size && base < chunk.end();
+        });
     }
 
     // The GDT and page tables: where [cpu] page_tables says, else just

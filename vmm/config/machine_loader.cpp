@@ -4,8 +4,8 @@
 // and the [machine] table.
 #include "config/machine_loader.hpp"
 
+#include "config/machine_includes.hpp"
 #include "config/machine_parser.hpp"
-#include "config/toml_guard.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
 #include "support/paths.hpp"
@@ -74,6 +74,8 @@ void MachineParser::parse_machine_table(TableReader &top)
     }
     if (auto strict = machine.boolean("strict"))
         spec_.strict = *strict;
+    if (auto isolate = machine.boolean("isolate"))
+        spec_.isolate = *isolate;
     // Where irqchip and pit were set: messages about interrupt lines and
     // in-kernel devices point back at them.
     if (auto irqchip = machine.boolean("irqchip")) {
@@ -112,26 +114,25 @@ const char *setting_type_name(const SettingValue &value)
 
 MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs)
 {
-    // A UTF-8 byte-order mark, as some editors write: not part of the text
-    // (editors do not count it as a column), so it goes before anything
-    // looks at the text.
-    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-    if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
-        text.remove_prefix(kByteOrderMark.size());
-    if (auto problem = check_toml_characters(text, source_name))
-        throw InputError(problem->where, problem->message);
-    toml::table root;
+    MachineTree tree = read_machine_tree(text, source_name);
     try {
-        root = toml::parse(text, source_name);
-    } catch (const toml::parse_error &error) {
-        const toml::source_region &source = error.source();
-        if (auto redefined = explain_redefinition(text, source_name, source.begin.line, source.begin.column,
-                                                  error.description()))
-            throw InputError(redefined->where, redefined->message);
-        throw InputError(SourceLocation{source_name, source.begin.line, source.begin.column},
-                         std::string(error.description()));
+        return MachineParser(tree.root, source_name, guest_dirs).parse();
+    } catch (const InputErrors &errors) {
+        // Messages about a profile's nodes say which file included it.
+        if (tree.included_from.empty())
+            throw;
+        std::vector<InputError> located;
+        for (const InputError &error : errors.errors()) {
+            const std::string message = error.what();
+            const std::string prefix = error.where().known() ? error.where().str() + ": " : "";
+            if (prefix.empty() || message.rfind(prefix, 0) != 0)
+                located.push_back(error);
+            else
+                located.emplace_back(error.where(),
+                                     with_include_context(tree, error.where(), message.substr(prefix.size())));
+        }
+        throw InputErrors(std::move(located));
     }
-    return MachineParser(root, source_name, guest_dirs).parse();
 }
 
 MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs)

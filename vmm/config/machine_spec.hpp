@@ -2,6 +2,8 @@
 // plain types, with the location of everything a later error may point at.
 #pragma once
 
+#include "isolation/isolation_options.hpp"
+
 #include "bus/address_space.hpp"
 #include "support/source_location.hpp"
 
@@ -133,6 +135,12 @@ struct DeviceSpec {
     SourceLocation irqs_where;
     SourceLocation where;
     SourceLocation plugin_where;
+    // `isolate = true`: the plugin runs in a process of its own
+    // (docs/isolation.md); unset: [machine] isolate. `on_crash`: what its
+    // death does.
+    std::optional<bool> isolate;
+    SourceLocation isolate_where;
+    OnCrash on_crash = OnCrash::stop;
 };
 
 // A value to verify once the VM has stopped.
@@ -147,6 +155,7 @@ struct CheckSpec {
 };
 
 struct MachineSpec {
+    bool isolate = false; // [machine] isolate: every device's default
     std::filesystem::path file;
     std::string name;
     uint64_t memory_size = 0;

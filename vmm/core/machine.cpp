@@ -112,6 +112,11 @@ void Machine::request_stop(int32_t exit_status, const std::string &requester)
                           fmt::format("device '{}' asked to stop with status {}", requester, exit_status));
 }
 
+void Machine::device_crashed(int32_t exit_status, const std::string &reason)
+{
+    control_.request_stop(StopCause::plugin_crashed, exit_status, reason);
+}
+
 RunResult Machine::run()
 {
     RunResult result;

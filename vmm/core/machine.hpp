@@ -52,6 +52,7 @@ public:
 
     GuestMemory &memory() override { return *memory_; }
     void request_stop(int32_t exit_status, const std::string &requester) override;
+    void device_crashed(int32_t exit_status, const std::string &reason) override;
     // The machine's vCPUs, also while devices are created (before them).
     uint32_t vcpu_count() override { return spec_.vcpus; }
     int32_t current_vcpu() override;

@@ -17,6 +17,9 @@ public:
     virtual GuestMemory &memory() = 0;
     // `requester` names the device, for the log line explaining the stop.
     virtual void request_stop(int32_t exit_status, const std::string &requester) = 0;
+    // An isolated device's process died and its policy is to stop the VM:
+    // `reason` names the device, the plugin and how it died.
+    virtual void device_crashed(int32_t exit_status, const std::string &reason) { request_stop(exit_status, reason); }
 
     // vCPU services (ABI 1.2). The defaults describe a host without vCPUs.
     virtual uint32_t vcpu_count() { return 0; }
