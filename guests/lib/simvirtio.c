@@ -47,6 +47,8 @@ int circ_bbuf_push(simqueue_t *q, q_elem_t data)
     q->buffer[head] = data;
     simvirtio_barrier(); /* the byte before the head that publishes it */
     q->q_ctrl->head = next;
+    if (q->doorbell)
+        *q->doorbell = next;
     return 0;
 }
 
@@ -59,7 +61,10 @@ int circ_bbuf_pop(simqueue_t *q, q_elem_t *data)
     simvirtio_barrier(); /* the head before the byte it publishes */
     *data = q->buffer[tail];
     simvirtio_barrier(); /* the byte read before the tail frees its slot */
-    q->q_ctrl->tail = tail + 1 == q->maxlen ? 0 : tail + 1;
+    const uint32_t next = tail + 1 == q->maxlen ? 0 : tail + 1;
+    q->q_ctrl->tail = next;
+    if (q->doorbell)
+        *q->doorbell = next;
     return 0;
 }
 
@@ -79,6 +84,8 @@ size_t simqueue_push_bulk(simqueue_t *q, const q_elem_t *data, size_t n)
     simvirtio_copy(q->buffer, data + first, count - first);
     simvirtio_barrier();
     q->q_ctrl->head = (head + count) % len;
+    if (q->doorbell)
+        *q->doorbell = (head + count) % len;
     return count;
 }
 
@@ -99,6 +106,8 @@ size_t simqueue_pop_bulk(simqueue_t *q, q_elem_t *data, size_t n)
     simvirtio_copy(data + first, q->buffer, count - first);
     simvirtio_barrier();
     q->q_ctrl->tail = (tail + count) % len;
+    if (q->doorbell)
+        *q->doorbell = (tail + count) % len;
     return count;
 }
 
@@ -113,9 +122,13 @@ int simvirtio_setup_queue(simvirtio_t *dev, int queue, q_elem_t *buffer, uint32_
     simvirtio_write8(dev, SIMVIRTIO_REG_QUEUE_SEL, (uint8_t)queue);
     simvirtio_write64(dev, SIMVIRTIO_REG_QUEUE_ADDR, (uintptr_t)buffer);
     simvirtio_write32(dev, SIMVIRTIO_REG_QUEUE_LEN, len);
-    if (dev->notify_mode == SIMVIRTIO_NOTIFY_POLL) {
+    q->doorbell = 0;
+    if (dev->notify_mode != SIMVIRTIO_NOTIFY_EXIT) {
         q->q_ctrl = &dev->ctrl[queue];
         simvirtio_write64(dev, SIMVIRTIO_REG_QUEUE_CB, (uintptr_t)&dev->ctrl[queue]);
+        if (dev->notify_mode == SIMVIRTIO_NOTIFY_DOORBELL)
+            q->doorbell = (volatile uint32_t *)(dev->base + (queue == SIMVIRTIO_QUEUE_TX ? SIMVIRTIO_REG_TX_NOTIFY
+                                                                                          : SIMVIRTIO_REG_RX_NOTIFY));
     } else {
         q->q_ctrl = (volatile queue_control_t *)(dev->base + SIMVIRTIO_REG_Q0_HEAD + 8 * (unsigned)queue);
     }
@@ -248,4 +261,23 @@ int simvirtio_table_contains(const volatile device_table_t *table, uint64_t addr
             return 1;
     }
     return 0;
+}
+
+int simvirtio_use_device_table(simvirtio_t *dev, volatile device_table_t *table)
+{
+    const uint64_t address = (uintptr_t)table;
+    const uint64_t current = simvirtio_table_address(dev);
+    if (current == address)
+        return 0;
+    if (current != SIMVIRTIO_TABLE_UNSET)
+        return -1;
+    simvirtio_write64(dev, SIMVIRTIO_REG_DEVICE_TABLE, address);
+    return simvirtio_table_address(dev) == address ? 0 : -1;
+}
+
+int simvirtio_rx_message_done(simvirtio_t *dev, uint32_t seen)
+{
+    const uint32_t tail = dev->rx.q_ctrl->tail;
+    return simvirtio_read32(dev, SIMVIRTIO_REG_RX_MSG_COUNT) > seen &&
+           simvirtio_read32(dev, SIMVIRTIO_REG_RX_MSG_END) == tail;
 }

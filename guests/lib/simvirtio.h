@@ -11,6 +11,12 @@
  *         at once.
  *   poll: each control block lives in guest RAM, inside simvirtio_t; the
  *         device polls it from its own thread, so data moves without exits.
+ *   doorbell (1.1): the control blocks live in RAM as in poll mode; after
+ *         publishing a TX head or an RX tail the driver writes the queue's
+ *         doorbell register (a 4-byte write KVM absorbs as an ioeventfd:
+ *         no exit to userspace), and the device drains TX / refills RX on
+ *         its event loop. With `irq = N` the device also pulses line N
+ *         each time it puts bytes on RX, so a driver may sleep in HLT.
  *
  * Freestanding C for long-mode guests; it also builds for i386 (32-bit
  * protected mode: the ring copies use movsl there, 64-bit registers are
@@ -48,16 +54,27 @@ extern "C" {
 #define SIMVIRTIO_REG_Q1_CTL 0x0a        /* u8 R/W: bit 0 = ENABLE */
 #define SIMVIRTIO_REG_NOTIFY_MODE 0x0b   /* u8 R: SIMVIRTIO_NOTIFY_* */
 #define SIMVIRTIO_REG_ERROR 0x0c         /* u8 R: SIMVIRTIO_ERR_* */
+#define SIMVIRTIO_REG_VERSION 0x0d       /* u8 R: protocol major << 4 | minor (1.1: 0x11; 1.0 read 0) */
 #define SIMVIRTIO_REG_QUEUE_ADDR 0x10    /* u64 R/W: selected queue's buffer */
 #define SIMVIRTIO_REG_QUEUE_LEN 0x18     /* u32 R/W: selected queue's length */
-#define SIMVIRTIO_REG_QUEUE_CB 0x20      /* u64 R/W: selected queue's control block (poll) */
+#define SIMVIRTIO_REG_QUEUE_CB 0x20      /* u64 R/W: selected queue's control block (poll, doorbell) */
+#define SIMVIRTIO_REG_DEVICE_TABLE 0x28  /* u64 R (R/W when the machine sets none): the device table */
+#define SIMVIRTIO_REG_RX_MSG_END 0x30    /* u32 R: RX index just past the last complete message */
+#define SIMVIRTIO_REG_RX_MSG_COUNT 0x34  /* u32 R: complete messages put on RX since the last reset */
 #define SIMVIRTIO_REG_Q0_HEAD 0x40       /* u32 R/W (exit mode) */
 #define SIMVIRTIO_REG_Q0_TAIL 0x44       /* u32 R (exit mode) */
 #define SIMVIRTIO_REG_Q1_HEAD 0x48       /* u32 R (exit mode) */
 #define SIMVIRTIO_REG_Q1_TAIL 0x4c       /* u32 R/W (exit mode) */
+#define SIMVIRTIO_REG_TX_NOTIFY 0x40     /* u32 W (doorbell mode): TX head published in RAM */
+#define SIMVIRTIO_REG_RX_NOTIFY 0x4c     /* u32 W (doorbell mode): RX tail published in RAM */
 #define SIMVIRTIO_REGION_SIZE 0x100
 
 #define SIMVIRTIO_MAGIC 0x74726976u /* "virt" */
+#define SIMVIRTIO_VERSION 0x11      /* protocol 1.1 */
+/* Where the device is when the machine file does not move it (1.1). */
+#define SIMVIRTIO_DEFAULT_BASE 0xd0000000u
+/* DEVICE_TABLE before the driver wrote it, when the machine sets none. */
+#define SIMVIRTIO_TABLE_UNSET (~(uint64_t)0)
 
 #define SIMVIRTIO_DEVICE_RESET 0x00
 #define SIMVIRTIO_DEVICE_CONFIG 0x02
@@ -68,8 +85,11 @@ extern "C" {
 #define SIMVIRTIO_DRIVER 0x02
 #define SIMVIRTIO_DRIVER_OK 0x04
 /* The assignment's DRIVER_RESET is 0x8000, which does not fit the u8
- * register: here it is bit 7 of the driver status register. */
+ * register: here it is bit 7 of the driver status register. A 16-bit
+ * write of 0x8000 at DRIVER_STATUS (what the assignment implies) is also
+ * taken as a reset request (1.1). */
 #define SIMVIRTIO_DRIVER_RESET 0x80
+#define SIMVIRTIO_ASSIGNMENT_DRIVER_RESET 0x8000
 
 #define SIMVIRTIO_QUEUE_ENABLE 0x01
 #define SIMVIRTIO_QUEUE_TX 0
@@ -77,6 +97,7 @@ extern "C" {
 
 #define SIMVIRTIO_NOTIFY_EXIT 0
 #define SIMVIRTIO_NOTIFY_POLL 1
+#define SIMVIRTIO_NOTIFY_DOORBELL 2
 
 #define SIMVIRTIO_ERR_NONE 0
 #define SIMVIRTIO_ERR_OUT_OF_ORDER 1
@@ -100,9 +121,12 @@ typedef struct queue_control {
 } queue_control_t;
 
 typedef struct simqueue {
-    volatile queue_control_t *q_ctrl; /* MMIO registers (exit) or RAM (poll) */
+    volatile queue_control_t *q_ctrl; /* MMIO registers (exit) or RAM (poll, doorbell) */
     uint32_t maxlen;                  /* the queue's length: maxlen - 1 bytes fit */
     q_elem_t *buffer;
+    /* (ours) doorbell mode: the register to write after publishing this
+     * side's index (TX_NOTIFY for TX, RX_NOTIFY for RX); NULL otherwise. */
+    volatile uint32_t *doorbell;
 } simqueue_t;
 
 #define SIMVIRTIO_MAX_DEVICES 10
@@ -223,6 +247,20 @@ size_t simvirtio_read(simvirtio_t *dev, void *data, size_t n);
 /* One byte from RX, waiting up to about `tsc_cycles` TSC cycles for it.
  * 0, or -1 on timeout. */
 int simvirtio_read_byte_wait(simvirtio_t *dev, q_elem_t *byte, uint64_t tsc_cycles);
+/* (1.1) The device table's address as the device reports it, or
+ * SIMVIRTIO_TABLE_UNSET when the machine sets none and the driver has not
+ * written one yet (a 1.0 device reads 0 here: check SIMVIRTIO_REG_VERSION). */
+static inline uint64_t simvirtio_table_address(const simvirtio_t *dev)
+{
+    return simvirtio_read64(dev, SIMVIRTIO_REG_DEVICE_TABLE);
+}
+/* (1.1) Give the device the table when the machine sets none: 0, or -1 if
+ * the machine set another one (the register is then read-only). */
+int simvirtio_use_device_table(simvirtio_t *dev, volatile device_table_t *table);
+/* (1.1) 1 when RX holds nothing and the last message the device sent
+ * ended where the driver's tail is (RX_MSG_COUNT > `seen`, RX_MSG_END ==
+ * tail): the message is complete. Costs two register reads. */
+int simvirtio_rx_message_done(simvirtio_t *dev, uint32_t seen);
 /* 1 if `address` is one of the table's first `count` (at most 10) entries. */
 int simvirtio_table_contains(const volatile device_table_t *table, uint64_t address);
 

@@ -12,8 +12,15 @@
  *   6. flush TX, check that the device is still READY, write 42 at 0x400 and
  *      return 42 (left in RAX by _start).
  *
- * The same binary runs in both notify modes (machines simvirtio.toml and
- * simvirtio-poll.toml): the driver reads the mode from the config space.
+ * The same binary runs in every notify mode (machines simvirtio.toml,
+ * simvirtio-poll.toml, simvirtio-doorbell.toml): the driver reads the mode
+ * from the config space. In doorbell mode it also sleeps in `sti; hlt`
+ * until the device's RX interrupt (IRQ 5 through the in-kernel PIC) says
+ * RX has bytes, instead of spinning; since HLT then waits rather than
+ * ending the vCPU, it ends through debug-exit (status 0 on success).
+ * Protocol 1.1: it finds the device at the default base, gives the device
+ * its table if the machine file sets none (DEVICE_TABLE), and checks that
+ * the greeting ends where RX_MSG_END says.
  * On a failure it says which step failed on the debug console (port 0xE9)
  * and returns the step's number instead of 42, so the checks fail.
  */
@@ -21,6 +28,8 @@
 
 #include "console.h"
 #include "format.h"
+#include "interrupts.h"
+#include "io.h"
 #include "layout.h"
 #include "simvirtio.h"
 
@@ -29,6 +38,38 @@
 #define GREETING_WAIT_CYCLES (1ull << 31)
 
 static simvirtio_t dev;
+static volatile uint32_t rx_interrupts;
+static int sleeping; /* doorbell mode: wait for RX in HLT */
+
+__attribute__((interrupt)) static void on_rx_interrupt(struct interrupt_frame *frame)
+{
+    (void)frame;
+    ++rx_interrupts;
+    pic_eoi(SIMVIRTIO_GUEST_RX_IRQ);
+}
+
+/* One greeting byte: spin (exit and poll modes), or sleep until the RX
+ * interrupt (doorbell mode). Interrupts are off while RX is checked, so
+ * one that comes in between stays pending and wakes the HLT. */
+static int next_byte(q_elem_t *c)
+{
+    if (!sleeping)
+        return simvirtio_read_byte_wait(&dev, c, GREETING_WAIT_CYCLES);
+    const uint64_t start = rdtsc();
+    while (circ_bbuf_pop(&dev.rx, c) != 0) {
+        if (rdtsc() - start > GREETING_WAIT_CYCLES)
+            return -1;
+        wait_for_interrupt();
+    }
+    return 0;
+}
+
+static int finish(int status)
+{
+    if (sleeping) /* HLT would wait for ever: debug-exit ends the VM */
+        outl((uint32_t)(status == 42 ? 0 : status), SIMVIRTIO_GUEST_DEBUG_EXIT_PORT);
+    return status;
+}
 static q_elem_t tx_buffer[QUEUE_BYTES];
 static q_elem_t rx_buffer[QUEUE_BYTES];
 
@@ -47,21 +88,39 @@ static int fail(int step, const char *what)
     fmt_dec(number, simvirtio_error(&dev));
     debugcon_puts(number);
     debugcon_puts(")\n");
-    return step;
+    return finish(step);
 }
 
 int main(void)
 {
     static const char message[] = "Ana are mere!\n";
 
-    if (simvirtio_init(&dev, SIMVIRTIO_GUEST_MMIO_BASE, tx_buffer, QUEUE_BYTES, rx_buffer, QUEUE_BYTES) != 0)
+    if (simvirtio_init(&dev, SIMVIRTIO_DEFAULT_BASE, tx_buffer, QUEUE_BYTES, rx_buffer, QUEUE_BYTES) != 0)
         return fail(1, "no device, or it refused a queue");
+    if (simvirtio_read8(&dev, SIMVIRTIO_REG_VERSION) != SIMVIRTIO_VERSION)
+        return fail(1, "not protocol 1.1");
+    if (simvirtio_use_device_table(&dev, &simvirtio_device_table) != 0)
+        return fail(1, "the machine gives another device table");
+    if (dev.notify_mode == SIMVIRTIO_NOTIFY_DOORBELL) {
+        sleeping = 1;
+        idt_init();
+        pic_remap(PIC_VECTOR_BASE);
+        idt_set_gate(PIC_VECTOR_BASE + SIMVIRTIO_GUEST_RX_IRQ, on_rx_interrupt);
+        pic_set_mask((uint16_t) ~(1u << SIMVIRTIO_GUEST_RX_IRQ));
+    }
     if (simvirtio_handshake(&dev) != 0)
         return fail(2, "handshake");
-    if (!simvirtio_table_contains(&simvirtio_device_table, SIMVIRTIO_GUEST_MMIO_BASE))
+    const volatile device_table_t *table = (const volatile device_table_t *)(uintptr_t)simvirtio_table_address(&dev);
+    if (!simvirtio_table_contains(table, SIMVIRTIO_DEFAULT_BASE))
         return fail(3, "the device is not in the device table");
     if (simvirtio_write(&dev, message, sizeof message - 1) != sizeof message - 1)
         return fail(4, "sending the message");
+
+    /* Doorbell mode: the device sent the greeting's first bytes at
+     * DRIVER_OK, so its interrupt is pending in the PIC (interrupts are off
+     * until now): sleep until it comes in, as a driver would. */
+    if (sleeping)
+        wait_for_interrupt();
 
     /* Echo the greeting in chunks of up to 256 bytes, up to its '\n'. */
     q_elem_t line[256];
@@ -69,7 +128,7 @@ int main(void)
     int done = 0;
     while (!done) {
         q_elem_t c;
-        if (simvirtio_read_byte_wait(&dev, &c, GREETING_WAIT_CYCLES) != 0) {
+        if (next_byte(&c) != 0) {
             /* What came is echoed, so that the output shows it. */
             if (used > 0 && simvirtio_write(&dev, line, used) == used)
                 simvirtio_flush(&dev);
@@ -85,10 +144,16 @@ int main(void)
         }
     }
 
+    /* The greeting is one message: its '\n' is where the device says it ends. */
+    if (!simvirtio_rx_message_done(&dev, 0))
+        return fail(5, "RX_MSG_END / RX_MSG_COUNT do not mark the greeting's end");
+    if (sleeping && rx_interrupts == 0)
+        return fail(5, "no RX interrupt");
+
     if (simvirtio_flush(&dev) != 0)
         return fail(7, "flushing TX");
     if (simvirtio_device_status(&dev) != SIMVIRTIO_DEVICE_READY)
         return fail(8, "the device left DEVICE_READY");
     simvirtio_result = 42;
-    return 42;
+    return finish(42);
 }

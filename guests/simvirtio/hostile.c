@@ -43,9 +43,20 @@ static q_elem_t rx_buffer[QLEN];
 static const char *step_name;
 static int step_number;
 
+/* The control blocks are in RAM: poll mode, and doorbell mode (1.1). */
 static int poll_mode(void)
 {
-    return dev.notify_mode == SIMVIRTIO_NOTIFY_POLL;
+    return dev.notify_mode != SIMVIRTIO_NOTIFY_EXIT;
+}
+
+/* Doorbell mode: what the driver does after writing an index to RAM (a
+ * 4-byte write KVM absorbs; the device looks on its event loop). */
+static void ring(void)
+{
+    if (dev.notify_mode == SIMVIRTIO_NOTIFY_DOORBELL) {
+        simvirtio_write32(&dev, SIMVIRTIO_REG_TX_NOTIFY, 0);
+        simvirtio_write32(&dev, SIMVIRTIO_REG_RX_NOTIFY, 0);
+    }
 }
 
 static void put_number(const char *label, uint64_t value)
@@ -167,14 +178,18 @@ static int power_on_state(void)
            same("low half of an 8-byte read at 0", wide & 0xffffffffu, SIMVIRTIO_MAGIC) &&
            same("max queue length in an 8-byte read at 0", (wide >> 32) & 0xffff, MACHINE_MAX_QUEUE_LEN) &&
            same("max queue length", simvirtio_read16(&dev, SIMVIRTIO_REG_MAX_QUEUE_LEN), MACHINE_MAX_QUEUE_LEN) &&
-           same("notify mode is 0 or 1", simvirtio_read8(&dev, SIMVIRTIO_REG_NOTIFY_MODE) <= 1, 1) &&
+           same("notify mode is 0, 1 or 2", simvirtio_read8(&dev, SIMVIRTIO_REG_NOTIFY_MODE) <= 2, 1) &&
+           same("protocol version", simvirtio_read8(&dev, SIMVIRTIO_REG_VERSION), SIMVIRTIO_VERSION) &&
+           same("device table register", simvirtio_table_address(&dev), SIMVIRTIO_GUEST_DEVICE_TABLE) &&
+           same("RX_MSG_END", simvirtio_read32(&dev, SIMVIRTIO_REG_RX_MSG_END), 0) &&
+           same("RX_MSG_COUNT", simvirtio_read32(&dev, SIMVIRTIO_REG_RX_MSG_COUNT), 0) &&
            expect(SIMVIRTIO_DEVICE_RESET, SIMVIRTIO_ERR_NONE) &&
            same("driver status", simvirtio_read8(&dev, SIMVIRTIO_REG_DRIVER_STATUS), 0) &&
            same("queue selector", simvirtio_read8(&dev, SIMVIRTIO_REG_QUEUE_SEL), 0) &&
            same("Q0 control", simvirtio_read8(&dev, SIMVIRTIO_REG_Q0_CTL), 0) &&
            same("Q1 control", simvirtio_read8(&dev, SIMVIRTIO_REG_Q1_CTL), 0) &&
-           same("reserved 0x0d", simvirtio_read8(&dev, 0x0d), 0) &&
-           same("reserved 0x28", simvirtio_read64(&dev, 0x28), 0) &&
+           same("reserved 0x0e", simvirtio_read8(&dev, 0x0e), 0) &&
+           same("reserved 0x38", simvirtio_read64(&dev, 0x38), 0) &&
            same("reserved 0x50", simvirtio_read32(&dev, 0x50), 0) &&
            same("beyond the registers, 0x800", simvirtio_read64(&dev, 0x800), 0);
 }
@@ -269,12 +284,27 @@ static int driver_ok_before_config(void)
     return expect(SIMVIRTIO_DEVICE_ERROR, SIMVIRTIO_ERR_OUT_OF_ORDER);
 }
 
-static int c_without_ack(void)
+/* 1.1: DRIVER (0x02) is allowed before DRIVER_OK, 'C' included. */
+static int c_after_driver(void)
 {
     if (!after_reset())
         return 0;
     simvirtio_set_driver_status(&dev, SIMVIRTIO_DRIVER);
-    return command('C') && expect(SIMVIRTIO_DEVICE_ERROR, SIMVIRTIO_ERR_OUT_OF_ORDER);
+    return command('C') && expect(SIMVIRTIO_DEVICE_CONFIG, SIMVIRTIO_ERR_NONE);
+}
+
+/* 1.1: the assignment's DRIVER_RESET written as it says, a u16 0x8000 at
+ * DRIVER_STATUS (its high byte lands on QUEUE_SEL), is a reset request. */
+static int assignment_driver_reset(void)
+{
+    if (!to_ready())
+        return 0;
+    const uint8_t selector = simvirtio_read8(&dev, SIMVIRTIO_REG_QUEUE_SEL);
+    *(volatile uint16_t *)(BASE + SIMVIRTIO_REG_DRIVER_STATUS) = SIMVIRTIO_ASSIGNMENT_DRIVER_RESET;
+    return expect(SIMVIRTIO_DEVICE_RESET, SIMVIRTIO_ERR_NONE) &&
+           same("driver status", simvirtio_read8(&dev, SIMVIRTIO_REG_DRIVER_STATUS), 0) &&
+           same("queue selector", simvirtio_read8(&dev, SIMVIRTIO_REG_QUEUE_SEL), selector) &&
+           command('C') && expect(SIMVIRTIO_DEVICE_ERROR, SIMVIRTIO_ERR_OUT_OF_ORDER);
 }
 
 static int c_twice(void)
@@ -395,6 +425,7 @@ static int tx_head_out_of_range(void)
                same("Q0 head register", simvirtio_read32(&dev, SIMVIRTIO_REG_Q0_HEAD), 0);
     }
     CTRL(0)->head = QLEN;
+    ring();
     if (!wait_for(SIMVIRTIO_DEVICE_ERROR, SIMVIRTIO_ERR_BAD_INDEX))
         return 0;
     /* A reset cannot keep an out-of-range head: both indices become 0. */
@@ -413,6 +444,7 @@ static int rx_tail_out_of_range(void)
                same("Q1 tail register", simvirtio_read32(&dev, SIMVIRTIO_REG_Q1_TAIL), 0);
     }
     CTRL(1)->tail = QLEN + 5;
+    ring();
     return wait_for(SIMVIRTIO_DEVICE_ERROR, SIMVIRTIO_ERR_BAD_INDEX);
 }
 
@@ -502,7 +534,13 @@ static int read_only_registers(void)
     simvirtio_write8(&dev, SIMVIRTIO_REG_ERROR, 3);
     simvirtio_write8(&dev, SIMVIRTIO_REG_NOTIFY_MODE, 7);
     *(volatile uint16_t *)(BASE + SIMVIRTIO_REG_MAX_QUEUE_LEN) = 2;
-    return same("magic", simvirtio_read32(&dev, SIMVIRTIO_REG_MAGIC), SIMVIRTIO_MAGIC) &&
+    simvirtio_write8(&dev, SIMVIRTIO_REG_VERSION, 0x99);
+    simvirtio_write64(&dev, SIMVIRTIO_REG_DEVICE_TABLE, 0x2000); /* the machine sets it: read-only */
+    simvirtio_write32(&dev, SIMVIRTIO_REG_RX_MSG_COUNT, 7);
+    return same("version", simvirtio_read8(&dev, SIMVIRTIO_REG_VERSION), SIMVIRTIO_VERSION) &&
+           same("device table", simvirtio_table_address(&dev), SIMVIRTIO_GUEST_DEVICE_TABLE) &&
+           same("RX_MSG_COUNT", simvirtio_read32(&dev, SIMVIRTIO_REG_RX_MSG_COUNT), 0) &&
+           same("magic", simvirtio_read32(&dev, SIMVIRTIO_REG_MAGIC), SIMVIRTIO_MAGIC) &&
            same("max queue length", simvirtio_read16(&dev, SIMVIRTIO_REG_MAX_QUEUE_LEN), MACHINE_MAX_QUEUE_LEN) &&
            same("notify mode", simvirtio_read8(&dev, SIMVIRTIO_REG_NOTIFY_MODE), dev.notify_mode) &&
            expect(SIMVIRTIO_DEVICE_RESET, SIMVIRTIO_ERR_NONE);
@@ -512,12 +550,12 @@ static int reserved_offsets(void)
 {
     if (!fresh())
         return 0;
-    simvirtio_write8(&dev, 0x0d, 0xff);
+    simvirtio_write8(&dev, 0x0e, 0xff);
     simvirtio_write32(&dev, 0x1c, 0xffffffffu);
-    simvirtio_write64(&dev, 0x30, ~0ull);
+    simvirtio_write64(&dev, 0x38, ~0ull);
     simvirtio_write64(&dev, 0x200, ~0ull);
-    return expect(SIMVIRTIO_DEVICE_RESET, SIMVIRTIO_ERR_NONE) && same("0x0d", simvirtio_read8(&dev, 0x0d), 0) &&
-           same("0x1c", simvirtio_read32(&dev, 0x1c), 0) && same("0x30", simvirtio_read64(&dev, 0x30), 0) &&
+    return expect(SIMVIRTIO_DEVICE_RESET, SIMVIRTIO_ERR_NONE) && same("0x0e", simvirtio_read8(&dev, 0x0e), 0) &&
+           same("0x1c", simvirtio_read32(&dev, 0x1c), 0) && same("0x38", simvirtio_read64(&dev, 0x38), 0) &&
            same("0x200", simvirtio_read64(&dev, 0x200), 0);
 }
 
@@ -532,7 +570,11 @@ static int greeting_on_rx(void)
             !same("greeting byte", c, (uint8_t)greeting[i]))
             return 0;
     }
-    return same("RX empty after the greeting", dev.rx.q_ctrl->head, dev.rx.q_ctrl->tail);
+    return same("RX empty after the greeting", dev.rx.q_ctrl->head, dev.rx.q_ctrl->tail) &&
+           same("RX_MSG_COUNT after the greeting", simvirtio_read32(&dev, SIMVIRTIO_REG_RX_MSG_COUNT), 1) &&
+           same("RX_MSG_END is the greeting's end", simvirtio_read32(&dev, SIMVIRTIO_REG_RX_MSG_END),
+                dev.rx.q_ctrl->tail) &&
+           same("the message is done", (uint64_t)simvirtio_rx_message_done(&dev, 0), 1);
 }
 
 static int rx_empty_before_ready(void)
@@ -555,7 +597,8 @@ static const struct step steps[] = {
     {"unknown command byte", unknown_command},
     {"DRIVER_OK first", driver_ok_first},
     {"DRIVER_OK after 'R', before 'C'", driver_ok_before_config},
-    {"'C' with driver status DRIVER", c_without_ack},
+    {"'C' with driver status DRIVER (accepted, 1.1)", c_after_driver},
+    {"the assignment's 16-bit DRIVER_RESET 0x8000 (1.1)", assignment_driver_reset},
     {"'C' twice", c_twice},
     {"data before DRIVER_OK", data_before_driver_ok},
     {"driver status 3", driver_status_3},

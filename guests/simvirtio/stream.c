@@ -45,6 +45,8 @@ int main(uint64_t count)
 
     if (simvirtio_init(&dev, SIMVIRTIO_GUEST_MMIO_BASE, tx_buffer, TX_BYTES, rx_buffer, sizeof rx_buffer) != 0)
         return fail(1, "no device, or it refused a queue");
+    if (simvirtio_use_device_table(&dev, &simvirtio_device_table) != 0) /* when the machine sets none */
+        return fail(1, "the machine gives another device table");
     if (simvirtio_handshake(&dev) != 0)
         return fail(2, "handshake");
 

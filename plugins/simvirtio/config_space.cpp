@@ -15,36 +15,60 @@
 #include <algorithm>
 
 namespace simvirtio {
+namespace {
+// RegisterInfo.modes: bit n set = the register exists in notify mode n.
+constexpr uint8_t kAllModes = 1u << kNotifyExit | 1u << kNotifyPoll | 1u << kNotifyDoorbell;
+constexpr uint8_t kExitOnly = 1u << kNotifyExit;
+constexpr uint8_t kDoorbellOnly = 1u << kNotifyDoorbell;
+} // namespace
 
-const std::array<Device::RegisterInfo, 16> Device::kRegisters = {{
-    {reg::kMagic, 4, "MAGIC", false},
-    {reg::kMaxQueueLen, 2, "MAX_QUEUE_LEN", false},
-    {reg::kDeviceStatus, 1, "DEVICE_STATUS", false},
-    {reg::kDriverStatus, 1, "DRIVER_STATUS", true},
-    {reg::kQueueSel, 1, "QUEUE_SEL", true},
-    {reg::kQ0Ctl, 1, "Q0_CTL", true},
-    {reg::kQ1Ctl, 1, "Q1_CTL", true},
-    {reg::kNotifyMode, 1, "NOTIFY_MODE", false},
-    {reg::kError, 1, "ERROR", false},
-    {reg::kQueueAddr, 8, "QUEUE_ADDR", true},
-    {reg::kQueueLen, 4, "QUEUE_LEN", true},
-    {reg::kQueueCb, 8, "QUEUE_CB", true},
-    {reg::kQ0Head, 4, "Q0_HEAD", true},
-    {reg::kQ0Tail, 4, "Q0_TAIL", false},
-    {reg::kQ1Head, 4, "Q1_HEAD", false},
-    {reg::kQ1Tail, 4, "Q1_TAIL", true},
+const std::array<Device::RegisterInfo, 22> Device::kRegisters = {{
+    {reg::kMagic, 4, "MAGIC", false, kAllModes},
+    {reg::kMaxQueueLen, 2, "MAX_QUEUE_LEN", false, kAllModes},
+    {reg::kDeviceStatus, 1, "DEVICE_STATUS", false, kAllModes},
+    {reg::kDriverStatus, 1, "DRIVER_STATUS", true, kAllModes},
+    {reg::kQueueSel, 1, "QUEUE_SEL", true, kAllModes},
+    {reg::kQ0Ctl, 1, "Q0_CTL", true, kAllModes},
+    {reg::kQ1Ctl, 1, "Q1_CTL", true, kAllModes},
+    {reg::kNotifyMode, 1, "NOTIFY_MODE", false, kAllModes},
+    {reg::kError, 1, "ERROR", false, kAllModes},
+    {reg::kVersion, 1, "VERSION", false, kAllModes},
+    {reg::kQueueAddr, 8, "QUEUE_ADDR", true, kAllModes},
+    {reg::kQueueLen, 4, "QUEUE_LEN", true, kAllModes},
+    {reg::kQueueCb, 8, "QUEUE_CB", true, kAllModes},
+    {reg::kDeviceTable, 8, "DEVICE_TABLE", false, kAllModes}, // writable() decides
+    {reg::kRxMsgEnd, 4, "RX_MSG_END", false, kAllModes},
+    {reg::kRxMsgCount, 4, "RX_MSG_COUNT", false, kAllModes},
+    {reg::kQ0Head, 4, "Q0_HEAD", true, kExitOnly},
+    {reg::kTxNotify, 4, "TX_NOTIFY", true, kDoorbellOnly},
+    {reg::kQ0Tail, 4, "Q0_TAIL", false, kExitOnly},
+    {reg::kQ1Head, 4, "Q1_HEAD", false, kExitOnly},
+    {reg::kQ1Tail, 4, "Q1_TAIL", true, kExitOnly},
+    {reg::kRxNotify, 4, "RX_NOTIFY", true, kDoorbellOnly},
 }};
 
 bool Device::present(const RegisterInfo &r) const noexcept
 {
     // The index registers exist only in exit mode; in poll mode the control
-    // blocks live in guest RAM and 0x40..0x4f are reserved.
-    return !(config_.poll && r.offset >= reg::kQ0Head);
+    // blocks live in guest RAM and 0x40..0x4f are reserved; in doorbell
+    // mode 0x40 and 0x4c are the two doorbells (which read 0).
+    return (r.modes & (1u << config_.notify)) != 0;
+}
+
+bool Device::writable(const RegisterInfo &r) const noexcept
+{
+    // The device table's address is the guest's to give only when the
+    // machine file does not (README, "Discovery").
+    if (r.offset == reg::kDeviceTable)
+        return !config_.device_table.has_value();
+    return r.writable;
 }
 
 uint64_t Device::register_value(const RegisterInfo &r) const noexcept
 {
     const Queue &selected = queues_[selector_];
+    if (r.modes == kDoorbellOnly)
+        return 0; // the doorbells read 0
     switch (r.offset) {
     case reg::kMagic: return kMagic;
     case reg::kMaxQueueLen: return config_.max_queue_length;
@@ -53,13 +77,25 @@ uint64_t Device::register_value(const RegisterInfo &r) const noexcept
     case reg::kQueueSel: return selector_;
     case reg::kQ0Ctl: return queues_[kTx].enabled ? kQueueEnable : 0;
     case reg::kQ1Ctl: return queues_[kRx].enabled ? kQueueEnable : 0;
-    case reg::kNotifyMode: return config_.poll ? kNotifyPoll : kNotifyExit;
+    case reg::kNotifyMode: return config_.notify;
     case reg::kError: return static_cast<uint8_t>(error_);
+    case reg::kVersion: return kProtocolVersion;
+    case reg::kDeviceTable:
+        if (config_.device_table)
+            return *config_.device_table;
+        return table_written_ ? table_register_ : kTableUnset;
+    case reg::kRxMsgEnd: return rx_msg_end_;
+    case reg::kRxMsgCount: return rx_msg_count_;
     case reg::kQueueAddr: return selected.address;
     case reg::kQueueLen: return selected.length_reg;
     case reg::kQueueCb: return selected.control_address;
     case reg::kQ0Head: return queues_[kTx].head;
-    case reg::kQ0Tail: return queues_[kTx].tail;
+    case reg::kQ0Tail:
+        // A batch the output had no room for is retried when the driver
+        // looks (it waits for tail == head), since no other exit will come.
+        if (tx_backlogged_ && queues_[kTx].enabled)
+            const_cast<Device *>(this)->service_tx(queues_[kTx].head);
+        return queues_[kTx].tail;
     case reg::kQ1Head: return queues_[kRx].head;
     case reg::kQ1Tail: return queues_[kRx].tail;
     default: return 0;
@@ -93,6 +129,15 @@ void Device::write(uint64_t offset, std::span<const uint8_t> data)
         note_ignored_bytes(offset, data.size(), none);
         return;
     }
+    // The assignment's DRIVER_RESET is 0x8000 in a u16 at DRIVER_STATUS:
+    // written faithfully it would set DRIVER_ACK and QUEUE_SEL = 0x80 (an
+    // invalid selector). That exact write means nothing else, so it is
+    // taken as the reset request it was meant to be (README, "Status values").
+    if (offset == reg::kDriverStatus && data.size() == 2 && data[0] == 0x00 && data[1] == 0x80) {
+        debug("the assignment's DRIVER_RESET (0x8000, a 16-bit write at DRIVER_STATUS): reset request");
+        write_driver_status(kDriverReset);
+        return;
+    }
     const uint64_t end = offset + data.size();
     std::array<bool, 8> covered{};
     for (std::size_t i = 0; i < kRegisters.size(); ++i) {
@@ -109,7 +154,7 @@ void Device::write(uint64_t offset, std::span<const uint8_t> data)
             if (a - offset < covered.size())
                 covered[a - offset] = true;
         }
-        if (r.writable) {
+        if (writable(r)) {
             write_register(r, value);
         } else if (value != old_value && !read_only_logged_[i]) {
             read_only_logged_[i] = true;
@@ -159,8 +204,23 @@ void Device::write_register(const RegisterInfo &r, uint64_t value)
     case reg::kQueueAddr:
     case reg::kQueueLen:
     case reg::kQueueCb: write_queue_config(r.offset, value); break;
-    case reg::kQ0Head: write_tx_head(static_cast<uint32_t>(value)); break;
-    case reg::kQ1Tail: write_rx_tail(static_cast<uint32_t>(value)); break;
+    case reg::kDeviceTable:
+        table_register_ = value;
+        table_written_ = true;
+        break;
+    case reg::kQ0Head: // = kTxNotify
+    case reg::kQ1Tail: // = kRxNotify
+        if (config_.notify == kNotifyDoorbell) {
+            // A doorbell that reached the device as an exit (a size KVM's
+            // ioeventfd does not match, or no event loop): the same pass
+            // the event loop runs.
+            poll();
+        } else if (r.offset == reg::kQ0Head) {
+            write_tx_head(static_cast<uint32_t>(value));
+        } else {
+            write_rx_tail(static_cast<uint32_t>(value));
+        }
+        break;
     default: break;
     }
 }

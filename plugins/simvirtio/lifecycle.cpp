@@ -108,8 +108,9 @@ bool Device::command(uint8_t byte, uint32_t head)
         if (byte != 'C') {
             fail(Error::out_of_order, format("byte %s before DRIVER_OK (only 'R' and 'C' are commands)",
                                              describe_byte(byte).c_str()));
-        } else if (driver_status_ != kDriverAck) {
-            fail(Error::out_of_order, format("'C' with driver status 0x%02x (needs DRIVER_ACK)", driver_status_));
+        } else if (driver_status_ != kDriverAck && driver_status_ != kDriver) {
+            fail(Error::out_of_order,
+                 format("'C' with driver status 0x%02x (needs DRIVER_ACK or DRIVER)", driver_status_));
         } else {
             configure();
         }
@@ -130,6 +131,9 @@ void Device::reset(bool from_r, std::optional<uint32_t> tx_head)
     error_ = Error::none;
     pending_.clear();
     pending_pos_ = 0;
+    tx_backlogged_ = false;
+    rx_msg_end_ = queues_[kRx].head; // RX is empty now: no message ends beyond it
+    rx_msg_count_ = 0;
     phase_ = from_r ? Phase::reset_seen : Phase::idle;
     if (!from_r)
         driver_status_ = kDriverAck;
@@ -138,7 +142,17 @@ void Device::reset(bool from_r, std::optional<uint32_t> tx_head)
 // 'C': publish our address in the guest's device table, then DEVICE_CONFIG.
 void Device::configure()
 {
-    const uint64_t table_address = config_.device_table;
+    if (!config_.device_table && !table_written_) {
+        fail(Error::bad_address, "no device table: the machine file sets none and the driver wrote no address to "
+                                 "DEVICE_TABLE (0x28) before 'C'");
+        return;
+    }
+    const uint64_t table_address = config_.device_table ? *config_.device_table : table_register_;
+    if (table_address % 8 != 0) {
+        fail(Error::bad_address, format("device table 0x%llx is not 8-byte aligned",
+                                        static_cast<unsigned long long>(table_address)));
+        return;
+    }
     uint8_t *table = table_address + kTableSize < table_address ? nullptr : ram_.map(table_address, kTableSize);
     if (table == nullptr) {
         fail(Error::bad_address, format("device table 0x%llx..+0x%llx is not wholly inside guest RAM",

@@ -49,7 +49,7 @@ void Device::enable_queue(int q)
         return;
     }
     uint32_t *control = nullptr;
-    if (config_.poll) {
+    if (ram_indices()) {
         if (control_address % 4 != 0) {
             fail(Error::bad_address, format("queue %s control block 0x%llx is not 4-byte aligned", queue_name(q),
                                             static_cast<unsigned long long>(control_address)));
@@ -75,7 +75,7 @@ void Device::enable_queue(int q)
     queue.enabled = true;
     debug(format("queue %s enabled: buffer 0x%llx, length %u%s", queue_name(q),
                  static_cast<unsigned long long>(address), length,
-                 config_.poll ? format(", control block 0x%llx", static_cast<unsigned long long>(control_address)).c_str()
+                 ram_indices() ? format(", control block 0x%llx", static_cast<unsigned long long>(control_address)).c_str()
                               : ""));
     // RX (re-)enabled while READY: what is left of the greeting goes out
     // now, as after a tail write (the tail is the 0 just set), so that an
@@ -119,20 +119,20 @@ void Device::write_rx_tail(uint32_t value)
 uint32_t Device::load_tx_head() const noexcept
 {
     const Queue &tx = queues_[kTx];
-    return config_.poll ? __atomic_load_n(&tx.control[0], __ATOMIC_ACQUIRE) : tx.head;
+    return ram_indices() ? __atomic_load_n(&tx.control[0], __ATOMIC_ACQUIRE) : tx.head;
 }
 
 uint32_t Device::load_rx_tail() const noexcept
 {
     const Queue &rx = queues_[kRx];
-    return config_.poll ? __atomic_load_n(&rx.control[1], __ATOMIC_ACQUIRE) : rx.tail;
+    return ram_indices() ? __atomic_load_n(&rx.control[1], __ATOMIC_ACQUIRE) : rx.tail;
 }
 
 void Device::publish_tx_tail(uint32_t tail) noexcept
 {
     Queue &tx = queues_[kTx];
     tx.tail = tail;
-    if (config_.poll)
+    if (ram_indices())
         __atomic_store_n(&tx.control[1], tail, __ATOMIC_RELEASE);
 }
 
@@ -140,7 +140,7 @@ void Device::publish_rx_head(uint32_t head) noexcept
 {
     Queue &rx = queues_[kRx];
     rx.head = head;
-    if (config_.poll)
+    if (ram_indices())
         __atomic_store_n(&rx.control[0], head, __ATOMIC_RELEASE);
 }
 
@@ -148,7 +148,7 @@ void Device::publish_rx_head(uint32_t head) noexcept
 
 bool Device::poll()
 {
-    if (!config_.poll)
+    if (!ram_indices())
         return false;
     // Each index is read once per pass, and only that copy is checked and
     // used.
@@ -160,9 +160,10 @@ bool Device::poll()
             if (phase_ != Phase::error)
                 fail(Error::bad_index, format("TX head %u >= queue length %u", head, tx.length));
         } else if (head != tx.tail) {
-            moved = true;
+            const uint32_t before = tx.tail;
             if (service_tx(head))
                 return true; // 'R': the reset read the RX tail; RX waits for the next pass
+            moved = tx.tail != before; // not when the output had no room
         }
     }
     const Queue &rx = queues_[kRx];
@@ -188,12 +189,16 @@ bool Device::service_tx(uint32_t head)
     if (phase_ == Phase::ready) {
         // Data: one copy out of guest RAM, one write, then the tail moves, so
         // a driver that sees tail == head knows its bytes reached the sink.
+        // No more than the sink takes now: the rest stays on TX, for the
+        // next pass, doorbell or tail read (tx_backlogged_).
         const uint32_t count = (head + length - tail) % length;
         const uint32_t first = std::min(count, length - tail);
         std::memcpy(scratch_.data(), tx.buffer + tail, first);
         std::memcpy(scratch_.data() + first, tx.buffer, count - first);
-        out_.write(std::span<const uint8_t>(scratch_.data(), count));
-        publish_tx_tail(head);
+        const auto taken = static_cast<uint32_t>(
+            std::min<std::size_t>(out_.write(std::span<const uint8_t>(scratch_.data(), count)), count));
+        tx_backlogged_ = taken < count;
+        publish_tx_tail((tail + taken) % length);
         return false;
     }
     // Commands, one byte at a time; the tail moves past a byte once the
@@ -239,7 +244,14 @@ bool Device::service_rx(uint32_t tail)
     std::memcpy(rx.buffer + head, pending_.data() + pending_pos_, first);
     std::memcpy(rx.buffer, pending_.data() + pending_pos_ + first, count - first);
     pending_pos_ += count;
-    publish_rx_head((head + count) % length);
+    const uint32_t new_head = (head + count) % length;
+    publish_rx_head(new_head);
+    ++rx_fills_;
+    if (pending_pos_ == pending_.size()) {
+        // The message's last byte is on RX (README, "End of an RX message").
+        rx_msg_end_ = new_head;
+        ++rx_msg_count_;
+    }
     return true;
 }
 

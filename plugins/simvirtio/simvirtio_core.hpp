@@ -42,17 +42,24 @@ constexpr uint64_t kQ0Ctl = 0x09;        // u8  R/W
 constexpr uint64_t kQ1Ctl = 0x0a;        // u8  R/W
 constexpr uint64_t kNotifyMode = 0x0b;   // u8  R
 constexpr uint64_t kError = 0x0c;        // u8  R
+constexpr uint64_t kVersion = 0x0d;      // u8  R   (1.1) the protocol version, major << 4 | minor
 constexpr uint64_t kQueueAddr = 0x10;    // u64 R/W, selected queue
 constexpr uint64_t kQueueLen = 0x18;     // u32 R/W, selected queue
-constexpr uint64_t kQueueCb = 0x20;      // u64 R/W, selected queue (poll mode)
+constexpr uint64_t kQueueCb = 0x20;      // u64 R/W, selected queue (poll and doorbell modes)
+constexpr uint64_t kDeviceTable = 0x28;  // u64 R   (1.1) the device table's address; R/W when no setting gives it
+constexpr uint64_t kRxMsgEnd = 0x30;     // u32 R   (1.1) RX index just past the last complete message
+constexpr uint64_t kRxMsgCount = 0x34;   // u32 R   (1.1) complete messages put on RX since the last reset
 constexpr uint64_t kQ0Head = 0x40;       // u32 R/W (exit mode)
 constexpr uint64_t kQ0Tail = 0x44;       // u32 R   (exit mode)
 constexpr uint64_t kQ1Head = 0x48;       // u32 R   (exit mode)
 constexpr uint64_t kQ1Tail = 0x4c;       // u32 R/W (exit mode)
+constexpr uint64_t kTxNotify = 0x40;     // u32 W   (1.1, doorbell mode) TX doorbell
+constexpr uint64_t kRxNotify = 0x4c;     // u32 W   (1.1, doorbell mode) RX doorbell
 constexpr uint64_t kSpaceSize = 0x100;   // the smallest region the device accepts
 } // namespace reg
 
 constexpr uint32_t kMagic = 0x74726976; // "virt", little-endian
+constexpr uint8_t kProtocolVersion = 0x11; // 1.1; a 1.0 device reads 0 here
 
 constexpr uint8_t kDeviceReset = 0x00;
 constexpr uint8_t kDeviceConfig = 0x02;
@@ -63,10 +70,15 @@ constexpr uint8_t kDriverAck = 0x00;
 constexpr uint8_t kDriver = 0x02;
 constexpr uint8_t kDriverOk = 0x04;
 constexpr uint8_t kDriverReset = 0x80; // the assignment's 0x8000, moved into the u8 register
+constexpr uint16_t kAssignmentDriverReset = 0x8000; // a 16-bit write of it at DRIVER_STATUS also resets (1.1)
 
 constexpr uint8_t kQueueEnable = 0x01;
 constexpr uint8_t kNotifyExit = 0;
 constexpr uint8_t kNotifyPoll = 1;
+constexpr uint8_t kNotifyDoorbell = 2;
+
+// DEVICE_TABLE before the driver wrote it, when no setting gives it.
+constexpr uint64_t kTableUnset = ~uint64_t{0};
 
 constexpr uint32_t kMaxDevices = 10;       // device_table_t.device_addresses[10]
 constexpr uint64_t kTableSize = 8 + 8 * 10; // u16 count, padding, 10 x u64
@@ -93,11 +105,16 @@ public:
     virtual uint8_t *map(uint64_t gpa, uint64_t size) = 0;
 };
 
-// Where TX data goes once the device is READY: one call per batch.
+// Where TX data goes once the device is READY: one call per batch. It
+// takes what it can now without blocking and returns how many bytes that
+// was; the device moves the TX tail past those only, so the rest waits in
+// the guest's own ring (a slow reader holds the guest back; nothing is
+// dropped). A sink that failed for good returns `bytes.size()` (consumed,
+// dropped) so that the guest does not stall.
 class OutputSink {
 public:
     virtual ~OutputSink() = default;
-    virtual void write(std::span<const uint8_t> bytes) = 0;
+    virtual std::size_t write(std::span<const uint8_t> bytes) = 0;
 };
 
 enum class LogLevel { debug, info, warn };
@@ -110,8 +127,8 @@ public:
 
 struct Config {
     uint64_t own_address = 0;      // the device's MMIO base, written into the device table
-    uint64_t device_table = 0;     // guest-physical address of device_table_t
-    bool poll = false;             // notify mode: false = exit, true = poll
+    std::optional<uint64_t> device_table; // guest-physical address of device_table_t; none: the guest writes it
+    uint8_t notify = kNotifyExit;  // kNotifyExit, kNotifyPoll or kNotifyDoorbell
     uint32_t max_queue_length = 4096;
     std::string greeting;          // sent on RX when the device becomes READY
 };
@@ -133,13 +150,20 @@ public:
     void read(uint64_t offset, std::span<uint8_t> data);
     void write(uint64_t offset, std::span<const uint8_t> data);
 
-    // Poll mode: one pass over the control blocks in guest RAM (consume TX,
-    // refill RX, check the indices). True if it moved bytes. Exit mode: false.
+    // Poll and doorbell modes: one pass over the control blocks in guest
+    // RAM (consume TX, refill RX, check the indices). True if it moved
+    // bytes. Exit mode: false.
     bool poll();
 
     uint8_t device_status() const noexcept;
     Error error() const noexcept { return error_; }
-    bool poll_mode() const noexcept { return config_.poll; }
+    bool poll_mode() const noexcept { return config_.notify == kNotifyPoll; }
+    bool doorbell_mode() const noexcept { return config_.notify == kNotifyDoorbell; }
+    // Bumped each time the device puts bytes on RX: the adapter pulses the
+    // RX interrupt when it changed across a call.
+    uint64_t rx_fills() const noexcept { return rx_fills_; }
+    // TX holds bytes the output had no room for (consumed on a later pass).
+    bool tx_backlogged() const noexcept { return tx_backlogged_; }
 
 private:
     enum class Phase { idle, reset_seen, config, ready, error };
@@ -167,10 +191,14 @@ private:
         uint32_t size;
         const char *name;
         bool writable;
+        uint8_t modes; // bit n: present in notify mode n
     };
-    static const std::array<RegisterInfo, 16> kRegisters;
+    static const std::array<RegisterInfo, 22> kRegisters;
 
+    // The control blocks live in guest RAM (poll and doorbell modes).
+    bool ram_indices() const noexcept { return config_.notify != kNotifyExit; }
     bool present(const RegisterInfo &r) const noexcept;
+    bool writable(const RegisterInfo &r) const noexcept;
     uint64_t register_value(const RegisterInfo &r) const noexcept;
     void write_register(const RegisterInfo &r, uint64_t value);
     void note_ignored_bytes(uint64_t offset, std::size_t size, const std::array<bool, 8> &covered);
@@ -217,11 +245,17 @@ private:
     std::vector<uint8_t> scratch_; // one TX batch, copied out of guest RAM
     std::string pending_;          // greeting bytes not yet in RX
     std::size_t pending_pos_ = 0;
+    uint64_t table_register_ = 0;  // the DEVICE_TABLE register when no setting fixes it
+    bool table_written_ = false;
+    uint32_t rx_msg_end_ = 0;      // RX_MSG_END, RX_MSG_COUNT
+    uint32_t rx_msg_count_ = 0;
+    uint64_t rx_fills_ = 0;
+    bool tx_backlogged_ = false;
 
     // "Logged once": reserved offsets below 0x100, read-only registers, and
     // one flag for everything beyond 0x100.
     std::array<bool, reg::kSpaceSize> ignored_logged_{};
-    std::array<bool, 16> read_only_logged_{};
+    std::array<bool, 22> read_only_logged_{};
     bool beyond_logged_ = false;
     // Entries into DEVICE_ERROR so far: the first kWarnedErrors are warnings.
     uint64_t errors_ = 0;

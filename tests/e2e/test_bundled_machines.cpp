@@ -44,6 +44,8 @@ const std::map<std::string, Expected> kRun = {
     {"simvirtio-poll.toml", {{"Ana are mere!\nHello from the SIMVIRTIO device!\n"}, {}, 0}},
     {"simvirtio-hostile.toml", {{"Recovered: the device survived every hostile step"}, {}, 0}},
     {"simvirtio-hostile-poll.toml", {{"Recovered: the device survived every hostile step"}, {}, 0}},
+    {"simvirtio-doorbell.toml", {{"Ana are mere!\nHello from the SIMVIRTIO device!\n"}, {"asked to stop with status 0"}, 0}},
+    {"simvirtio-hostile-doorbell.toml", {{"Recovered: the device survived every hostile step"}, {}, 0}},
     {"exit-counts.toml", {{}, {"exits by device: ports=10 regs=6 unhandled=5"}, 0}},
     {"exit-counts-trace.toml", {{}, {"23 exits traced"}, 0}},
     {"hypercall.toml", {{"vcpu_info(0) = 0\nvcpu_info(1) = 0\nvcpu_info(7) = -1\n"}, {}, 0}},

@@ -29,7 +29,15 @@ struct Ram final : simvirtio::GuestRam {
 
 struct Sink final : simvirtio::OutputSink {
     std::size_t total = 0;
-    void write(std::span<const uint8_t> data) override { total += data.size(); }
+    // Every third batch the output takes only half: the device must leave
+    // the rest on TX.
+    std::size_t write(std::span<const uint8_t> data) override
+    {
+        const std::size_t taken = ++calls % 3 == 0 ? data.size() / 2 : data.size();
+        total += taken;
+        return taken;
+    }
+    uint64_t calls = 0;
 };
 
 struct Quiet final : simvirtio::Log {
@@ -45,9 +53,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 4)
         return 0;
     simvirtio::Config config;
-    config.poll = (data[0] & 1) != 0;
+    config.notify = static_cast<uint8_t>(data[0] % 3); // exit, poll, doorbell
     config.max_queue_length = 2 + static_cast<uint32_t>(take(data, size, 2) % 8192);
-    config.device_table = take(data, size, 2) % kRamSize;
+    const bool table_in_settings = (data[0] & 4) == 0; // else the guest writes DEVICE_TABLE
+    const uint64_t table = take(data, size, 2) % kRamSize;
+    if (table_in_settings)
+        config.device_table = table;
     config.own_address = 0xd0000000;
     config.greeting = "hello, hostile guest\n";
 

@@ -6,12 +6,16 @@
 #include "runtime/device_runtime.hpp"
 #include "runtime/event_loop.hpp"
 #include "support/logging.hpp"
+#include "support/unique_fd.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -295,4 +299,44 @@ TEST_CASE("doorbells are checked against the device's region before KVM sees the
     CHECK_THAT(text, Catch::Contains("doorbell_add: 4 byte(s) at offset 0xe lie outside region 0 (pio 0x10 bytes)"));
     CHECK_THAT(text, Catch::Contains("doorbell_add: a doorbell of 8 bytes in a pio region (sizes: 1, 2, 4)"));
     CHECK(handle == 0);
+}
+
+namespace {
+
+std::size_t thread_count()
+{
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto &entry : std::filesystem::directory_iterator("/proc/self/task"))
+        ++count;
+    return count;
+}
+
+} // namespace
+
+TEST_CASE("event loop: started on first use, its thread exists only from the first registration", "[runtime]")
+{
+    const std::size_t before = thread_count();
+    EventLoop loop;
+    loop.start_on_first_use();
+    CHECK(thread_count() == before); // a VM whose devices register nothing has no loop thread
+
+    std::atomic<int> calls{0};
+    UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    REQUIRE(event.valid());
+    loop.add(event.get(), EPOLLIN, [&](uint32_t) {
+        uint64_t value = 0;
+        [[maybe_unused]] const ssize_t n = ::read(event.get(), &value, sizeof value);
+        ++calls;
+    });
+    CHECK(thread_count() == before + 1);
+    const uint64_t one = 1;
+    REQUIRE(::write(event.get(), &one, sizeof one) == sizeof one);
+    CHECK(wait_for([&] { return calls.load() == 1; }));
+
+    loop.stop();
+    CHECK(thread_count() == before);
+    // After a stop, a registration does not bring the thread back.
+    UniqueFd late(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    loop.add(late.get(), EPOLLIN, [](uint32_t) {});
+    CHECK(thread_count() == before);
 }

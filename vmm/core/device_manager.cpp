@@ -90,7 +90,7 @@ void DeviceManager::start(Vm &vm, bool irqchip, std::function<void(uint32_t)> on
     }
     loop_ = std::make_unique<EventLoop>();
     runtime_ = RuntimeServices{loop_.get(), lines_.get(), vm.fd()};
-    loop_->start();
+    loop_->start_on_first_use(); // most machines register nothing: no thread
     for (std::size_t i = 0; i < devices_.size(); ++i) {
         try {
             devices_[i]->realize(runtime_);

@@ -35,6 +35,18 @@ EventLoop::~EventLoop() { stop(); }
 
 void EventLoop::start()
 {
+    std::lock_guard lock(start_mutex_);
+    launch();
+}
+
+void EventLoop::start_on_first_use()
+{
+    std::lock_guard lock(start_mutex_);
+    start_on_add_ = true;
+}
+
+void EventLoop::launch()
+{
     if (thread_.joinable())
         return;
     stopping_ = false;
@@ -46,6 +58,8 @@ void EventLoop::start()
 
 void EventLoop::stop()
 {
+    std::lock_guard start_lock(start_mutex_);
+    start_on_add_ = false;
     if (!thread_.joinable())
         return;
     stopping_ = true;
@@ -57,6 +71,13 @@ void EventLoop::stop()
 
 uint64_t EventLoop::add(int fd, uint32_t epoll_events, Handler handler)
 {
+    // The loop's own handlers may register more (it runs then); anyone
+    // else starts it if it waits for its first registration.
+    if (!on_loop_thread()) {
+        std::lock_guard start_lock(start_mutex_);
+        if (start_on_add_)
+            launch();
+    }
     auto entry = std::make_shared<Entry>();
     entry->fd = fd;
     entry->handler = std::move(handler);
