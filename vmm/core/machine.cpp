@@ -113,7 +113,22 @@ RunResult Machine::run()
 {
     RunResult result;
     {
-        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_);
+        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_,
+                        debugger_ != nullptr ? &debugger_->hook() : nullptr);
+        // The debugger's kick goes before the group does, on every way out.
+        struct Kick {
+            Debugger *debugger;
+            Kick(Debugger *d, VcpuGroup &g) : debugger(d)
+            {
+                if (debugger != nullptr)
+                    debugger->set_kick([&g] { g.kick(); });
+            }
+            ~Kick()
+            {
+                if (debugger != nullptr)
+                    debugger->set_kick(nullptr);
+            }
+        } kick(debugger_, group);
         // group_ is cleared on every way out of this scope, an exception
         // from run() included: a swap must never see a destroyed group.
         struct Published {

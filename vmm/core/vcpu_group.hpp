@@ -23,7 +23,8 @@ namespace vmm {
 class VcpuGroup final : public PausePoint {
 public:
     VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
-              IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers);
+              IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
+              DebugHook *debug = nullptr);
     ~VcpuGroup();
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
@@ -37,6 +38,8 @@ public:
     // or the VM is stopping; then nothing is paused.
     bool pause(std::chrono::milliseconds timeout);
     void resume();
+    // Gets every running vCPU out of KVM_RUN once (a debugger's stop).
+    void kick() { kick_all(); }
 
     bool pause_pending() const override { return pause_pending_.load(std::memory_order_relaxed); }
     void checkpoint(kvm_run &run) override;
@@ -53,6 +56,7 @@ private:
     RunControl &control_;
     const ExitObservers &observers_;
     bool sync_registers_;
+    DebugHook *debug_;
 
     std::mutex mutex_; // guards active_, running_, the pause state and the kick
     std::condition_variable changed_;

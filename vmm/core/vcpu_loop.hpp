@@ -55,6 +55,23 @@ public:
     virtual void clear_kick(kvm_run &run) = 0;
 };
 
+// A debugger's hold on the loop (vmm/debug). Null unless --gdb is given:
+// then the loop costs one pointer test per exit more than without.
+class DebugHook {
+public:
+    virtual ~DebugHook() = default;
+    // One atomic load: a debugger wants every vCPU stopped.
+    virtual bool stop_pending() const = 0;
+    // Blocks this vCPU at an exit boundary until the debugger resumes it
+    // (or the VM stops); applies the debugger's breakpoints and stepping.
+    virtual void park(Vcpu &vcpu, kvm_run &run) = 0;
+    // After each handled exit: KVM_EXIT_DEBUG, and exits the debugger asked
+    // to break on. True when this exit asked every vCPU to stop.
+    virtual bool after_exit(Vcpu &vcpu, kvm_run &run) = 0;
+    // The vCPU's loop ended (halted, stopped, fatal).
+    virtual void vcpu_ended(uint32_t index) = 0;
+};
+
 struct VcpuLoopContext {
     Vcpu &vcpu;
     IoRouter &io;
@@ -63,6 +80,7 @@ struct VcpuLoopContext {
     const ExitObservers &observers;
     bool sync_registers = false; // KVM_CAP_SYNC_REGS: registers arrive in kvm_run
     PausePoint *pause_point = nullptr;
+    DebugHook *debug = nullptr;
 };
 
 // Runs until the vCPU's end, then captures its registers into the outcome.
