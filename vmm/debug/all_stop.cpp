@@ -19,7 +19,8 @@ constexpr std::size_t kCountSlots = 64;
 
 } // namespace
 
-AllStop::AllStop(uint32_t vcpus, RunControl &control, bool wait) : control_(control), vcpus_(vcpus)
+AllStop::AllStop(uint32_t vcpus, RunControl &control, const GuestMemory &memory, bool wait)
+    : control_(control), memory_(memory), vcpus_(vcpus)
 {
     counts_.resize(vcpus);
     for (auto &per_vcpu : counts_)
@@ -85,7 +86,7 @@ void AllStop::park(Vcpu &vcpu, kvm_run &)
     me.generation = generation_;
     me.parked = false;
     me.stepping = me.action == VcpuAction::step;
-    const bool step = me.stepping && !control_.stop_requested();
+    const bool step = (me.stepping || (me.action == VcpuAction::cont && !watched_.empty())) && !control_.stop_requested();
     lock.unlock();
     apply_guest_debug(vcpu, step);
 }
@@ -122,6 +123,19 @@ bool AllStop::after_exit(Vcpu &vcpu, kvm_run &run)
         const kvm_debug_exit_arch &arch = run.debug.arch;
         std::lock_guard lock(mutex_);
         StopEvent event{StopEvent::Kind::step, index, 0, {}};
+        if (arch.exception == kDebugException && (arch.dr6 & kDr6SingleStep) != 0 && !vcpus_[index].stepping &&
+            !watched_.empty() && !points_.triggered(arch.dr6)) {
+            // Our own step for the watchpoints: did a watched value change?
+            for (WatchedBytes &w : watched_) {
+                uint64_t now = 0;
+                if (!memory_.read(w.physical, &now, w.length) || now == w.value)
+                    continue;
+                w.value = now;
+                report_locked(StopEvent{StopEvent::Kind::watchpoint, index, w.slot, {}});
+                return true;
+            }
+            return false; // nothing changed: on to the next instruction
+        }
         if (arch.exception == kDebugException) {
             if (auto slot = points_.triggered(arch.dr6)) {
                 const PointType type = points_.slot(*slot).type;
@@ -201,6 +215,12 @@ void AllStop::resume(const std::vector<VcpuAction> &actions)
     ++generation_;
     stop_pending_ = false;
     changed_.notify_all();
+}
+
+void AllStop::set_watched(std::vector<WatchedBytes> watched)
+{
+    std::lock_guard lock(mutex_);
+    watched_ = std::move(watched);
 }
 
 void AllStop::set_exit_breaks(const ExitBreaks &breaks)

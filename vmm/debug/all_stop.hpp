@@ -12,6 +12,7 @@
 #include "core/run_control.hpp"
 #include "core/vcpu_loop.hpp"
 #include "debug/debug_registers.hpp"
+#include "kvm/guest_memory.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -48,10 +49,19 @@ struct ExitBreaks {
 
 enum class VcpuAction { stay, cont, step };
 
+// A watched variable's bytes where the guest keeps them, and their value
+// when the VM last resumed (see AllStop::set_watched).
+struct WatchedBytes {
+    std::size_t slot = 0;
+    uint64_t physical = 0;
+    uint64_t length = 0;
+    uint64_t value = 0;
+};
+
 class AllStop final : public DebugHook {
 public:
     // `wait`: start stopped, before the first instruction (--gdb-wait).
-    AllStop(uint32_t vcpus, RunControl &control, bool wait);
+    AllStop(uint32_t vcpus, RunControl &control, const GuestMemory &memory, bool wait);
 
     // Set while the vCPU group runs: gets vCPUs out of KVM_RUN.
     void set_kick(std::function<void()> kick);
@@ -79,6 +89,12 @@ public:
 
     // Debug registers for every vCPU; changed only while stopped.
     DebugRegisters &points() { return points_; }
+    // Write and access watchpoints, also checked by single-stepping: on this
+    // host guest code at CPL 0 runs in KVM's instruction emulator, which
+    // does not check data breakpoints in the debug registers. While any is
+    // set, continued vCPUs step one instruction at a time and compare the
+    // watched bytes after each (docs/gdb-stub.md).
+    void set_watched(std::vector<WatchedBytes> watched);
     void set_exit_breaks(const ExitBreaks &breaks);
     ExitBreaks exit_breaks() const;
 
@@ -101,6 +117,8 @@ private:
     void apply_guest_debug(Vcpu &vcpu, bool step);
 
     RunControl &control_;
+    const GuestMemory &memory_;
+    std::vector<WatchedBytes> watched_;
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::atomic<bool> stop_pending_{false};

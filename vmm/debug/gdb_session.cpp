@@ -239,6 +239,7 @@ SessionReply Session::resume(const Request &request)
             return SessionReply{kInvalid};
         }
     }
+    stop_.set_watched(watched_bytes());
     stop_.resume(actions);
     SessionReply reply;
     reply.send = false;
@@ -246,8 +247,39 @@ SessionReply Session::resume(const Request &request)
     return reply;
 }
 
+std::vector<WatchedBytes> Session::watched_bytes()
+{
+    std::vector<WatchedBytes> out;
+    Vcpu &vcpu = machine_.vcpu(general_vcpu());
+    kvm_sregs sregs{};
+    try {
+        sregs = vcpu.sregs();
+    } catch (const SystemError &) {
+        return out;
+    }
+    const GuestMemory &memory = machine_.memory();
+    const PhysicalReader reader = [&memory](uint64_t pa, uint64_t &value, unsigned size) {
+        value = 0;
+        return memory.read(pa, &value, size);
+    };
+    for (std::size_t i = 0; i < DebugRegisters::kSlots; ++i) {
+        const DebugSlot &slot = stop_.points().slot(i);
+        if (!slot.used || (slot.type != PointType::write && slot.type != PointType::access))
+            continue;
+        const auto t = translate(translation_state(sregs), slot.address, reader);
+        WatchedBytes w{i, 0, slot.length, 0};
+        // Aligned to its size, so never across a page.
+        if (!t || !memory.read(t->physical, &w.value, slot.length))
+            continue;
+        w.physical = t->physical;
+        out.push_back(w);
+    }
+    return out;
+}
+
 void Session::release()
 {
+    stop_.set_watched({});
     stop_.points().clear();
     stop_.set_exit_breaks(ExitBreaks{});
     stop_.resume(std::vector<VcpuAction>(stop_.vcpu_count(), VcpuAction::cont));

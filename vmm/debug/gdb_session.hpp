@@ -42,6 +42,8 @@ private:
     std::optional<uint32_t> vcpu_of(int64_t thread, bool allow_any) const;
     uint32_t general_vcpu() const;
     SessionReply resume(const Request &request);
+    // The write and access watchpoints' bytes as of now (AllStop::set_watched).
+    std::vector<WatchedBytes> watched_bytes();
 
     AllStop &stop_;
     Machine &machine_;

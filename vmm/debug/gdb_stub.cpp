@@ -172,7 +172,7 @@ private:
 };
 
 GdbStub::GdbStub(UniqueFd listener, std::string address, Machine &machine, bool wait)
-    : machine_(machine), stop_(machine.spec().vcpus, machine.control(), wait), listener_(std::move(listener)),
+    : machine_(machine), stop_(machine.spec().vcpus, machine.control(), machine.memory(), wait), listener_(std::move(listener)),
       address_(std::move(address))
 {
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
