@@ -43,6 +43,37 @@ constexpr std::array<RegisterInfo, 65> kRegisters = {{
     {"cr4", 8, Group::control, 3}, {"cr8", 8, Group::control, 4}, {"efer", 8, Group::control, 5},
 }};
 
+// gdb's i386 register set: 32-bit general registers in gdb's order (as
+// indexes of gdb's 64-bit order), eip, eflags, segments, x87, xmm0-7,
+// mxcsr, then the same segment bases and control registers.
+constexpr std::array<RegisterInfo, 49> kRegisters32 = {{
+    {"eax", 4, Group::gp, 0},      {"ecx", 4, Group::gp, 2},      {"edx", 4, Group::gp, 3},
+    {"ebx", 4, Group::gp, 1},      {"esp", 4, Group::gp, 7},      {"ebp", 4, Group::gp, 6},
+    {"esi", 4, Group::gp, 4},      {"edi", 4, Group::gp, 5},      {"eip", 4, Group::rip, 0},
+    {"eflags", 4, Group::eflags, 0},
+    {"cs", 4, Group::segment, 0},  {"ss", 4, Group::segment, 1},  {"ds", 4, Group::segment, 2},
+    {"es", 4, Group::segment, 3},  {"fs", 4, Group::segment, 4},  {"gs", 4, Group::segment, 5},
+    {"st0", 10, Group::st, 0},     {"st1", 10, Group::st, 1},     {"st2", 10, Group::st, 2},
+    {"st3", 10, Group::st, 3},     {"st4", 10, Group::st, 4},     {"st5", 10, Group::st, 5},
+    {"st6", 10, Group::st, 6},     {"st7", 10, Group::st, 7},     {"fctrl", 4, Group::x87_control, 0},
+    {"fstat", 4, Group::x87_control, 1}, {"ftag", 4, Group::x87_control, 2}, {"fiseg", 4, Group::x87_control, 3},
+    {"fioff", 4, Group::x87_control, 4}, {"foseg", 4, Group::x87_control, 5}, {"fooff", 4, Group::x87_control, 6},
+    {"fop", 4, Group::x87_control, 7},
+    {"xmm0", 16, Group::xmm, 0},   {"xmm1", 16, Group::xmm, 1},   {"xmm2", 16, Group::xmm, 2},
+    {"xmm3", 16, Group::xmm, 3},   {"xmm4", 16, Group::xmm, 4},   {"xmm5", 16, Group::xmm, 5},
+    {"xmm6", 16, Group::xmm, 6},   {"xmm7", 16, Group::xmm, 7},   {"mxcsr", 4, Group::mxcsr, 0},
+    {"fs_base", 4, Group::base, 0}, {"gs_base", 4, Group::base, 1},
+    {"cr0", 8, Group::control, 0}, {"cr2", 8, Group::control, 1}, {"cr3", 8, Group::control, 2},
+    {"cr4", 8, Group::control, 3}, {"cr8", 8, Group::control, 4}, {"efer", 8, Group::control, 5},
+}};
+
+std::span<const RegisterInfo> table(Arch arch)
+{
+    if (arch == Arch::i386)
+        return kRegisters32;
+    return kRegisters;
+}
+
 __u64 *gp_slot(kvm_regs &regs, int index)
 {
     // kvm_regs' order: rax rbx rcx rdx rsi rdi rsp rbp r8..r15 — rsp and
@@ -140,20 +171,26 @@ uint32_t x87_control_value(const kvm_fpu &fpu, int index)
 
 } // namespace
 
-std::size_t register_count() { return kRegisters.size(); }
+std::size_t register_count(Arch arch) { return table(arch).size(); }
 
-std::size_t register_size(std::size_t number) { return number < kRegisters.size() ? kRegisters[number].size : 0; }
-
-std::string_view register_name(std::size_t number)
+std::size_t register_size(Arch arch, std::size_t number)
 {
-    return number < kRegisters.size() ? kRegisters[number].name : "";
+    const auto registers = table(arch);
+    return number < registers.size() ? registers[number].size : 0;
 }
 
-std::optional<std::vector<uint8_t>> read_register(const RegisterFile &file, std::size_t number)
+std::string_view register_name(Arch arch, std::size_t number)
 {
-    if (number >= kRegisters.size())
+    const auto registers = table(arch);
+    return number < registers.size() ? registers[number].name : "";
+}
+
+std::optional<std::vector<uint8_t>> read_register(Arch arch, const RegisterFile &file, std::size_t number)
+{
+    const auto registers = table(arch);
+    if (number >= registers.size())
         return std::nullopt;
-    const RegisterInfo &info = kRegisters[number];
+    const RegisterInfo &info = registers[number];
     std::vector<uint8_t> bytes(info.size);
     RegisterFile &mutable_file = const_cast<RegisterFile &>(file); // plain_storage only reads here
     if (const void *storage = plain_storage(mutable_file, info)) {
@@ -171,11 +208,13 @@ std::optional<std::vector<uint8_t>> read_register(const RegisterFile &file, std:
     return bytes;
 }
 
-std::optional<std::string> write_register(RegisterFile &file, std::size_t number, std::span<const uint8_t> bytes)
+std::optional<std::string> write_register(Arch arch, RegisterFile &file, std::size_t number,
+                                          std::span<const uint8_t> bytes)
 {
-    if (number >= kRegisters.size())
+    const auto registers = table(arch);
+    if (number >= registers.size())
         return fmt::format("no register {}", number);
-    const RegisterInfo &info = kRegisters[number];
+    const RegisterInfo &info = registers[number];
     if (bytes.size() != info.size)
         return fmt::format("register {} has {} bytes, not {}", info.name, info.size, bytes.size());
     if (void *storage = plain_storage(file, info)) {
@@ -215,24 +254,25 @@ std::optional<std::string> write_register(RegisterFile &file, std::size_t number
     return std::nullopt;
 }
 
-std::vector<uint8_t> read_all(const RegisterFile &file)
+std::vector<uint8_t> read_all(Arch arch, const RegisterFile &file)
 {
     std::vector<uint8_t> all;
-    for (std::size_t i = 0; i < kRegisters.size(); ++i) {
-        const auto bytes = read_register(file, i);
+    for (std::size_t i = 0; i < table(arch).size(); ++i) {
+        const auto bytes = read_register(arch, file, i);
         all.insert(all.end(), bytes->begin(), bytes->end());
     }
     return all;
 }
 
-std::optional<std::string> write_all(RegisterFile &file, std::span<const uint8_t> bytes)
+std::optional<std::string> write_all(Arch arch, RegisterFile &file, std::span<const uint8_t> bytes)
 {
+    const auto registers = table(arch);
     std::size_t offset = 0;
-    for (std::size_t i = 0; i < kRegisters.size() && offset < bytes.size(); ++i) {
-        const std::size_t size = kRegisters[i].size;
+    for (std::size_t i = 0; i < registers.size() && offset < bytes.size(); ++i) {
+        const std::size_t size = registers[i].size;
         if (bytes.size() - offset < size)
-            return fmt::format("G data ends inside register {}", kRegisters[i].name);
-        if (auto error = write_register(file, i, bytes.subspan(offset, size)))
+            return fmt::format("G data ends inside register {}", registers[i].name);
+        if (auto error = write_register(arch, file, i, bytes.subspan(offset, size)))
             return error;
         offset += size;
     }
@@ -241,13 +281,15 @@ std::optional<std::string> write_all(RegisterFile &file, std::span<const uint8_t
     return std::nullopt;
 }
 
-const std::string &target_xml()
+namespace {
+
+std::string make_xml(Arch arch)
 {
-    static const std::string xml = [] {
+    {
         std::string text = R"(<?xml version="1.0"?>
 <!DOCTYPE target SYSTEM "gdb-target.dtd">
 <target version="1.0">
-<architecture>i386:x86-64</architecture>
+<architecture>ARCH</architecture>
 <feature name="org.gnu.gdb.i386.core">
 <flags id="i386_eflags" size="4">
 <field name="CF" start="0" end="0"/><field name="" start="1" end="1"/><field name="PF" start="2" end="2"/>
@@ -262,16 +304,22 @@ const std::string &target_xml()
             text += fmt::format("<reg name=\"{}\" bitsize=\"{}\" type=\"{}\"{}/>\n", name, bits, type,
                                 group.empty() ? std::string() : fmt::format(" group=\"{}\"", group));
         };
-        for (std::size_t i = 0; i < 16; ++i)
-            reg(kRegisters[i].name, 64, i == 6 ? "data_ptr" : i == 7 ? "data_ptr" : "int64", "general");
-        reg("rip", 64, "code_ptr", "general");
+        const auto registers = table(arch);
+        const std::size_t wide = arch == Arch::x86_64 ? 64 : 32;
+        const std::size_t general = arch == Arch::x86_64 ? 16 : 8;
+        for (std::size_t i = 0; i < general; ++i) {
+            const std::string_view name = registers[i].name;
+            const bool pointer = name == "rsp" || name == "rbp" || name == "esp" || name == "ebp";
+            reg(name, wide, pointer ? "data_ptr" : wide == 64 ? "int64" : "int32", "general");
+        }
+        reg(registers[general].name, wide, "code_ptr", "general");
         reg("eflags", 32, "i386_eflags", "general");
-        for (std::size_t i = 18; i < 24; ++i)
-            reg(kRegisters[i].name, 32, "int32", "general");
-        for (std::size_t i = 24; i < 32; ++i)
-            reg(kRegisters[i].name, 80, "i387_ext", "");
-        for (std::size_t i = 32; i < 40; ++i)
-            reg(kRegisters[i].name, 32, "int", "float");
+        for (std::size_t i = general + 2; i < general + 8; ++i)
+            reg(registers[i].name, 32, "int32", "general");
+        for (std::size_t i = general + 8; i < general + 16; ++i)
+            reg(registers[i].name, 80, "i387_ext", "");
+        for (std::size_t i = general + 16; i < general + 24; ++i)
+            reg(registers[i].name, 32, "int", "float");
         text += R"(</feature>
 <feature name="org.gnu.gdb.i386.sse">
 <vector id="v8bf16" type="bfloat16" count="8"/><vector id="v4f" type="ieee_single" count="4"/>
@@ -289,19 +337,35 @@ const std::string &target_xml()
 <field name="PM" start="12" end="12"/><field name="FZ" start="15" end="15"/>
 </flags>
 )";
-        for (std::size_t i = 40; i < 56; ++i)
-            reg(kRegisters[i].name, 128, "vec128", "vector");
+        const std::size_t xmm = general + 24, xmm_count = arch == Arch::x86_64 ? 16 : 8;
+        for (std::size_t i = xmm; i < xmm + xmm_count; ++i)
+            reg(registers[i].name, 128, "vec128", "vector");
         reg("mxcsr", 32, "i386_mxcsr", "vector");
-        text += "</feature>\n<feature name=\"org.gnu.gdb.i386.segments\">\n";
-        reg("fs_base", 64, "int", "");
-        reg("gs_base", 64, "int", "");
-        text += "</feature>\n<feature name=\"org.vmm.x86.control\">\n";
-        for (std::size_t i = 59; i < 65; ++i)
-            reg(kRegisters[i].name, 64, "int64", "system");
+        // gdb 13 numbers i386 segment bases beyond its 32-bit register
+        // set (an assertion fails), so there they go with ours.
+        if (arch == Arch::x86_64)
+            text += "</feature>\n<feature name=\"org.gnu.gdb.i386.segments\">\n";
+        else
+            text += "</feature>\n<feature name=\"org.vmm.x86.control\">\n";
+        reg("fs_base", wide, "int", "");
+        reg("gs_base", wide, "int", "");
+        if (arch == Arch::x86_64)
+            text += "</feature>\n<feature name=\"org.vmm.x86.control\">\n";
+        for (std::size_t i = registers.size() - 6; i < registers.size(); ++i)
+            reg(registers[i].name, 64, "int64", "system");
         text += "</feature>\n</target>\n";
+        const auto at = text.find("ARCH");
+        text.replace(at, 4, arch == Arch::x86_64 ? "i386:x86-64" : "i386");
         return text;
-    }();
-    return xml;
+    }
+}
+
+} // namespace
+
+const std::string &target_xml(Arch arch)
+{
+    static const std::string wide = make_xml(Arch::x86_64), narrow = make_xml(Arch::i386);
+    return arch == Arch::x86_64 ? wide : narrow;
 }
 
 } // namespace vmm::gdb

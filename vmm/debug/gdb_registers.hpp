@@ -18,6 +18,12 @@
 
 namespace vmm::gdb {
 
+// Which description gdb gets: chosen when a debugger attaches, from the
+// boot vCPU's mode then (gdb cannot change it mid-session). i386 has gdb's
+// 32-bit order (eax, ecx, edx, ebx, esp, ebp, esi, edi, eip, ...) and
+// xmm0-7; it is also what `set architecture i8086` accepts in real mode.
+enum class Arch { x86_64, i386 };
+
 // One vCPU's state as KVM gives it.
 struct RegisterFile {
     kvm_regs regs{};
@@ -25,24 +31,24 @@ struct RegisterFile {
     kvm_fpu fpu{};
 };
 
-std::size_t register_count();
+std::size_t register_count(Arch arch);
 // Size in bytes of register `number`, or 0 if there is no such register.
-std::size_t register_size(std::size_t number);
-std::string_view register_name(std::size_t number);
+std::size_t register_size(Arch arch, std::size_t number);
+std::string_view register_name(Arch arch, std::size_t number);
 
 // The register's bytes, little-endian as gdb wants them.
-std::optional<std::vector<uint8_t>> read_register(const RegisterFile &file, std::size_t number);
+std::optional<std::vector<uint8_t>> read_register(Arch arch, const RegisterFile &file, std::size_t number);
 // Writes a register. Returns an error text when the register does not
 // exist, the size is wrong, or the value cannot be set (a segment selector
 // outside real mode: its descriptor would have to be loaded too).
-std::optional<std::string> write_register(RegisterFile &file, std::size_t number, std::span<const uint8_t> bytes);
+std::optional<std::string> write_register(Arch arch, RegisterFile &file, std::size_t number, std::span<const uint8_t> bytes);
 
 // Every register, concatenated (the g packet).
-std::vector<uint8_t> read_all(const RegisterFile &file);
+std::vector<uint8_t> read_all(Arch arch, const RegisterFile &file);
 // The G packet: a prefix of the registers (gdb may send fewer).
-std::optional<std::string> write_all(RegisterFile &file, std::span<const uint8_t> bytes);
+std::optional<std::string> write_all(Arch arch, RegisterFile &file, std::span<const uint8_t> bytes);
 
 // The target description, whole.
-const std::string &target_xml();
+const std::string &target_xml(Arch arch);
 
 } // namespace vmm::gdb

@@ -277,6 +277,16 @@ std::vector<WatchedBytes> Session::watched_bytes()
     return out;
 }
 
+void Session::choose_arch()
+{
+    constexpr uint64_t kEferLma = 1ull << 10;
+    try {
+        arch_ = (machine_.vcpu(0).sregs().efer & kEferLma) != 0 ? Arch::x86_64 : Arch::i386;
+    } catch (const SystemError &) {
+        arch_ = Arch::x86_64;
+    }
+}
+
 void Session::release()
 {
     stop_.set_watched({});
@@ -309,7 +319,7 @@ SessionReply Session::handle(const Request &r)
             reply.payload = kNoSuch;
             break;
         }
-        const std::string &xml = target_xml();
+        const std::string &xml = target_xml(arch_);
         if (r.address >= xml.size()) {
             reply.payload = "l";
             break;
@@ -357,10 +367,10 @@ SessionReply Session::handle(const Request &r)
             break;
         }
         if (r.kind == Kind::read_registers) {
-            const auto bytes = read_all(*state);
+            const auto bytes = read_all(arch_, *state);
             reply.payload = to_hex(bytes.data(), bytes.size());
         } else {
-            const auto bytes = read_register(*state, r.address);
+            const auto bytes = read_register(arch_, *state, r.address);
             reply.payload = bytes ? to_hex(bytes->data(), bytes->size()) : kNoSuch;
         }
         break;
@@ -374,10 +384,10 @@ SessionReply Session::handle(const Request &r)
             break;
         }
         RegisterFile after = *before;
-        const auto error = r.kind == Kind::write_registers ? write_all(after, r.data)
-                                                            : write_register(after, r.address, r.data);
+        const auto error = r.kind == Kind::write_registers ? write_all(arch_, after, r.data)
+                                                            : write_register(arch_, after, r.address, r.data);
         if (error)
-            reply.payload = r.kind == Kind::write_register && r.address >= register_count() ? kNoSuch : kInvalid;
+            reply.payload = r.kind == Kind::write_register && r.address >= register_count(arch_) ? kNoSuch : kInvalid;
         else
             reply.payload = write_state(vcpu, *before, after) ? "OK" : kInvalid;
         break;

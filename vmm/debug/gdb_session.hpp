@@ -4,6 +4,7 @@
 #pragma once
 
 #include "debug/all_stop.hpp"
+#include "debug/gdb_registers.hpp"
 #include "debug/gdb_request.hpp"
 
 #include <optional>
@@ -32,6 +33,9 @@ public:
     // before it, for an exit break).
     SessionReply stop_reply();
     bool no_ack() const { return no_ack_; }
+    // The description gdb gets, from the boot vCPU's mode now (the VM is
+    // stopped): long mode x86-64, anything else i386.
+    void choose_arch();
     // Detach: breakpoints and exit breaks off, every vCPU runs.
     void release();
 
@@ -48,6 +52,7 @@ private:
     AllStop &stop_;
     Machine &machine_;
     bool no_ack_ = false;
+    Arch arch_ = Arch::x86_64;
     int64_t general_thread_ = kAnyThread;
     int64_t continue_thread_ = kAllThreads;
 };

@@ -58,6 +58,7 @@ public:
     {
         if (!stub_.stop_.stop_all(std::chrono::milliseconds(2000)))
             logging::core().warn("gdb: the vCPUs did not all stop within 2 s of the debugger attaching");
+        session_.choose_arch();
     }
 
     void readable()
