@@ -390,3 +390,36 @@ TEST_CASE("gdb: malformed packets, absurd lengths, unknown threads and registers
     CHECK(r.out == "Hello, world!\n");
     CHECK_THAT(r.err, Catch::Contains("the debugger disconnected in the middle of a packet"));
 }
+
+TEST_CASE("gdb: attaching to a running guest stops it, Ctrl-C stops it within a second, detach lets it run on",
+          "[e2e][gdb]")
+{
+    TempDir dir("gdb-interrupt");
+    const std::string socket = (dir.path / "gdb.sock").string();
+    // A guest that runs until stopped (--timeout), printing as it goes.
+    const std::string machine = dir.write("m.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
+                                                    "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
+                                                    "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n");
+    auto vmm = std::async(std::launch::async, [&] {
+        return run_vmm({"--config", machine, "--gdb", socket, "--timeout", "4"});
+    });
+    RawClient client(socket);
+    REQUIRE(client.connected());
+    CHECK(client.ask("?") == "T02thread:1;"); // stopped by the attach
+    const std::string before = client.ask("p10");  // rip
+    client.send(RawClient::packet("vCont;c"));
+    CHECK(client.receive(std::chrono::milliseconds(300)) == "+"); // the ack, and no stop reply: it runs
+    const auto interrupted = std::chrono::steady_clock::now();
+    client.send("\x03");
+    const std::string reply = client.receive();
+    CHECK(std::chrono::steady_clock::now() - interrupted < std::chrono::seconds(1));
+    CHECK_THAT(reply, Catch::Contains("$T02thread:1;#"));
+    CHECK(client.ask("qfThreadInfo") == "m1");
+    CHECK_THAT(client.ask("qThreadExtraInfo,1"), Catch::StartsWith("766370752030")); // "vcpu 0"
+    CHECK(client.ask("D") == "OK");
+    const ProcessResult r = vmm.get();
+    show(r);
+    CHECK(r.exit_status == 124); // it ran on until --timeout
+    CHECK_FALSE(r.out.empty());
+    CHECK(before.size() == 16);
+}
