@@ -103,8 +103,12 @@ public:
 
     void vm_ended(int status)
     {
-        if (open_ && waiting_)
-            send_packet(fmt::format("W{:02x}", status & 0xff));
+        // Briefly: the VM has ended and vmm is on its way out; a debugger
+        // that does not read must not hold that up.
+        if (open_ && waiting_) {
+            last_ = frame(fmt::format("W{:02x}", status & 0xff));
+            write_within(fd_.get(), last_, std::chrono::milliseconds(200));
+        }
         close();
     }
 
