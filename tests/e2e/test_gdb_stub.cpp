@@ -157,8 +157,10 @@ TEST_CASE("gdb: stepi in the real-mode SO2 guest advances IP as each instruction
         instruction_addresses({"-D", "-b", "binary", "-m", "i8086", guest("so2-real16.bin")});
     REQUIRE(addresses.size() >= 3);
     const Session s = debug_session("machines/so2-real16.toml", "",
-                                    {"p/x $pc", "stepi", "p/x $pc", "p $eax", "stepi", "p/x $pc", "x/2xb 0x400",
-                                     "continue"});
+                                    {"x/3i $pc", "p/x $pc", "stepi", "p/x $pc", "p $eax", "stepi", "p/x $pc",
+                                     "x/2xb 0x400", "continue"});
+    // The stub describes a real-mode vCPU as i8086: gdb decodes 16-bit code.
+    CHECK_THAT(s.gdb.out, Catch::Contains("mov    $0x2a,%ax") && Catch::Contains("mov    %ax,0x400"));
     const std::vector<std::string> values = printed_values(s.gdb.out);
     REQUIRE(values.size() == 4);
     CHECK(values[0] == fmt_hex(addresses[0]));

@@ -69,7 +69,7 @@ constexpr std::array<RegisterInfo, 49> kRegisters32 = {{
 
 std::span<const RegisterInfo> table(Arch arch)
 {
-    if (arch == Arch::i386)
+    if (arch != Arch::x86_64)
         return kRegisters32;
     return kRegisters;
 }
@@ -355,7 +355,7 @@ std::string make_xml(Arch arch)
             reg(registers[i].name, 64, "int64", "system");
         text += "</feature>\n</target>\n";
         const auto at = text.find("ARCH");
-        text.replace(at, 4, arch == Arch::x86_64 ? "i386:x86-64" : "i386");
+        text.replace(at, 4, arch == Arch::x86_64 ? "i386:x86-64" : arch == Arch::i386 ? "i386" : "i8086");
         return text;
     }
 }
@@ -364,8 +364,9 @@ std::string make_xml(Arch arch)
 
 const std::string &target_xml(Arch arch)
 {
-    static const std::string wide = make_xml(Arch::x86_64), narrow = make_xml(Arch::i386);
-    return arch == Arch::x86_64 ? wide : narrow;
+    static const std::string wide = make_xml(Arch::x86_64), narrow = make_xml(Arch::i386),
+                             real = make_xml(Arch::i8086);
+    return arch == Arch::x86_64 ? wide : arch == Arch::i386 ? narrow : real;
 }
 
 } // namespace vmm::gdb

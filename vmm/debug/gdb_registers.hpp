@@ -21,8 +21,9 @@ namespace vmm::gdb {
 // Which description gdb gets: chosen when a debugger attaches, from the
 // boot vCPU's mode then (gdb cannot change it mid-session). i386 has gdb's
 // 32-bit order (eax, ecx, edx, ebx, esp, ebp, esi, edi, eip, ...) and
-// xmm0-7; it is also what `set architecture i8086` accepts in real mode.
-enum class Arch { x86_64, i386 };
+// xmm0-7. i8086 (real mode) is i386's register set, described as i8086 so
+// that gdb decodes 16-bit code (`x/i $pc`).
+enum class Arch { x86_64, i386, i8086 };
 
 // One vCPU's state as KVM gives it.
 struct RegisterFile {

@@ -280,8 +280,10 @@ std::vector<WatchedBytes> Session::watched_bytes()
 void Session::choose_arch()
 {
     constexpr uint64_t kEferLma = 1ull << 10;
+    constexpr uint64_t kCr0Pe = 1;
     try {
-        arch_ = (machine_.vcpu(0).sregs().efer & kEferLma) != 0 ? Arch::x86_64 : Arch::i386;
+        const kvm_sregs sregs = machine_.vcpu(0).sregs();
+        arch_ = (sregs.efer & kEferLma) != 0 ? Arch::x86_64 : (sregs.cr0 & kCr0Pe) != 0 ? Arch::i386 : Arch::i8086;
     } catch (const SystemError &) {
         arch_ = Arch::x86_64;
     }
