@@ -425,3 +425,14 @@ TEST_CASE("gdb: attaching to a running guest stops it, Ctrl-C stops it within a 
     CHECK_FALSE(r.out.empty());
     CHECK(before.size() == 16);
 }
+
+TEST_CASE("gdb: with an irqchip, the application processors are threads waiting for SIPI", "[e2e][gdb]")
+{
+    const Session s = debug_session("machines/smp-irqchip.toml", guest("smp-irqchip.elf"), {"info threads", "detach"});
+    CHECK_THAT(s.gdb.out, Catch::Contains("Thread 1 (vcpu 0: running)"));
+    for (int i = 1; i < 4; ++i)
+        CHECK_THAT(s.gdb.out, Catch::Contains("Thread " + std::to_string(i + 1) + " (vcpu " + std::to_string(i) +
+                                              ": waiting for SIPI)"));
+    CHECK(s.vmm.exit_status == 0);
+    CHECK_THAT(s.vmm.err, Catch::Contains("check u32 at 0x500 = 0x3: ok"));
+}
