@@ -6,6 +6,7 @@
 #include "debug/gdb_packet.hpp"
 #include "debug/gdb_registers.hpp"
 #include "support/errors.hpp"
+#include "support/logging.hpp"
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>
@@ -401,6 +402,10 @@ SessionReply Session::handle(const Request &r)
         const auto type = static_cast<PointType>(r.point_type);
         if (r.kind == Kind::insert_point) {
             const auto error = stop_.points().insert(type, r.address, r.length);
+            if (!error && type == PointType::software)
+                logging::core().debug("gdb: software breakpoint at {:#x} set in a debug register (int3 breakpoints "
+                                      "do not work on this host: docs/gdb-stub.md)",
+                                      r.address);
             reply.payload = !error ? "OK" : type <= PointType::hardware || error->find("in use") != std::string::npos
                                                 ? kBusy
                                                 : kInvalid;
