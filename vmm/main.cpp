@@ -12,6 +12,8 @@
 #include "core/report.hpp"
 #include "core/report_file.hpp"
 #include "core/stop_router.hpp"
+#include "debug/gdb_listener.hpp"
+#include "debug/gdb_stub.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/escape.hpp"
@@ -115,9 +117,24 @@ int run(const Options &options)
             ReportFile::set_machine(spec.name, spec.file.string()); // for a crash or a forced exit
         if (!options.control.empty())
             ControlServer::check_path(options.control); // before any VM exists
+        // The debugger's address is opened before any VM exists: a busy port
+        // or an unusable address is bad input.
+        const bool gdb_wait = options.gdb_wait || spec.debug.wait;
+        const std::string gdb_address = !options.gdb.empty() ? options.gdb : spec.debug.gdb.value_or("");
+        if (options.gdb_wait && gdb_address.empty())
+            throw InputError("--gdb-wait needs --gdb ADDRESS (or [debug] gdb = ADDRESS in the machine file)");
+        UniqueFd gdb_listener;
+        if (!gdb_address.empty())
+            gdb_listener = gdb::open_listener(
+                gdb_address, !options.gdb.empty() ? std::string("--gdb") : spec.debug.gdb_where.str() + ": [debug] gdb =");
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);
+        std::optional<gdb::GdbStub> gdb_stub;
+        if (gdb_listener.valid()) {
+            gdb_stub.emplace(std::move(gdb_listener), gdb_address, machine, gdb_wait);
+            machine.set_debugger(&*gdb_stub);
+        }
         const StopRouter::Attachment attached(stops, machine.control());
         std::optional<ControlServer> control;
         if (!options.control.empty())
@@ -125,6 +142,10 @@ int run(const Options &options)
                             [&machine](std::string_view line) { return handle_control_request(line, machine); });
         RunResult result = machine.run();
         control.reset(); // before the machine it talks to
+        if (gdb_stub) {
+            gdb_stub->finish(result.exit_status);
+            gdb_stub.reset();
+        }
         print_summary(result);
         const std::vector<CheckResult> checks = evaluate_checks(spec.checks, result.vcpus, machine.memory());
         std::size_t failed_checks = 0;

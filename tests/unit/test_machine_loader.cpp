@@ -237,7 +237,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\n[[check]]\nmemory = 0x400\nwidth = 3\nequals = 1\n", "m.toml:5:9: check[0]: width = 3 must be 1, 2, 4 or 8 (bytes)"},
         {"[machine]\nmemory = 4096\n[[check]]\nmemory = 0x400\nwidth = 1\nequals = 256\n", "m.toml:6:10: check[0]: 256 does not fit in 1 byte(s)"},
         {"[machine]\nmemory = 4096\n[[check]]\nmemory = 0x400\nwidth = 1\nequals = 1\nvcpu = 0\n", "m.toml:7:1: check[0]: unknown key 'vcpu' (known keys: equals, memory, width)"},
-        {"[machine]\nmemory = 4096\n[devices]\n", "m.toml:3:2: machine file: unknown key 'devices' (known keys: check, cpu, device, image, machine)"},
+        {"[machine]\nmemory = 4096\n[devices]\n", "m.toml:3:2: machine file: unknown key 'devices' (known keys: check, cpu, debug, device, image, machine)"},
     };
     for (const auto &[text, expected] : cases) {
         INFO("machine file:\n" << text);
@@ -325,11 +325,11 @@ TEST_CASE("a UTF-8 byte-order mark at the start is accepted, columns unchanged",
           "m.toml:3:9: [machine]: vcpus = 0 must be between 1 and 64");
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nmode = \"x\"\n[oops]\n") ==
           "m.toml:4:8: [cpu]: unknown mode \"x\" (expected \"real\", \"protected\", \"long\", \"user\" or \"reset\")\n"
-          "m.toml:5:2: machine file: unknown key 'oops' (known keys: check, cpu, device, image, machine)");
+          "m.toml:5:2: machine file: unknown key 'oops' (known keys: check, cpu, debug, device, image, machine)");
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nentry = \"x\"\n") ==
           "m.toml:4:9: [cpu]: 'entry' must be an integer, not a string");
     CHECK(errors_of(bom + "oops = 1\n[machine]\nmemory = 4096\n") ==
-          "m.toml:1:1: machine file: unknown key 'oops' (known keys: check, cpu, device, image, machine)");
+          "m.toml:1:1: machine file: unknown key 'oops' (known keys: check, cpu, debug, device, image, machine)");
     CHECK(errors_of(bom + "[machine\n") == "m.toml:1:9: Error while parsing table header: expected ']', saw '\\n'");
     // Anywhere else U+FEFF is still refused outside strings.
     CHECK_THAT(errors_of("[machine]\n" + bom + "memory = 4096\n"), Catch::StartsWith("m.toml:2:1: character U+FEFF"));

@@ -52,6 +52,11 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
     app.add_option("--timeout", options.timeout,
                    "stop the VM after this many seconds of wall-clock time (exit status 124)")
         ->check(CLI::Validator(check_timeout, "SECONDS"));
+    app.add_option("--gdb", options.gdb,
+                   "listen for a GDB debugger on ADDRESS: HOST:PORT (loopback if HOST is left out) or a UNIX "
+                   "socket path (see docs/gdb-stub.md)");
+    app.add_flag("--gdb-wait", options.gdb_wait,
+                 "with --gdb: the guest runs its first instruction only when the debugger continues it");
     CLI::App *plugins = app.add_subcommand("plugins", "list every plugin on the search path, with its settings");
     plugins->add_flag("--json", options.json, "as JSON");
     app.require_subcommand(0, 1);

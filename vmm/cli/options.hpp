@@ -21,6 +21,8 @@ struct Options {
     std::string control; // control socket path, empty: none
     bool json = false;   // `plugins --json`
     double timeout = 0;  // seconds of wall-clock time before the VM is stopped; 0: none
+    std::string gdb;     // --gdb ADDRESS: a GDB stub listens there; empty: none (or the machine file's)
+    bool gdb_wait = false; // --gdb-wait: the guest waits for the debugger to continue it
 };
 
 // Parses argv. Returns the options, or an exit status when the program

@@ -35,6 +35,7 @@ MachineSpec MachineParser::parse()
     parse_images(top);
     parse_devices(top);
     parse_checks(top);
+    parse_debug(top);
     top.reject_unknown_keys();
     diagnostics_.throw_if_any();
     return std::move(spec_);

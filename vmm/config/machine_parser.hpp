@@ -60,6 +60,8 @@ private:
     void parse_irqs(TableReader &reader, const std::string &context, DeviceSpec &device);
     std::optional<uint32_t> irq_line(const toml::node &node, const std::string &what, const std::string &context);
 
+    void parse_debug(TableReader &top);
+
     void parse_checks(TableReader &top);
     void parse_check(const toml::table &table, const std::string &context);
 

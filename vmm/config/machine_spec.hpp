@@ -154,6 +154,13 @@ struct CheckSpec {
     SourceLocation where;
 };
 
+// [debug]: a GDB stub (docs/gdb-stub.md); --gdb / --gdb-wait override it.
+struct DebugSpec {
+    std::optional<std::string> gdb; // the address to listen on
+    SourceLocation gdb_where;
+    bool wait = false; // the guest waits for a debugger to continue it
+};
+
 struct MachineSpec {
     bool isolate = false; // [machine] isolate: every device's default
     std::filesystem::path file;
@@ -173,6 +180,7 @@ struct MachineSpec {
     std::vector<ImageSpec> images;
     std::vector<DeviceSpec> devices;
     std::vector<CheckSpec> checks;
+    DebugSpec debug;
 };
 
 } // namespace vmm

@@ -161,7 +161,7 @@ RunResult Machine::run()
     RunResult result;
     {
         VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_, user_mode_.get(),
-                        sleep_.get());
+                        sleep_.get(), debugger_ != nullptr ? &debugger_->hook() : nullptr);
         // Cleared on every way out, as group_ below: no suspend may kick a destroyed group.
         struct SleepKick {
             SleepControl *sleep;
@@ -176,6 +176,20 @@ RunResult Machine::run()
                     sleep->set_kick(nullptr);
             }
         } sleep_kick(sleep_.get(), group);
+        // The debugger's kick goes before the group does, on every way out.
+        struct Kick {
+            Debugger *debugger;
+            Kick(Debugger *d, VcpuGroup &g) : debugger(d)
+            {
+                if (debugger != nullptr)
+                    debugger->set_kick([&g] { g.kick(); });
+            }
+            ~Kick()
+            {
+                if (debugger != nullptr)
+                    debugger->set_kick(nullptr);
+            }
+        } kick(debugger_, group);
         // group_ is cleared on every way out of this scope, an exception
         // from run() included: a swap must never see a destroyed group.
         struct Published {

@@ -21,12 +21,22 @@
 #include "plugin/host_services.hpp"
 #include "plugin/plugin_finder.hpp"
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
 
 namespace vmm {
+
+// What the machine needs of a debugger: the loop's hook, and a way to kick
+// the vCPUs out of KVM_RUN while they run.
+class Debugger {
+public:
+    virtual ~Debugger() = default;
+    virtual DebugHook &hook() = 0;
+    virtual void set_kick(std::function<void()> kick) = 0;
+};
 
 struct SwapResult {
     std::string device;
@@ -73,6 +83,9 @@ public:
     const DeviceManager &devices() const { return *devices_; }
     const MachineSpec &spec() const { return spec_; }
     const std::vector<std::unique_ptr<VcpuRuntime>> &vcpu_runtimes() const { return runtimes_; }
+    // A debugger (--gdb): set before run(); it gets a kick while the vCPUs run.
+    void set_debugger(Debugger *debugger) { debugger_ = debugger; }
+    Vcpu &vcpu(uint32_t index) { return *vcpus_.at(index); }
 
     // Hot swap: device `device` moves to plugin `plugin` (a name or a path)
     // while the guest runs: the new instance is made (with `settings`, or
@@ -117,6 +130,7 @@ private:
     ExitObservers observers_;
     bool sync_registers_ = false;
     std::unique_ptr<SleepControl> sleep_; // [machine] acpi = true
+    Debugger *debugger_ = nullptr;
 };
 
 } // namespace vmm

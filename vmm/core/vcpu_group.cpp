@@ -32,9 +32,9 @@ void install_kick_handler()
 
 VcpuGroup::VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
                      IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
-                     const UserModeTraps *user_mode, SleepPoint *sleep_point)
+                     const UserModeTraps *user_mode, SleepPoint *sleep_point, DebugHook *debug)
     : vcpus_(vcpus), runtimes_(runtimes), io_(io), control_(control), observers_(observers),
-      sync_registers_(sync_registers), user_mode_(user_mode), sleep_point_(sleep_point), active_(vcpus.size(), false),
+      sync_registers_(sync_registers), user_mode_(user_mode), sleep_point_(sleep_point), debug_(debug), active_(vcpus.size(), false),
       outcomes_(vcpus.size())
 {
     install_kick_handler();
@@ -123,7 +123,7 @@ void VcpuGroup::thread_main(std::size_t slot)
     try {
         outcome =
             run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_, this,
-                                           user_mode_, sleep_point_});
+                                           user_mode_, sleep_point_, debug_});
     } catch (const std::exception &e) {
         // A failed ioctl (say KVM_GET_REGS) must end this vCPU as a fatal
         // exit, not take the process down from a thread.
@@ -134,6 +134,8 @@ void VcpuGroup::thread_main(std::size_t slot)
         outcome.detail = e.what();
     }
     set_current_vcpu_runtime(nullptr);
+    if (debug_ != nullptr)
+        debug_->vcpu_ended(static_cast<uint32_t>(slot));
     runtime.state = outcome.end == VcpuEnd::halted  ? VMM_VCPU_HALTED
                     : outcome.end == VcpuEnd::fatal ? VMM_VCPU_FAILED
                                                     : VMM_VCPU_STOPPED;

@@ -24,7 +24,8 @@ class VcpuGroup final : public PausePoint {
 public:
     VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
               IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
-              const UserModeTraps *user_mode = nullptr, SleepPoint *sleep_point = nullptr);
+              const UserModeTraps *user_mode = nullptr, SleepPoint *sleep_point = nullptr,
+              DebugHook *debug = nullptr);
     ~VcpuGroup();
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
@@ -38,6 +39,8 @@ public:
     // or the VM is stopping; then nothing is paused.
     bool pause(std::chrono::milliseconds timeout);
     void resume();
+    // Gets every running vCPU out of KVM_RUN once (a debugger's stop).
+    void kick() { kick_all(); }
 
     // Gets every running vCPU out of KVM_RUN to look at its flags (a
     // suspend); any thread.
@@ -59,6 +62,7 @@ private:
     bool sync_registers_;
     const UserModeTraps *user_mode_;
     SleepPoint *sleep_point_;
+    DebugHook *debug_;
 
     std::mutex mutex_; // guards active_, running_, the pause state and the kick
     std::condition_variable changed_;

@@ -120,6 +120,16 @@ Next handle_system_event(ExitState &s)
     return Next::fatal;
 }
 
+// Single steps and debug-register hits: the debugger's (after_exit reports
+// them); without one, KVM never sends these.
+Next handle_debug(ExitState &s)
+{
+    if (s.context.debug != nullptr)
+        return Next::resume;
+    s.detail = "unexpected debug exit (no debugger attached)";
+    return Next::fatal;
+}
+
 Next handle_unknown(ExitState &s)
 {
     s.detail = fmt::format("unexpected exit reason {}", exit_reason_name(s.run.exit_reason));
@@ -141,6 +151,7 @@ constexpr std::array<ExitHandler, kMaxReason> make_table()
     table[KVM_EXIT_INTERNAL_ERROR] = &handle_internal_error;
     table[KVM_EXIT_SYSTEM_EVENT] = &handle_system_event;
     table[KVM_EXIT_INTR] = &handle_resume;
+    table[KVM_EXIT_DEBUG] = &handle_debug;
     table[KVM_EXIT_IRQ_WINDOW_OPEN] = &handle_resume;
     return table;
 }
@@ -243,6 +254,7 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
         run.kvm_valid_regs = KVM_SYNC_X86_REGS | (observing ? KVM_SYNC_X86_SREGS : 0);
 
     Clock::time_point entered{};
+    bool flushed = false; // a debugger's stop: the pending exit was completed
     while (outcome.end == VcpuEnd::running) {
         if (context.control.stop_requested()) {
             outcome.end = VcpuEnd::stopped;
@@ -255,6 +267,22 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
         if (context.sleep_point != nullptr && context.sleep_point->sleep_pending(context.vcpu.index())) {
             context.sleep_point->sleep(context.vcpu, run, context.pause_point, context.control);
             continue;
+        }
+        if (context.debug != nullptr) {
+            // A debugger's stop: first one KVM_RUN with immediate_exit, which
+            // completes the last exit's I/O (so RIP and the registers are
+            // what the guest sees next) without running the guest; then park.
+            if (!context.debug->stop_pending()) {
+                flushed = false;
+            } else if (flushed) {
+                context.debug->park(context.vcpu, run);
+                run.immediate_exit = 0;
+                flushed = false;
+                continue;
+            } else {
+                run.immediate_exit = 1;
+                flushed = true;
+            }
         }
         if (observing)
             entered = Clock::now();
@@ -301,6 +329,9 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
             }
             break;
         }
+        if (context.debug != nullptr && context.debug->after_exit(context.vcpu, run) &&
+            outcome.end != VcpuEnd::running)
+            context.debug->park(context.vcpu, run); // `break exit hlt`: stop before this vCPU ends
         if (observing)
             notify_observers(context, regs, cs, nanoseconds(exited - entered), nanoseconds(Clock::now() - exited));
     }

@@ -74,6 +74,23 @@ public:
     virtual void sleep(Vcpu &vcpu, kvm_run &run, PausePoint *pause, const RunControl &control) = 0;
 };
 
+// A debugger's hold on the loop (vmm/debug). Null unless --gdb is given:
+// then the loop costs one pointer test per exit more than without.
+class DebugHook {
+public:
+    virtual ~DebugHook() = default;
+    // One atomic load: a debugger wants every vCPU stopped.
+    virtual bool stop_pending() const = 0;
+    // Blocks this vCPU at an exit boundary until the debugger resumes it
+    // (or the VM stops); applies the debugger's breakpoints and stepping.
+    virtual void park(Vcpu &vcpu, kvm_run &run) = 0;
+    // After each handled exit: KVM_EXIT_DEBUG, and exits the debugger asked
+    // to break on. True when this exit asked every vCPU to stop.
+    virtual bool after_exit(Vcpu &vcpu, kvm_run &run) = 0;
+    // The vCPU's loop ended (halted, stopped, fatal).
+    virtual void vcpu_ended(uint32_t index) = 0;
+};
+
 struct VcpuLoopContext {
     Vcpu &vcpu;
     IoRouter &io;
@@ -84,6 +101,7 @@ struct VcpuLoopContext {
     PausePoint *pause_point = nullptr;
     const UserModeTraps *user_mode = nullptr; // mode = "user": HLT may be the VMM's exception handler
     SleepPoint *sleep_point = nullptr; // ACPI S3; nullptr: the machine cannot sleep
+    DebugHook *debug = nullptr;
 };
 
 // Runs until the vCPU's end, then captures its registers into the outcome.
