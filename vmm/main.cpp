@@ -1,5 +1,6 @@
 // vmm: run the machine a TOML file describes.
 #include "cli/options.hpp"
+#include "cli/ctl_command.hpp"
 #include "cli/plugins_command.hpp"
 #include "config/machine_loader.hpp"
 #include "control/control_requests.hpp"
@@ -28,6 +29,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -62,20 +64,39 @@ void print_summary(const RunResult &result)
 void print_stopped(const RunResult &result, std::size_t failed_checks)
 {
     if (failed_checks == 0)
-        logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
+        logging::outcome().info("stopped: {} (exit status {})", result.reason, result.exit_status);
     else
-        logging::core().error("stopped: {}; {} check(s) failed (exit status {})", result.reason, failed_checks,
+        logging::outcome().error("stopped: {}; {} check(s) failed (exit status {})", result.reason, failed_checks,
                               result.exit_status);
+}
+
+// --log-level, -v and --log-timestamps as the logging module takes them:
+// a global level from --log-level wins over -v.
+logging::Settings log_settings(const Options &options)
+{
+    logging::Settings settings;
+    settings.timestamps = options.log_timestamps;
+    static constexpr spdlog::level::level_enum kByVerbosity[] = {logging::kDefaultLevel, spdlog::level::info,
+                                                                  spdlog::level::debug, spdlog::level::trace};
+    settings.level = kByVerbosity[std::min(options.verbosity, 3)];
+    if (const auto spec = logging::parse_level_spec(options.log_level); spec && !options.log_level.empty()) {
+        if (spec->global)
+            settings.level = *spec->global;
+        settings.by_name = spec->by_name;
+    }
+    return settings;
 }
 
 int run(const Options &options)
 {
-    logging::init(*logging::parse_level(options.log_level));
+    logging::init(log_settings(options));
 
     // The options are good: the previous run's report goes first, before
     // anything else can fail or have side effects.
     std::optional<ReportFile> report;
     try {
+        if (!options.log_file.empty())
+            logging::log_to_file(options.log_file);
         if (!options.report.empty())
             report.emplace(options.report);
     } catch (const InputError &error) {
@@ -110,7 +131,11 @@ int run(const Options &options)
     }
 
     try {
-        const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
+        const MachineSpec spec = load_machine_file(*config, paths::guest_dirs(), options.sets);
+        for (const DeviceSpec &device : spec.devices) {
+            if (!device.log_level.empty())
+                logging::set_file_level(device.name, *logging::parse_level(device.log_level));
+        }
         if (report)
             ReportFile::set_machine(spec.name, spec.file.string()); // for a crash or a forced exit
         if (!options.control.empty())
@@ -130,9 +155,9 @@ int run(const Options &options)
         std::size_t failed_checks = 0;
         for (const CheckResult &check : checks) {
             if (check.passed)
-                logging::core().info("{}", check.describe());
+                logging::outcome().info("{}", check.describe());
             else
-                logging::core().error("{}", check.describe());
+                logging::outcome().error("{}", check.describe());
             failed_checks += check.passed ? 0 : 1;
         }
         if (failed_checks != 0 && result.exit_status == kExitOk)
@@ -194,8 +219,12 @@ int main(int argc, char **argv)
             // No VM to stop cleanly, and no watcher: a plugin whose entry
             // point never returns must not make Ctrl-C useless.
             unblock_stop_signals();
-            logging::init(*logging::parse_level(parsed.options->log_level));
+            logging::init(log_settings(*parsed.options));
             return list_plugins(*parsed.options);
+        }
+        if (parsed.options->command == Command::ctl) {
+            unblock_stop_signals();
+            return control_client_command(*parsed.options);
         }
         return run(*parsed.options);
     } catch (const std::exception &error) {

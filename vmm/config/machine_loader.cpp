@@ -5,6 +5,7 @@
 #include "config/machine_loader.hpp"
 
 #include "config/machine_parser.hpp"
+#include "config/overrides.hpp"
 #include "config/toml_guard.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
@@ -109,7 +110,8 @@ const char *setting_type_name(const SettingValue &value)
     }
 }
 
-MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs)
+MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs,
+                          const std::vector<std::string> &sets)
 {
     // A UTF-8 byte-order mark, as some editors write: not part of the text
     // (editors do not count it as a column), so it goes before anything
@@ -117,23 +119,31 @@ MachineSpec parse_machine(std::string_view text, const std::string &source_name,
     constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
     if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
         text.remove_prefix(kByteOrderMark.size());
-    if (auto problem = check_toml_characters(text, source_name))
+    auto prepared = prepare_toml(text, source_name);
+    if (const auto *problem = std::get_if<CharacterProblem>(&prepared))
         throw InputError(problem->where, problem->message);
+    const AsciiToml &ascii = std::get<AsciiToml>(prepared);
+    const ColumnMapScope columns(ascii.columns, source_name);
     toml::table root;
     try {
-        root = toml::parse(text, source_name);
+        root = toml::parse(ascii.text, source_name);
     } catch (const toml::parse_error &error) {
         const toml::source_region &source = error.source();
-        if (auto redefined = explain_redefinition(text, source_name, source.begin.line, source.begin.column,
-                                                  error.description()))
+        const auto line = source.begin.line;
+        if (auto redefined = explain_redefinition(ascii.text, source_name, line, source.begin.column,
+                                                  error.description())) {
+            redefined->where.column = ascii.columns.original(line, redefined->where.column);
             throw InputError(redefined->where, redefined->message);
-        throw InputError(SourceLocation{source_name, source.begin.line, source.begin.column},
+        }
+        throw InputError(SourceLocation{source_name, line, ascii.columns.original(line, source.begin.column)},
                          std::string(error.description()));
     }
+    apply_overrides(root, sets, source_name);
     return MachineParser(root, source_name, guest_dirs).parse();
 }
 
-MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs)
+MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs,
+                              const std::vector<std::string> &sets)
 {
     // Never open a FIFO (it would block) or a device: say what it is.
     if (auto kind = paths::non_regular_kind(file))
@@ -145,7 +155,7 @@ MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> 
     text << in.rdbuf();
     if (in.bad())
         throw InputError(errno_message("cannot read machine file " + file.string(), errno));
-    return parse_machine(text.str(), file.string(), guest_dirs);
+    return parse_machine(text.str(), file.string(), guest_dirs, sets);
 }
 
 } // namespace vmm

@@ -132,6 +132,9 @@ struct DeviceSpec {
     SourceLocation irqs_where;
     SourceLocation where;
     SourceLocation plugin_where;
+    // `log = "debug"`: this device's log level (a logging::parse_level
+    // name, checked); empty: the global one. --log-level NAME=... wins.
+    std::string log_level;
 };
 
 // A value to verify once the VM has stopped.

@@ -1,5 +1,7 @@
 #include "config/toml_reader.hpp"
 
+#include "config/overrides.hpp"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -9,16 +11,37 @@
 namespace vmm {
 
 namespace {
+
+thread_local const ColumnMap *t_columns = nullptr;
+thread_local const std::string *t_columns_source = nullptr;
+
 SourceLocation location_of(const toml::source_region &source)
 {
     SourceLocation where;
     if (source.path)
         where.file = *source.path;
+    if (is_override_source(where.file))
+        return where; // the option names it; no line or column
     where.line = source.begin.line;
     where.column = source.begin.column;
+    if (t_columns != nullptr && *t_columns_source == where.file)
+        where.column = t_columns->original(where.line, where.column);
     return where;
 }
+
 } // namespace
+
+ColumnMapScope::ColumnMapScope(const ColumnMap &map, const std::string &source_name)
+{
+    t_columns = &map;
+    t_columns_source = &source_name;
+}
+
+ColumnMapScope::~ColumnMapScope()
+{
+    t_columns = nullptr;
+    t_columns_source = nullptr;
+}
 
 SourceLocation location_of(const toml::node &node) { return location_of(node.source()); }
 SourceLocation location_of(const toml::key &key) { return location_of(key.source()); }

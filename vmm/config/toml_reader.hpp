@@ -2,6 +2,7 @@
 // so that every key nobody asked for is reported as unknown.
 #pragma once
 
+#include "config/toml_guard.hpp"
 #include "support/errors.hpp"
 #include "support/source_location.hpp"
 
@@ -16,6 +17,19 @@
 
 namespace vmm {
 
+// While one is alive on this thread, locations in `source_name` have their
+// columns mapped back to the file's (see toml_guard.hpp): the parse of one
+// machine file.
+class ColumnMapScope {
+public:
+    ColumnMapScope(const ColumnMap &map, const std::string &source_name);
+    ~ColumnMapScope();
+    ColumnMapScope(const ColumnMapScope &) = delete;
+    ColumnMapScope &operator=(const ColumnMapScope &) = delete;
+};
+
+// A node's or key's place: file:line:col, or "--set KEY=VALUE" for a value
+// given on the command line (overrides.hpp).
 SourceLocation location_of(const toml::node &node);
 SourceLocation location_of(const toml::key &key);
 
