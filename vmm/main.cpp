@@ -140,6 +140,7 @@ int run(const Options &options)
             ReportFile::set_machine(spec.name, spec.file.string()); // for a crash or a forced exit
         if (!options.control.empty())
             ControlServer::check_path(options.control); // before any VM exists
+        warn_about_plugin_path(options);
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);

@@ -69,10 +69,12 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
     app.add_option("--set", options.sets,
                    "override a machine-file value, checked as if the file said it (repeatable): "
                    "machine.memory=64M, cpu.entry=0x1000, device.NAME.settings.KEY=VALUE, image.0.file=x.bin")
-        ->check(CLI::Validator(check_set, "KEY=VALUE"));
+        ->check(CLI::Validator(check_set, "KEY=VALUE"))
+        ->allow_extra_args(false);
     app.add_option("--plugin-path", options.plugin_path,
                    std::string("directory to search for plugins first (repeatable, or ':'-separated); then $") +
-                       paths::kPluginPathEnv + ", then the installed and built plugins");
+                       paths::kPluginPathEnv + ", then the installed and built plugins")
+        ->allow_extra_args(false); // one value each: `plugins NAME` may follow
     app.add_option("--report", options.report,
                    "write a JSON report of the run: per vCPU its end, exit counts by reason and final registers, "
                    "and the machine's checks");
