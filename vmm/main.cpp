@@ -12,6 +12,7 @@
 #include "core/machine_plan.hpp"
 #include "core/report.hpp"
 #include "core/report_file.hpp"
+#include "core/run_facts.hpp"
 #include "core/stop_router.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
@@ -130,6 +131,7 @@ int run(const Options &options)
         return kExitBadInput;
     }
 
+    RunFacts facts; // the wall time counts from here
     try {
         const MachineSpec spec = load_machine_file(*config, paths::guest_dirs(), options.sets);
         for (const DeviceSpec &device : spec.devices) {
@@ -144,13 +146,18 @@ int run(const Options &options)
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);
+        facts.note_plugins(machine);
         const StopRouter::Attachment attached(stops, machine.control());
         std::optional<ControlServer> control;
         if (!options.control.empty())
-            control.emplace(options.control,
-                            [&machine](std::string_view line) { return handle_control_request(line, machine); });
+            control.emplace(options.control, [&machine, &facts](std::string_view line) {
+                std::string reply = handle_control_request(line, machine);
+                facts.note_control_reply(line, reply);
+                return reply;
+            });
         RunResult result = machine.run();
         control.reset(); // before the machine it talks to
+        facts.note_plugins(machine); // plugins swapped in
         print_summary(result);
         const std::vector<CheckResult> checks = evaluate_checks(spec.checks, result.vcpus, machine.memory());
         std::size_t failed_checks = 0;
@@ -165,7 +172,7 @@ int run(const Options &options)
             result.exit_status = kExitFailure;
         print_stopped(result, failed_checks);
         if (report)
-            report->write(report_json(spec, result, checks));
+            report->write(report_json(spec, result, checks, &facts));
         return result.exit_status;
     } catch (const InputErrors &errors) {
         print_errors(errors);

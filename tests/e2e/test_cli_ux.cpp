@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -187,7 +188,9 @@ TEST_CASE("vmm ctl: status, swap and stop through the control socket, for people
                             "[[image]]\nfile = \"counter.elf\"\n[[device]]\nname = \"com1\"\nplugin = \"serial\"\n");
     const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     const int err_fd = ::open((dir.path / "err.txt").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    SpawnedVmm vmm({"--config", machine, "--control", socket, "--timeout", "60"}, null_fd, null_fd, err_fd);
+    const std::string report = (dir.path / "report.json").string();
+    SpawnedVmm vmm({"--config", machine, "--control", socket, "--timeout", "60", "--report", report}, null_fd, null_fd,
+                   err_fd);
     ::close(null_fd);
     ::close(err_fd);
     REQUIRE(wait_for([&] { return fs::exists(socket); }, std::chrono::seconds(10)));
@@ -223,6 +226,24 @@ TEST_CASE("vmm ctl: status, swap and stop through the control socket, for people
     CHECK(r.out == "stopping\n");
     CHECK(vmm.wait(std::chrono::seconds(10)) == 0);
     CHECK(fs::file_size(rest) > 0); // the serial-file plugin took over the stream
+
+    // The report says what ran: the version, both plugins, the swap, the
+    // wall time and the host.
+    const json facts = json::parse(dir.read("report.json"));
+    CHECK(facts["vmm"]["version"].is_string());
+    REQUIRE(facts["plugins"].size() == 2);
+    CHECK(facts["plugins"][0]["name"] == "serial");
+    CHECK(facts["plugins"][1]["name"] == "serial-file");
+    CHECK(fs::exists(facts["plugins"][1]["file"].get<std::string>()));
+    REQUIRE(facts["swaps"].size() == 1);
+    CHECK(facts["swaps"][0]["device"] == "com1");
+    CHECK(facts["swaps"][0]["old_plugin"] == "serial");
+    CHECK(facts["swaps"][0]["new_plugin"] == "serial-file");
+    CHECK(facts["wall_seconds"] > facts["swaps"][0]["at_seconds"]);
+    utsname names{};
+    REQUIRE(::uname(&names) == 0);
+    CHECK_THAT(facts["host"]["kernel"].get<std::string>(), Catch::Contains(names.release));
+    CHECK(facts["host"]["supervisor_code_native"] == !fs::exists("/sys/module/kvm_pvm"));
 
     r = run_vmm({"ctl", socket, "status"});
     CHECK(r.exit_status == 1);
