@@ -11,6 +11,7 @@
 #include "address_table.hpp"
 #include "log_histogram.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -34,6 +35,27 @@ struct ReasonStats {
     char name[32] = {};
 };
 
+// Exits over time, in kBuckets buckets of width_ns from the profiler's
+// start: when a run outgrows them, neighbours merge and the width doubles,
+// so a bucket costs nothing more however long the run (no allocation on the
+// exit path).
+struct Timeline {
+    static constexpr std::size_t kBuckets = 512;
+    uint64_t width_ns = 1'000'000; // 1 ms to start with
+    std::array<uint64_t, kBuckets> counts{};
+
+    void record(uint64_t at_ns) noexcept
+    {
+        while (at_ns / width_ns >= kBuckets) {
+            for (std::size_t i = 0; i < kBuckets / 2; ++i)
+                counts[i] = counts[2 * i] + counts[2 * i + 1];
+            std::fill(counts.begin() + kBuckets / 2, counts.end(), 0);
+            width_ns *= 2;
+        }
+        ++counts[at_ns / width_ns];
+    }
+};
+
 // Everything one vCPU's exits add up to. Only that vCPU's thread writes it
 // while the VM runs; the mutex is there for the final dump (and for the
 // shared overflow shard of vCPU indices >= kMaxVcpus).
@@ -44,6 +66,7 @@ struct Shard {
     AddressTable addresses;
     std::vector<std::string> devices{"unhandled"};
     uint64_t other_exits[3] = {}; // by space: accesses past kMaxAddresses
+    Timeline timeline;
 };
 
 // One shard per vCPU index, the last one shared by indices >= kMaxVcpus;
@@ -96,6 +119,9 @@ struct Summary {
     uint64_t other_exits[3] = {};
     LogHistogram handling, guest;
     bool overflow_vcpus = false;
+    // Exits over time per vCPU, all in buckets of timeline_width_ns.
+    uint64_t timeline_width_ns = 0;
+    std::map<uint32_t, std::vector<uint64_t>> timeline;
 };
 
 // Adds up every shard, each under its mutex.
