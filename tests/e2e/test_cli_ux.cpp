@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <set>
 
 using namespace vmm::test;
 namespace fs = std::filesystem;
@@ -248,4 +249,28 @@ TEST_CASE("vmm ctl: status, swap and stop through the control socket, for people
     r = run_vmm({"ctl", socket, "status"});
     CHECK(r.exit_status == 1);
     CHECK_THAT(r.err, Catch::Contains("cannot connect to " + socket));
+}
+
+// ------------------------------------------------------------ stray files
+
+TEST_CASE("bundled machines run from the source tree leave no file in it", "[e2e][ux][files]")
+{
+    const fs::path source = paths::source_dir();
+    const auto listing = [&] {
+        std::set<std::string> names;
+        for (const auto &entry : fs::directory_iterator(source))
+            names.insert(entry.path().filename().string());
+        for (const auto &entry : fs::directory_iterator(source / "configs" / "machines"))
+            names.insert("configs/machines/" + entry.path().filename().string());
+        return names;
+    };
+    const std::set<std::string> before = listing();
+    ProcessOptions in_source;
+    in_source.working_directory = source.string();
+    for (const char *machine : {"machines/exit-counts.toml", "machines/exit-counts-trace.toml"}) {
+        const ProcessResult r = run_vmm({"--config", machine}, in_source);
+        show(r);
+        CHECK(r.exit_status == 0);
+    }
+    CHECK(listing() == before);
 }
