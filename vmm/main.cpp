@@ -138,6 +138,14 @@ int run(const Options &options)
             if (!device.log_level.empty())
                 logging::set_file_level(device.name, *logging::parse_level(device.log_level));
         }
+        // A level for a name nothing logs under is most likely a typo.
+        for (const auto &[name, level] : log_settings(options).by_name) {
+            const bool known = name == "vmm" || std::any_of(spec.devices.begin(), spec.devices.end(),
+                                                            [&](const DeviceSpec &d) { return d.name == name; });
+            if (!known)
+                logging::core().warn("--log-level {}=...: {} has no device named '{}' (the core's logger is 'vmm')",
+                                     escaped(name), spec.file.string(), escaped(name));
+        }
         if (report)
             ReportFile::set_machine(spec.name, spec.file.string()); // for a crash or a forced exit
         if (!options.control.empty())

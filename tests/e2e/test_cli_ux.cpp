@@ -79,6 +79,11 @@ TEST_CASE("per-device levels: `log` in a [[device]], and NAME=LEVEL on the comma
     r = run_machine("port-trace", {"--log-level", "vmm=info,error"});
     CHECK_THAT(r.err, Catch::Contains("[vmm] info: vcpu 0: halted"));
     CHECK(count_of(r.err, "[trace] info") == 3); // the file's level for `trace` still holds
+    // A name nothing logs under is most likely a typo: said, and the run goes on.
+    r = run_machine("hello", {"--log-level", "com9=debug"});
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.err, Catch::Contains("warning: --log-level com9=...: "));
+    CHECK_THAT(r.err, Catch::Contains("has no device named 'com9'"));
     // A machine file's `log` must be a level.
     TempDir dir("ux-logs");
     r = run_vmm({"--config", dir.write("m.toml", "[machine]\nmemory = 4096\n[[device]]\nname = \"d\"\n"
@@ -273,4 +278,28 @@ TEST_CASE("bundled machines run from the source tree leave no file in it", "[e2e
         CHECK(r.exit_status == 0);
     }
     CHECK(listing() == before);
+}
+
+// ------------------------------------------------------------ any language
+
+TEST_CASE("a machine file in Romanian with CJK and emoji runs and its errors point at the right column", "[e2e][ux][unicode]")
+{
+    TempDir dir("ux-unicode");
+    // ă â î ș ț are in the blocks TOML++ 3.3.0 mishandles; 日本語 and 🙂 are not.
+    const std::string words = "Ma\xc8\x99in\xc4\x83 \xc3\xae\xc8\x9bi \xc3\xa2 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
+                              "\xf0\x9f\x99\x82";
+    const std::string good = "# " + words + "\n[machine]\nname = \"" + words + "\" # " + words +
+                             "\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\nregisters = { rax = 2, rbx = 2 }\n"
+                             "[[image]]\nfile = \"hello.bin\"\naddress = 0x1000\n"
+                             "[[device]]\nname = \"com1\"\nplugin = \"serial\"\n";
+    ProcessResult r = run_vmm({"--config", dir.write("ro.toml", good), "--report", (dir.path / "r.json").string()});
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == "4\n");
+    CHECK(json::parse(dir.read("r.json"))["machine"] == words);
+    // "Mașină îți â 日本語 🙂" is 18 characters: in `name = "..." oops` the
+    // stray word starts at column 29 (8 + 18 + the quote and a space), whatever the bytes.
+    r = run_vmm({"--config", dir.write("bad.toml", "[machine]\nname = \"" + words + "\" oops\nmemory = 4096\n")});
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::StartsWith(dir.path.string() + "/bad.toml:2:29: "));
 }
