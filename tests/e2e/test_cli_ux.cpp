@@ -137,6 +137,13 @@ TEST_CASE("overrides: --set a machine-file value checked like the file with erro
     CHECK(r.exit_status == 2);
     CHECK_THAT(r.err, Catch::Contains("--set device.com2.settings.input=x: "));
     CHECK_THAT(r.err, Catch::Contains("has no [[device]] named 'com2' (devices: com1)"));
+    // The file's limits hold for an override's value: no 50,000-part key.
+    std::string deep = "device.com1.settings.input={ a";
+    for (int i = 0; i < 50000; ++i)
+        deep += ".a";
+    r = run_vmm({"--config", "machines/hello.toml", "--set", deep + " = 1 }"});
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("a key or table name of more than 32 dotted parts"));
     r = run_machine("hello", {"--set", "machine"});
     CHECK(r.exit_status == 2);
     CHECK_THAT(r.err, Catch::Contains("expected KEY=VALUE"));

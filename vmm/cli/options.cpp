@@ -77,7 +77,7 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
         ->allow_extra_args(false); // one value each: `plugins NAME` may follow
     app.add_option("--report", options.report,
                    "write a JSON report of the run: per vCPU its end, exit counts by reason and final registers, "
-                   "and the machine's checks");
+                   "the machine's checks, and what ran (vmm version, plugins, swaps, wall time, host)");
     app.add_option("--control", options.control,
                    "listen on this UNIX socket for control requests, one JSON object per line: "
                    "{\"command\": \"status\"}, {\"command\": \"swap\", \"device\": D, \"plugin\": P}, "

@@ -1,5 +1,6 @@
 #include "config/overrides.hpp"
 
+#include "config/toml_guard.hpp"
 #include "support/errors.hpp"
 #include "support/utf8.hpp"
 
@@ -59,6 +60,10 @@ bool ascii_printable(std::string_view text)
 toml::table parse_value(std::string_view value, const std::string &source)
 {
     if (ascii_printable(value)) {
+        // The same limits as a file's (toml_guard.hpp): a key of 50,000
+        // dotted parts in an inline table would overflow TOML++'s stack.
+        if (auto problem = check_toml_characters("v = " + std::string(value), source))
+            throw InputError(SourceLocation{source, 0, 0}, problem->message);
         try {
             toml::table parsed = toml::parse("v = " + std::string(value), source);
             if (parsed.size() == 1 && parsed.contains("v"))
