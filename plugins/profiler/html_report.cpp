@@ -19,7 +19,7 @@ json histogram_rows(const LogHistogram &h)
     return rows;
 }
 
-json figures(const Summary &sum, double seconds)
+json figures(const Summary &sum, double seconds, double ns_per_tick)
 {
     // Timelines end at the last bucket any vCPU used.
     std::size_t used = 0;
@@ -47,7 +47,7 @@ json figures(const Summary &sum, double seconds)
         devices.push_back({{"name", device}, {"count", count}});
     return {{"exits", sum.exits},
             {"seconds", seconds},
-            {"timeline", {{"width_ms", static_cast<double>(sum.timeline_width_ns) / 1e6}, {"vcpus", vcpus}}},
+            {"timeline", {{"width_ms", static_cast<double>(sum.timeline_width) * ns_per_tick / 1e6}, {"vcpus", vcpus}}},
             {"by_reason", reasons},
             {"by_device", devices},
             {"histograms", histograms}};
@@ -127,7 +127,8 @@ constexpr const char *kScript = R"JS(
   }
   document.getElementById('headline').textContent =
     data.exits + ' exits in ' + data.seconds.toFixed(3) + ' s';
-  timeline('timeline', 'Exits over time, per vCPU (per ' + data.timeline.width_ms + ' ms)', data.timeline);
+  timeline('timeline', 'Exits over time, per vCPU (per ' + data.timeline.width_ms.toPrecision(3) + ' ms)',
+           data.timeline);
   bars('reasons', 'Exits by reason', data.by_reason);
   bars('devices', 'Exits by device', data.by_device);
   const hist = document.getElementById('histograms');
@@ -158,10 +159,10 @@ std::string escape_html(const std::string &s)
 
 } // namespace
 
-std::string html_report(const Summary &sum, double seconds, const std::string &title)
+std::string html_report(const Summary &sum, double seconds, double ns_per_tick, const std::string &title)
 {
     // Inside <script>, "</" could end the element: JSON allows "<\/".
-    std::string data = figures(sum, seconds).dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string data = figures(sum, seconds, ns_per_tick).dump(-1, ' ', false, json::error_handler_t::replace);
     for (std::size_t at = data.find("</"); at != std::string::npos; at = data.find("</", at + 3))
         data.replace(at, 2, "<\\/");
     return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" + escape_html(title) +

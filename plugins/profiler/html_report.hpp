@@ -12,7 +12,8 @@
 
 namespace vmm::profiler {
 
-// The page for `sum`; `seconds` is how long the profiler ran.
-std::string html_report(const Summary &sum, double seconds, const std::string &title);
+// The page for `sum`; `seconds` is how long the profiler ran, and
+// `ns_per_tick` converts the timeline's ticks to time.
+std::string html_report(const Summary &sum, double seconds, double ns_per_tick, const std::string &title);
 
 } // namespace vmm::profiler

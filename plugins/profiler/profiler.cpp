@@ -31,6 +31,8 @@
 
 #include <vmm/sdk.hpp>
 
+#include <x86intrin.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -128,8 +130,8 @@ public:
         {
             std::lock_guard lock(shard.mutex);
             ++shard.exits;
-            shard.timeline.record(static_cast<uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count()));
+            const uint64_t tsc = __rdtsc(); // a vCPU's TSC a hair behind the creator's counts as the start
+            shard.timeline.record(tsc > start_tsc_ ? tsc - start_tsc_ : 0);
             ReasonStats &reason = shard.reasons[std::min<std::size_t>(event.reason, kReasonSlots - 1)];
             if (reason.handling == nullptr) {
                 reason.handling = std::make_unique<LogHistogram>();
@@ -239,8 +241,10 @@ private:
         if (trace_file_ != nullptr)
             profile.write_trace();
         if (html_file_ != nullptr) {
-            const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-            const std::string page = html_report(sum, seconds, "vmm profile: device " + name());
+            const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start_).count();
+            const uint64_t ticks = __rdtsc() - start_tsc_;
+            const std::string page =
+                html_report(sum, ns / 1e9, ticks > 0 ? ns / static_cast<double>(ticks) : 0.0, "vmm profile: device " + name());
             FILE *f = html_file_.get();
             if (std::fwrite(page.data(), 1, page.size(), f) != page.size() || std::fflush(f) != 0)
                 host().error("html: could not write %s: %s", html_path_.c_str(), std::strerror(errno));
@@ -250,6 +254,7 @@ private:
     }
 
     const Clock::time_point start_;
+    const uint64_t start_tsc_ = __rdtsc(); // the timeline's origin
     bool summary_ = true;
     int64_t top_ = kDefaultTop;
     std::string json_path_, trace_path_, html_path_;
