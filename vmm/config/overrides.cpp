@@ -155,7 +155,12 @@ void apply_overrides(toml::table &root, const std::vector<std::string> &sets, co
 {
     std::vector<InputError> errors;
     for (const std::string &set : sets) {
-        const std::string source = std::string(kPrefix) + set;
+        // Messages name the option; a very long one by its start, so that a
+        // message stays a line stderr takes whole.
+        constexpr std::size_t kShown = 120;
+        const std::string source = std::string(kPrefix) +
+                                   (set.size() <= kShown ? set
+                                                         : set.substr(0, kShown) + fmt::format("... ({} bytes)", set.size()));
         try {
             const std::size_t equals = set.find('=');
             if (equals == std::string::npos || equals == 0)
