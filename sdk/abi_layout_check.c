@@ -67,6 +67,10 @@ typedef void (*event_fn)(void *, uint64_t, uint64_t);
 typedef vmm_status (*lifecycle_fn)(void *);
 typedef const vmm_irq_decl *irq_decls;
 #endif
+#if VMM_ABI_MINOR >= 5
+typedef vmm_status (*machine_info_fn)(vmm_host_context *, vmm_machine_info *);
+typedef vmm_status (*machine_blob_fn)(vmm_host_context *, const char *, uint64_t, void *, uint64_t, uint64_t *);
+#endif
 
 /* ---- ABI 1.0: these hold for every 1.x ------------------------------------ */
 _Static_assert(_Generic((vmm_status)0, int32_t: 1, default: 0), "vmm_status is no longer int32_t");
@@ -274,6 +278,27 @@ VMM_FIELD(vmm_plugin_descriptor, quiesce, 136, lifecycle_fn);
 VMM_FIELD(vmm_plugin_descriptor, resume, 144, lifecycle_fn);
 #endif
 
+/* ---- ABI 1.5: machine facts ---------------------------------------------- */
+#if VMM_ABI_MINOR >= 5
+VMM_CONSTANT(VMM_MACHINE_IRQCHIP, 0x1);
+VMM_CONSTANT(VMM_MACHINE_PIT, 0x2);
+
+VMM_FIELD(vmm_machine_info, struct_size, 0, uint32_t);
+VMM_FIELD(vmm_machine_info, vcpu_count, 4, uint32_t);
+VMM_FIELD(vmm_machine_info, max_vcpus, 8, uint32_t);
+VMM_FIELD(vmm_machine_info, flags, 12, uint32_t);
+VMM_FIELD(vmm_machine_info, ram_size, 16, uint64_t);
+VMM_FIELD(vmm_machine_info, kernel_address, 24, uint64_t);
+VMM_FIELD(vmm_machine_info, kernel_entry, 32, uint64_t);
+VMM_FIELD(vmm_machine_info, kernel_size, 40, uint64_t);
+VMM_FIELD(vmm_machine_info, initrd_address, 48, uint64_t);
+VMM_FIELD(vmm_machine_info, initrd_size, 56, uint64_t);
+VMM_FIELD(vmm_machine_info, cmdline_size, 64, uint64_t);
+
+VMM_FIELD(vmm_host_api, machine_info, 192, machine_info_fn);
+VMM_FIELD(vmm_host_api, machine_blob, 200, machine_blob_fn);
+#endif
+
 /* ---- sizes of the current minor ------------------------------------------ */
 #if VMM_ABI_MINOR == 0
 VMM_SIZE(vmm_config_key, 32);
@@ -326,6 +351,20 @@ VMM_SIZE(vmm_vcpu_info, 32);
 VMM_SIZE(vmm_exit_event, 88);
 VMM_SIZE(vmm_irq_decl, 16);
 VMM_SIZE(vmm_doorbell, 32);
+#elif VMM_ABI_MINOR == 5
+VMM_SIZE(vmm_config_key, 32);
+VMM_SIZE(vmm_region_decl, 24);
+VMM_SIZE(vmm_setting, 48);
+VMM_SIZE(vmm_region, 16);
+VMM_SIZE(vmm_host_api, 208);
+VMM_SIZE(vmm_device_create_info, 64);
+VMM_SIZE(vmm_plugin_descriptor, 152);
+VMM_SIZE(vmm_vcpu_registers, 152);
+VMM_SIZE(vmm_vcpu_info, 32);
+VMM_SIZE(vmm_exit_event, 88);
+VMM_SIZE(vmm_irq_decl, 16);
+VMM_SIZE(vmm_doorbell, 32);
+VMM_SIZE(vmm_machine_info, 72);
 #else
 #error "no recorded sizes for this ABI minor: record them in abi_layout_check.c"
 #endif

@@ -33,9 +33,12 @@
  *    price: each OUT at CPL 3 faults and is checked against the bitmap in
  *    KVM's emulator, several times what a loop turn at CPL 0 costs (README,
  *    "Benchmarks");
- *  - an interrupt or exception from CPL 3 (`int $0x80` into a DPL-3 gate,
- *    with RSP0 in the TSS) ends in a triple fault, so the way back to
- *    CPL 0 is SYSCALL, which needs neither the IDT nor a stack switch.
+ *  - `int $0x80` from CPL 3 raises #UD (not gate 0x80), which with no
+ *    IDT ends in a triple fault, so the way back is SYSCALL. Found later
+ *    (docs/user-mode.md): SYSCALL here jumps to `report` but stays at
+ *    CPL 3; `report` needs nothing privileged (its memory store and OUT
+ *    work at CPL 3), so the guest works either way. Exceptions from CPL 3
+ *    are delivered normally given an IDT and RSP0 (guests/lib/cpl3.h).
  */
 #define RING_PORT 0x50c
 #define DEBUG_EXIT_PORT 0xf4

@@ -59,6 +59,13 @@ void kmain(uint32_t magic, const struct multiboot_info *info)
         print(hex);
         print("\n");
     } else {
+        /* Where the loader put the structure: low memory (0x9000 from vmm,
+         * as from QEMU), never right after the kernel. */
+        char where[FMT_BUFFER_SIZE];
+        fmt_hex(where, (uint32_t)(uintptr_t)info, 8);
+        print("info at ");
+        print(where);
+        print("\n");
         if (info->flags & MULTIBOOT_INFO_CMDLINE) {
             print("cmdline: ");
             print((const char *)(uintptr_t)info->cmdline);

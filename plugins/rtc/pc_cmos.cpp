@@ -16,7 +16,7 @@ void put16(Mc146818 &rtc, uint8_t low, uint64_t value)
 
 } // namespace
 
-void fill_pc_cmos(Mc146818 &rtc, uint64_t ram_bytes)
+void fill_pc_cmos(Mc146818 &rtc, uint64_t ram_bytes, uint32_t vcpus)
 {
     rtc.set_cmos(cmos::kFloppy, 0); // no drives
     rtc.set_cmos(cmos::kEquipment, cmos::kEquipmentFpu | cmos::kEquipmentPs2Mouse);
@@ -30,6 +30,7 @@ void fill_pc_cmos(Mc146818 &rtc, uint64_t ram_bytes)
     const uint64_t above_4g = ram_bytes > 4 * kGiB ? (ram_bytes - 4 * kGiB) / (64 * kKiB) : 0;
     for (uint8_t i = 0; i < 3; ++i)
         rtc.set_cmos(static_cast<uint8_t>(cmos::kAbove4g + i), static_cast<uint8_t>(above_4g >> (8 * i)));
+    rtc.set_cmos(cmos::kCpusMinusOne, static_cast<uint8_t>(vcpus > 0 ? vcpus - 1 : 0));
 }
 
 } // namespace rtc

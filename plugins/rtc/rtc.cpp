@@ -15,7 +15,7 @@
 namespace {
 
 constexpr std::array kKeys = {vmm::sdk::int_key(
-    "memory", "guest RAM in bytes the NVRAM reports to firmware (default 0: 640 KiB base memory only)")};
+    "memory", "guest RAM in bytes the NVRAM reports to firmware (default: the machine's)")};
 constexpr std::array kDefaultRegions = {vmm::sdk::pio_region(0x70, 2)};
 constexpr std::array kDefaultIrqs = {vmm::sdk::edge_irq(8)}; // the PC's RTC line
 
@@ -40,10 +40,14 @@ public:
     explicit Rtc(const vmm::sdk::DeviceContext &context) : Device(context), rtc_(port())
     {
         context.require_regions(vmm::sdk::Space::pio, 1, 2);
-        const int64_t memory = context.settings().get_int("memory", 0);
+        // The machine's RAM and vCPUs (ABI 1.5); a host older than that
+        // leaves only the setting, else 640 KiB of base memory and one CPU.
+        const std::optional<vmm_machine_info> machine = host().machine_info();
+        const int64_t memory =
+            context.settings().get_int("memory", machine ? static_cast<int64_t>(machine->ram_size) : 0);
         if (memory < 0)
             throw vmm::sdk::ConfigError("memory must be 0 or more bytes, got " + std::to_string(memory));
-        rtc::fill_pc_cmos(rtc_, static_cast<uint64_t>(memory));
+        rtc::fill_pc_cmos(rtc_, static_cast<uint64_t>(memory), machine ? machine->vcpu_count : 1);
     }
 
     void read(uint32_t, uint64_t offset, std::span<uint8_t> data) override

@@ -51,6 +51,10 @@ const std::map<std::string, Expected> kRun = {
     // 200 PIT ticks at 100 Hz: about 2 s (test_device_runtime.cpp checks the rate).
     {"timer.toml", {{"ticks=200 tsc="}, {"asked to stop with status 0"}, 0}},
     {"irq-count.toml", {{}, {"check u32 at 0x400 = 0x64: ok"}, 0}},
+    {"pc-fwcfg.toml", {{"fw_cfg: all checks passed\n", "host-file: a file from the host, served by fw_cfg\n"}, {"check u16 at 0x500 = 0x2: ok"}, 0}},
+    // The pc profile (test_pc_platform.cpp checks them in detail).
+    {"pc-pit-real.toml", {{"woken by the PIT 10 times"}, {}, 0}},
+    {"pc-rtc.toml", {{"rtc: all checks passed"}, {}, 0}},
 };
 
 // Machines that do not end on their own, and why.

@@ -7,6 +7,7 @@
 // guest (configs/machines/timer.toml) counts ticks of the in-kernel PIT
 // against the TSC.
 #include "e2e_support.hpp"
+#include "host_tsc.hpp"
 #include "run_process.hpp"
 #include "spawned_vmm.hpp"
 #include "test_paths.hpp"
@@ -249,23 +250,6 @@ private:
     std::unique_ptr<Collector> out_, err_;
 };
 
-// The host's TSC rate in Hz: TSC cycles across ~200 ms of steady_clock, the
-// median of three tries (a try the scheduler preempted between the two
-// clock reads is the one that is off).
-double host_tsc_hz()
-{
-    std::vector<double> rates;
-    for (int i = 0; i < 3; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const uint64_t c0 = __rdtsc();
-        std::this_thread::sleep_for(200ms);
-        const uint64_t c1 = __rdtsc();
-        const auto t1 = std::chrono::steady_clock::now();
-        rates.push_back(static_cast<double>(c1 - c0) / std::chrono::duration<double>(t1 - t0).count());
-    }
-    std::sort(rates.begin(), rates.end());
-    return rates[1];
-}
 
 } // namespace
 

@@ -1,6 +1,7 @@
 // End to end: the installed SDK builds a plugin out of the tree; plugins are
 // listed without a VM; one device swaps implementation by machine file and
 // while the guest runs, through the control socket.
+#include "background_vmm.hpp"
 #include "control_client.hpp"
 #include "e2e_support.hpp"
 #include "run_process.hpp"
@@ -50,45 +51,6 @@ std::string counter_machine(int count, const std::string &device_lines)
     return "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = " + std::to_string(count) +
            " }\n[[image]]\nfile = \"counter.elf\"\n[[device]]\nname = \"com1\"\n" + device_lines;
 }
-
-// vmm running on a thread of the test. A failed REQUIRE throws out of the
-// test while it runs, and destroying a joinable std::thread aborts the whole
-// test program: so the destructor kills a vmm that is still running and joins.
-class BackgroundVmm {
-public:
-    explicit BackgroundVmm(std::vector<std::string> args)
-        : thread_([this, args] {
-              ProcessOptions options;
-              options.on_start = [this](int pid) { pid_ = pid; };
-              result_ = run_vmm(args, options);
-              pid_ = 0;
-          })
-    {
-    }
-    ~BackgroundVmm()
-    {
-        if (!thread_.joinable())
-            return;
-        if (const int pid = pid_; pid > 0)
-            ::kill(pid, SIGKILL);
-        thread_.join();
-    }
-    BackgroundVmm(const BackgroundVmm &) = delete;
-    BackgroundVmm &operator=(const BackgroundVmm &) = delete;
-
-    // Waits for vmm to end on its own (within run_vmm's time limit).
-    const ProcessResult &wait()
-    {
-        if (thread_.joinable())
-            thread_.join();
-        return result_;
-    }
-
-private:
-    std::atomic<int> pid_{0};
-    ProcessResult result_;
-    std::thread thread_; // last: it starts once the members it uses exist
-};
 
 } // namespace
 

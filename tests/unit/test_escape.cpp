@@ -32,13 +32,13 @@ TEST_CASE("input errors escape the input they quote, and the file they name", "[
     CHECK(std::string(e.what()) == "m\\n.toml:3:4: name \"a\\nm.toml:1:1: forged\\x00cut\"!");
     const std::string text = vmm::test::input_error_text(
         [] { parse_machine("[machine]\nmemory = 4096\n[cpu]\nmode = \"real\\u0000\\nx:1:1: y\"\n", "m.toml", {}); });
-    CHECK(text == "m.toml:4:8: [cpu]: unknown mode \"real\\x00\\nx:1:1: y\" (expected \"real\", \"protected\", \"long\" "
+    CHECK(text == "m.toml:4:8: [cpu]: unknown mode \"real\\x00\\nx:1:1: y\" (expected \"real\", \"protected\", \"long\", \"user\" "
                   "or \"reset\")");
     CHECK(text.find('\n') == std::string::npos);
     // An unknown key written as a quoted string with a newline.
     const std::string key = vmm::test::input_error_text(
         [] { parse_machine("[machine]\nmemory = 4096\n\"a\\nm.toml:9:9: b\" = 1\n", "m.toml", {}); });
-    CHECK(key == "m.toml:3:1: [machine]: unknown key 'a\\nm.toml:9:9: b' (known keys: irqchip, memory, name, pit, "
+    CHECK(key == "m.toml:3:1: [machine]: unknown key 'a\\nm.toml:9:9: b' (known keys: irqchip, isolate, memory, name, pit, "
                  "strict, vcpus)");
 }
 

@@ -162,7 +162,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\nvcpus = = 2\n", "m.toml:3:9: Error while parsing value: could not determine value type"},
         {"[cpu]\nmode = \"real\"\n", "m.toml:1:1: missing [machine] table (it gives at least `memory`)"},
         {"[machine]\nvcpus = 1\n", "m.toml:1:1: [machine]: missing required key 'memory' (a size such as 4096 or \"64K\")"},
-        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: irqchip, memory, name, pit, strict, vcpus)"},
+        {"[machine]\nmemory = 4096\nmemroy = 8192\n", "m.toml:3:1: [machine]: unknown key 'memroy' (known keys: irqchip, isolate, memory, name, pit, strict, vcpus)"},
         {"[machine]\nmemory = 4096\nvcpus = \"two\"\n", "m.toml:3:9: [machine]: 'vcpus' must be an integer, not a string"},
         {"[machine]\nmemory = 4095\n", "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB"},
         {"[machine]\nmemory = \"4G\"\n", "m.toml:2:10: [machine]: memory = 0x100000000 is more than the 3 GiB this vmm maps below the 32-bit I/O hole"},
@@ -170,7 +170,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = -4096\n", "m.toml:2:10: [machine]: 'memory' must not be negative"},
         {"[machine]\nmemory = 4096\nvcpus = 0\n", "m.toml:3:9: [machine]: vcpus = 0 must be between 1 and 64"},
         {"[machine]\nmemory = 4096\nstrict = \"yes\"\n", "m.toml:3:10: [machine]: 'strict' must be a boolean (true or false), not a string"},
-        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"virtual86\"\n", "m.toml:4:8: [cpu]: unknown mode \"virtual86\" (expected \"real\", \"protected\", \"long\" or \"reset\")"},
+        {"[machine]\nmemory = 4096\n[cpu]\nmode = \"virtual86\"\n", "m.toml:4:8: [cpu]: unknown mode \"virtual86\" (expected \"real\", \"protected\", \"long\", \"user\" or \"reset\")"},
         {"[machine]\nmemory = 4096\n[cpu]\nentry = -1\n", "m.toml:4:9: [cpu]: 'entry' must not be negative (got -1)"},
         {"[machine]\nmemory = 4096\n[cpu]\nregisters = { rip = 5 }\n", "m.toml:4:21: [cpu.registers]: set the start address with [cpu] entry, not rip"},
         {"[machine]\nmemory = 4096\n[cpu]\nregisters = { rxx = 5 }\n", "m.toml:4:15: [cpu.registers]: unknown key 'rxx' (known keys: r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rflags, rsi, rsp)"},
@@ -200,7 +200,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nmmio = [{ base = 0x1000, size = 16, irq = 4 }]\n", "m.toml:6:37: device 'a': mmio[0]: unknown key 'irq' (known keys: base, size)"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\npio = { base = 1, size = 1 }\n", "m.toml:6:7: device 'a': 'pio' must be an array, not a table"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nsettings = { list = [1, 2] }\n", "m.toml:6:21: device 'a': setting 'list' is an array; settings are booleans, integers, floats or strings"},
-        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nport = 0x3f8\n", "m.toml:6:1: device 'a': unknown key 'port' (known keys: irq, irqs, log, mmio, name, pio, plugin, settings)"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nport = 0x3f8\n", "m.toml:6:1: device 'a': unknown key 'port' (known keys: irq, irqs, isolate, log, mmio, name, on_crash, pio, plugin, settings)"},
         // Interrupt lines and in-kernel devices.
         {"[machine]\nmemory = 4096\npit = 1\n", "m.toml:3:7: [machine]: 'pit' must be a boolean (true or false), not an integer"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirq = 4\nirqs = [4]\n", "m.toml:7:8: device 'a': give either irq (one line) or irqs (a list), not both (irq is at m.toml:6:7)"},
@@ -250,7 +250,7 @@ TEST_CASE("all errors of a machine file are reported together", "[config]")
     const std::string text = errors_of("[machine]\nmemory = 4095\nvcpus = 100\ncolour = \"blue\"\n");
     CHECK(text == "m.toml:2:10: [machine]: memory = 0xfff must be a non-zero multiple of 4 KiB\n"
                   "m.toml:3:9: [machine]: vcpus = 100 must be between 1 and 64\n"
-                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: irqchip, memory, name, pit, strict, vcpus)");
+                  "m.toml:4:1: [machine]: unknown key 'colour' (known keys: irqchip, isolate, memory, name, pit, strict, vcpus)");
 }
 
 TEST_CASE("image files are found next to the machine file, then on the guest path", "[config]")
@@ -324,7 +324,7 @@ TEST_CASE("a UTF-8 byte-order mark at the start is accepted, columns unchanged",
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\nvcpus = 0\n") ==
           "m.toml:3:9: [machine]: vcpus = 0 must be between 1 and 64");
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nmode = \"x\"\n[oops]\n") ==
-          "m.toml:4:8: [cpu]: unknown mode \"x\" (expected \"real\", \"protected\", \"long\" or \"reset\")\n"
+          "m.toml:4:8: [cpu]: unknown mode \"x\" (expected \"real\", \"protected\", \"long\", \"user\" or \"reset\")\n"
           "m.toml:5:2: machine file: unknown key 'oops' (known keys: check, cpu, device, image, machine)");
     CHECK(errors_of(bom + "[machine]\nmemory = 4096\n[cpu]\nentry = \"x\"\n") ==
           "m.toml:4:9: [cpu]: 'entry' must be an integer, not a string");

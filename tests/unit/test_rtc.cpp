@@ -327,6 +327,10 @@ TEST_CASE("rtc: the NVRAM bytes of a PC", "[rtc]")
     CHECK(cmos16(h.rtc, cmos::kAbove16mLow) == 0xff00); // 4 GiB - 16 MiB
     CHECK((h.rtc.cmos(cmos::kAbove4g) | h.rtc.cmos(cmos::kAbove4g + 1) << 8 | h.rtc.cmos(cmos::kAbove4g + 2) << 16) ==
           0x8000); // 2 GiB in 64 KiB units
+
+    CHECK(h.rtc.cmos(cmos::kCpusMinusOne) == 0); // one CPU by default
+    fill_pc_cmos(h.rtc, 64 << 20, 4);
+    CHECK(h.rtc.cmos(cmos::kCpusMinusOne) == 3);
 }
 
 TEST_CASE("rtc: state round trip", "[rtc]")

@@ -1,6 +1,7 @@
 #include "boot/boot_layout.hpp"
 
 #include "boot/multiboot.hpp"
+#include "boot/user_mode_tables.hpp"
 #include "boot/x86_tables.hpp"
 #include "kvm/cpuid.hpp"
 #include "support/errors.hpp"
@@ -38,8 +39,10 @@ public:
         choose_stack();
         if (multiboot != nullptr && errors_.empty())
             place_multiboot(*multiboot);
-        if (layout_.mode == CpuMode::protected32 || layout_.mode == CpuMode::long64)
+        if (layout_.mode == CpuMode::protected32 || layout_.mode == CpuMode::long64 ||
+            layout_.mode == CpuMode::user64)
             place_system_area();
+        check_user_mode();
         check_overlaps();
         check_cpuid();
         if (!errors_.empty())
@@ -118,7 +121,7 @@ private:
         else if (layout_.mode == CpuMode::protected32 && entry > 0xffffffffull)
             error(spec_.cpu.entry ? spec_.cpu.entry_where : cpu_where(),
                   fmt::format("entry {:#x} is beyond the 4 GiB that protected mode can reach", entry));
-        else if (layout_.mode == CpuMode::long64 && !is_canonical(entry))
+        else if ((layout_.mode == CpuMode::long64 || layout_.mode == CpuMode::user64) && !is_canonical(entry))
             error(where, fmt::format("entry {:#x} is not a canonical address (in long mode bits 63-47 must all "
                                      "equal bit 47)",
                                      entry));
@@ -162,8 +165,8 @@ private:
             layout_.stack_top = spec_.memory_size;
     }
 
-    // Modules go page by page after everything loaded so far, then the
-    // information block, all below 4 GiB and inside RAM.
+    // Modules go page by page after everything loaded so far, below 4 GiB
+    // and inside RAM; the information block in low memory (fits_low).
     void place_multiboot(const LoadedImage &kernel)
     {
         uint64_t next = 0;
@@ -184,21 +187,45 @@ private:
             add_chunk(ImageChunk{start, module.bytes, 0, "module " + module.spec->file_as_written}, module.spec->where);
             next = align_up(start + module.bytes.size(), kPage);
         }
-        std::vector<uint8_t> info = multiboot::build_info(static_cast<uint32_t>(next), input);
-        layout_.multiboot_info = static_cast<uint32_t>(next);
-        add_chunk(ImageChunk{next, std::move(info), 0, "the multiboot information"}, kernel.spec->where);
-        const ImageChunk &last = layout_.ram_chunks.back();
-        if (last.end() > spec_.memory_size || last.end() > (uint64_t{1} << 32))
-            error(kernel.spec->where, fmt::format("the multiboot modules and information ({:#x}-{:#x}) do not fit in "
-                                                  "guest RAM ({:#x} bytes)",
-                                                  first, last.end() - 1, spec_.memory_size));
+        if (next > spec_.memory_size || next > (uint64_t{1} << 32))
+            error(kernel.spec->where, fmt::format("the multiboot modules ({:#x}-{:#x}) do not fit in guest RAM "
+                                                  "({:#x} bytes)",
+                                                  first, next - 1, spec_.memory_size));
+        // The information block goes where QEMU puts it, in low memory, not
+        // right after the kernel and modules: that is where a kernel's own
+        // allocator starts, and it would overwrite the block after boot.
+        const uint64_t low_size = multiboot::build_info(multiboot::kLowInfoAddress, input).size();
+        const uint64_t at = fits_low(low_size) ? multiboot::kLowInfoAddress : next;
+        std::vector<uint8_t> info = multiboot::build_info(static_cast<uint32_t>(at), input);
+        const uint64_t end = at + info.size();
+        layout_.multiboot_info = static_cast<uint32_t>(at);
+        add_chunk(ImageChunk{at, std::move(info), 0, "the multiboot information"}, kernel.spec->where);
+        if (end > spec_.memory_size || end > (uint64_t{1} << 32))
+            error(kernel.spec->where, fmt::format("the multiboot information ({:#x}-{:#x}) does not fit in guest RAM "
+                                                  "({:#x} bytes)",
+                                                  at, end - 1, spec_.memory_size));
+    }
+
+    // Whether `size` bytes at the low address stay below 640 KiB, inside
+    // RAM, and clear of everything loaded (a kernel linked that low keeps
+    // the old place after its modules).
+    bool fits_low(uint64_t size) const
+    {
+        const uint64_t base = multiboot::kLowInfoAddress;
+        if (base + size > multiboot::kLowInfoLimit || base + size > spec_.memory_size)
+            return false;
+        return std::none_of(layout_.ram_chunks.begin(), layout_.ram_chunks.end(), [&](const ImageChunk &chunk) {
+            return chunk.address < base + size && base < chunk.end();
+        });
     }
 
     // The GDT and page tables: where [cpu] page_tables says, else just
     // below the vCPU stacks at the top of RAM.
     void place_system_area()
     {
-        const x86::Mode mode = layout_.mode == CpuMode::long64 ? x86::Mode::long64 : x86::Mode::protected32;
+        const bool user = layout_.mode == CpuMode::user64;
+        const x86::Mode mode =
+            layout_.mode == CpuMode::long64 || user ? x86::Mode::long64 : x86::Mode::protected32;
         uint64_t highest = spec_.memory_size;
         const Mapping *highest_mmio = nullptr; // the range that makes the tables map more than RAM needs
         for (const Mapping &m : mmio_.mappings()) {
@@ -209,7 +236,8 @@ private:
             }
         }
         layout_.mapped_gib = std::clamp<uint64_t>(align_up(highest, kGiB) / kGiB, x86::kMinMappedGiB, x86::kMaxMappedGiB);
-        const uint64_t size = x86::system_area_size(mode, layout_.mapped_gib);
+        const uint64_t size = user ? x86::user::Layout::size_for(layout_.mapped_gib, spec_.vcpus)
+                                   : x86::system_area_size(mode, layout_.mapped_gib);
         // When a device's MMIO makes the tables large, a message about their
         // room names it: it is what to move.
         std::string because;
@@ -239,9 +267,27 @@ private:
             return;
         }
         layout_.system_area = base;
+        if (user) {
+            add_chunk(ImageChunk{base, x86::user::build_system_area(x86::user::Layout(base, layout_.mapped_gib, spec_.vcpus)),
+                                 0, "the user mode's GDT, IDT, TSS, handler and page tables (move them with [cpu] page_tables)"},
+                      where);
+            return;
+        }
         add_chunk(ImageChunk{base, x86::build_system_area(mode, base, layout_.mapped_gib), 0,
                              "the GDT and page tables (move them with [cpu] page_tables)"},
                   where);
+    }
+
+    // The user mode's handler reports by HLT at CPL 0, which exits to the
+    // VMM only without an in-kernel irqchip (with one, HLT waits in the
+    // kernel for an interrupt that a CPL 3 guest has no way to take).
+    void check_user_mode()
+    {
+        if (layout_.mode == CpuMode::user64 && spec_.irqchip)
+            error(spec_.cpu.mode_where.known() ? spec_.cpu.mode_where : cpu_where(),
+                  "[cpu]: mode \"user\" cannot be combined with [machine] irqchip = true (a CPL 3 guest cannot take "
+                  "interrupts, and the VMM's exception handler reports through a HLT exit, which an irqchip keeps "
+                  "in the kernel)");
     }
 
     // Every vCPU gets KVM's supported CPUID plus what the machine file adds,

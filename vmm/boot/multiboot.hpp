@@ -50,6 +50,13 @@ struct InfoInput {
     std::string loader_name;
 };
 
+// Where the information block goes when it fits, as QEMU places it
+// (hw/i386/multiboot.c, MULTIBOOT_STRUCT_ADDR): above the 0x8000 page that
+// SMP guests use for their AP trampoline, away from 0 (the real-mode IVT and
+// BIOS data area), and wholly below 640 KiB (kLowInfoLimit).
+inline constexpr uint32_t kLowInfoAddress = 0x9000;
+inline constexpr uint32_t kLowInfoLimit = 0xa0000;
+
 // The info block for `base`: the structure, then its memory map, module list
 // and strings, each pointer an absolute guest-physical address.
 std::vector<uint8_t> build_info(uint32_t base, const InfoInput &input);

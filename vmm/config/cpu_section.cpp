@@ -28,11 +28,13 @@ void MachineParser::parse_cpu(TableReader &top)
             spec.mode = CpuMode::protected32;
         else if (*mode == "long")
             spec.mode = CpuMode::long64;
+        else if (*mode == "user")
+            spec.mode = CpuMode::user64;
         else if (*mode == "reset")
             spec.mode = CpuMode::reset;
         else
             diagnostics_.error(spec.mode_where, fmt::format("[cpu]: unknown mode \"{}\" (expected \"real\", "
-                                                            "\"protected\", \"long\" or \"reset\")",
+                                                            "\"protected\", \"long\", \"user\" or \"reset\")",
                                                             *mode));
     }
     spec.entry_where = cpu.where("entry");

@@ -66,6 +66,22 @@ void MachineParser::parse_device(const toml::table &table, std::string context)
     parse_ranges(reader, Space::pio, context, device);
     parse_ranges(reader, Space::mmio, context, device);
     parse_irqs(reader, context, device);
+    if (auto isolate = reader.boolean("isolate")) {
+        device.isolate = *isolate;
+        device.isolate_where = reader.where("isolate");
+    }
+    if (auto on_crash = reader.string("on_crash")) {
+        if (*on_crash == "stop")
+            device.on_crash = OnCrash::stop;
+        else if (*on_crash == "detach")
+            device.on_crash = OnCrash::detach;
+        else if (*on_crash == "restart")
+            device.on_crash = OnCrash::restart;
+        else
+            diagnostics_.error(reader.where("on_crash"),
+                               fmt::format("{}: on_crash = \"{}\" must be \"stop\", \"detach\" or \"restart\"",
+                                           context, *on_crash));
+    }
     if (const toml::table *settings = reader.subtable("settings"))
         parse_settings(*settings, context, device);
     if (auto level = reader.string("log")) {

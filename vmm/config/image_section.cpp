@@ -61,6 +61,7 @@ void MachineParser::parse_image(const toml::table &table, const std::string &con
                                        *image.address));
     if (auto file = reader.string("file", true)) {
         image.file_as_written = *file;
+        image_origin_ = reader.where("file").file;
         if (file->find('\0') != std::string::npos) // the OS would see the name cut at the NUL
             diagnostics_.error(image.file_where,
                                fmt::format("{}: image file name \"{}\" contains a NUL character", context, *file));
@@ -97,6 +98,7 @@ void MachineParser::parse_modules(const toml::array &modules, const std::string 
                        module.where = location_of(node);
                        if (auto file = reader.string("file", true)) {
                            module.file_as_written = *file;
+                           image_origin_ = reader.where("file").file;
                            if (file->find('\0') != std::string::npos)
                                diagnostics_.error(reader.where("file"),
                                                   fmt::format("{}: module file name \"{}\" contains a NUL character",
@@ -122,7 +124,9 @@ void MachineParser::parse_modules(const toml::array &modules, const std::string 
 std::vector<fs::path> MachineParser::image_dirs() const
 {
     std::vector<fs::path> dirs;
-    fs::path own = fs::path(source_name_).parent_path();
+    // Next to the file that names the image: the machine file, or the
+    // profile it includes.
+    fs::path own = fs::path(image_origin_.empty() ? source_name_ : image_origin_).parent_path();
     dirs.push_back(own.empty() ? fs::path(".") : own);
     dirs.insert(dirs.end(), guest_dirs_.begin(), guest_dirs_.end());
     return dirs;

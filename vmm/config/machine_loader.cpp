@@ -4,9 +4,10 @@
 // and the [machine] table.
 #include "config/machine_loader.hpp"
 
+#include "config/machine_includes.hpp"
 #include "config/machine_parser.hpp"
 #include "config/overrides.hpp"
-#include "config/toml_guard.hpp"
+#include "config/toml_reader.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
 #include "support/paths.hpp"
@@ -75,6 +76,8 @@ void MachineParser::parse_machine_table(TableReader &top)
     }
     if (auto strict = machine.boolean("strict"))
         spec_.strict = *strict;
+    if (auto isolate = machine.boolean("isolate"))
+        spec_.isolate = *isolate;
     // Where irqchip and pit were set: messages about interrupt lines and
     // in-kernel devices point back at them.
     if (auto irqchip = machine.boolean("irqchip")) {
@@ -96,6 +99,7 @@ const char *cpu_mode_name(CpuMode mode)
     case CpuMode::real: return "real";
     case CpuMode::protected32: return "protected";
     case CpuMode::long64: return "long";
+    case CpuMode::user64: return "user";
     }
     return "?";
 }
@@ -113,33 +117,28 @@ const char *setting_type_name(const SettingValue &value)
 MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs,
                           const std::vector<std::string> &sets)
 {
-    // A UTF-8 byte-order mark, as some editors write: not part of the text
-    // (editors do not count it as a column), so it goes before anything
-    // looks at the text.
-    constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-    if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
-        text.remove_prefix(kByteOrderMark.size());
-    auto prepared = prepare_toml(text, source_name);
-    if (const auto *problem = std::get_if<CharacterProblem>(&prepared))
-        throw InputError(problem->where, problem->message);
-    const AsciiToml &ascii = std::get<AsciiToml>(prepared);
-    const ColumnMapScope columns(ascii.columns, source_name);
-    toml::table root;
+    MachineTree tree = read_machine_tree(text, source_name);
+    apply_overrides(tree.root, sets, source_name);
+    // Columns of lines TOML++ saw with escapes map back to each file's.
+    const ColumnMapScope columns(tree.columns);
     try {
-        root = toml::parse(ascii.text, source_name);
-    } catch (const toml::parse_error &error) {
-        const toml::source_region &source = error.source();
-        const auto line = source.begin.line;
-        if (auto redefined = explain_redefinition(ascii.text, source_name, line, source.begin.column,
-                                                  error.description())) {
-            redefined->where.column = ascii.columns.original(line, redefined->where.column);
-            throw InputError(redefined->where, redefined->message);
+        return MachineParser(tree.root, source_name, guest_dirs).parse();
+    } catch (const InputErrors &errors) {
+        // Messages about a profile's nodes say which file included it.
+        if (tree.included_from.empty())
+            throw;
+        std::vector<InputError> located;
+        for (const InputError &error : errors.errors()) {
+            const std::string message = error.what();
+            const std::string prefix = error.where().known() ? error.where().str() + ": " : "";
+            if (prefix.empty() || message.rfind(prefix, 0) != 0)
+                located.push_back(error);
+            else
+                located.emplace_back(error.where(),
+                                     with_include_context(tree, error.where(), message.substr(prefix.size())));
         }
-        throw InputError(SourceLocation{source_name, line, ascii.columns.original(line, source.begin.column)},
-                         std::string(error.description()));
+        throw InputErrors(std::move(located));
     }
-    apply_overrides(root, sets, source_name);
-    return MachineParser(root, source_name, guest_dirs).parse();
 }
 
 MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs,

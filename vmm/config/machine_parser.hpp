@@ -51,6 +51,7 @@ private:
     std::optional<std::filesystem::path> resolve_image(const std::string &file) const;
     std::optional<std::pair<std::filesystem::path, std::string>> find_non_regular(const std::string &file) const;
     std::string describe_image_dirs(const std::string &file) const;
+    std::string image_origin_; // the file naming the image being resolved
 
     void parse_devices(TableReader &top);
     void parse_device(const toml::table &table, std::string context);

@@ -2,6 +2,8 @@
 // plain types, with the location of everything a later error may point at.
 #pragma once
 
+#include "isolation/isolation_options.hpp"
+
 #include "bus/address_space.hpp"
 #include "support/source_location.hpp"
 
@@ -23,6 +25,7 @@ enum class CpuMode {
     real,      // 16-bit real mode, CS base 0
     protected32, // flat 32-bit protected mode, no paging
     long64,    // 64-bit long mode on identity-mapped 2 MiB pages
+    user64,    // the same entered at CPL 3, exceptions caught by the VMM (docs/user-mode.md)
 };
 const char *cpu_mode_name(CpuMode mode);
 
@@ -132,6 +135,12 @@ struct DeviceSpec {
     SourceLocation irqs_where;
     SourceLocation where;
     SourceLocation plugin_where;
+    // `isolate = true`: the plugin runs in a process of its own
+    // (docs/isolation.md); unset: [machine] isolate. `on_crash`: what its
+    // death does.
+    std::optional<bool> isolate;
+    SourceLocation isolate_where;
+    OnCrash on_crash = OnCrash::stop;
     // `log = "debug"`: this device's log level (a logging::parse_level
     // name, checked); empty: the global one. --log-level NAME=... wins.
     std::string log_level;
@@ -149,6 +158,7 @@ struct CheckSpec {
 };
 
 struct MachineSpec {
+    bool isolate = false; // [machine] isolate: every device's default
     std::filesystem::path file;
     std::string name;
     uint64_t memory_size = 0;

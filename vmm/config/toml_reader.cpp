@@ -12,8 +12,7 @@ namespace vmm {
 
 namespace {
 
-thread_local const ColumnMap *t_columns = nullptr;
-thread_local const std::string *t_columns_source = nullptr;
+thread_local const std::map<std::string, ColumnMap> *t_columns = nullptr;
 
 SourceLocation location_of(const toml::source_region &source)
 {
@@ -24,24 +23,18 @@ SourceLocation location_of(const toml::source_region &source)
         return where; // the option names it; no line or column
     where.line = source.begin.line;
     where.column = source.begin.column;
-    if (t_columns != nullptr && *t_columns_source == where.file)
-        where.column = t_columns->original(where.line, where.column);
+    if (t_columns != nullptr) {
+        if (auto it = t_columns->find(where.file); it != t_columns->end())
+            where.column = it->second.original(where.line, where.column);
+    }
     return where;
 }
 
 } // namespace
 
-ColumnMapScope::ColumnMapScope(const ColumnMap &map, const std::string &source_name)
-{
-    t_columns = &map;
-    t_columns_source = &source_name;
-}
+ColumnMapScope::ColumnMapScope(const std::map<std::string, ColumnMap> &maps) { t_columns = &maps; }
 
-ColumnMapScope::~ColumnMapScope()
-{
-    t_columns = nullptr;
-    t_columns_source = nullptr;
-}
+ColumnMapScope::~ColumnMapScope() { t_columns = nullptr; }
 
 SourceLocation location_of(const toml::node &node) { return location_of(node.source()); }
 SourceLocation location_of(const toml::key &key) { return location_of(key.source()); }

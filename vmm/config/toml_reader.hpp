@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,12 +18,12 @@
 
 namespace vmm {
 
-// While one is alive on this thread, locations in `source_name` have their
-// columns mapped back to the file's (see toml_guard.hpp): the parse of one
-// machine file.
+// While one is alive on this thread, locations in each file of `maps` (by
+// the name messages give it) have their columns mapped back to the file's
+// (see toml_guard.hpp): the parse of one machine file and its includes.
 class ColumnMapScope {
 public:
-    ColumnMapScope(const ColumnMap &map, const std::string &source_name);
+    explicit ColumnMapScope(const std::map<std::string, ColumnMap> &maps);
     ~ColumnMapScope();
     ColumnMapScope(const ColumnMapScope &) = delete;
     ColumnMapScope &operator=(const ColumnMapScope &) = delete;

@@ -1,6 +1,7 @@
 #include "core/cpu_setup.hpp"
 
 #include "boot/multiboot.hpp"
+#include "boot/user_mode_tables.hpp"
 #include "boot/x86_tables.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
@@ -66,6 +67,33 @@ void setup_flat_mode(kvm_sregs &sregs, uint64_t system_area, bool long_mode)
     }
 }
 
+// Long mode at CPL 3 on the tables of boot/user_mode_tables.hpp: user
+// segments, the vCPU's own TSS (its handler stack, the I/O bitmap) and the
+// VMM's IDT. TR is set directly; the GDT's TSS descriptor serves a guest
+// that reloads TR itself (it cannot: LTR is privileged).
+void setup_user_mode(kvm_sregs &sregs, const BootLayout &boot, uint32_t vcpus, uint32_t index)
+{
+    setup_flat_mode(sregs, boot.system_area.value_or(0), true);
+    const x86::user::Layout layout(boot.system_area.value_or(0), boot.mapped_gib, vcpus);
+    sregs.cs = flat_segment(x86::user::kUserCodeSelector, true, true);
+    sregs.cs.dpl = 3;
+    kvm_segment data = flat_segment(x86::user::kUserDataSelector, false, true);
+    data.dpl = 3;
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+    sregs.gdt.base = layout.gdt();
+    sregs.gdt.limit = x86::user::kGdtBytes - 1;
+    sregs.idt.base = layout.idt();
+    sregs.idt.limit = x86::user::kVectors * 16 - 1;
+    sregs.cr3 = layout.pml4();
+    kvm_segment tr{};
+    tr.base = layout.tss(index);
+    tr.limit = layout.tss_limit(index);
+    tr.selector = x86::user::kTssSelector;
+    tr.type = 0xb; // 64-bit TSS, busy
+    tr.present = 1;
+    sregs.tr = tr;
+}
+
 } // namespace
 
 void setup_cpu(Vcpu &vcpu, const MachineSpec &spec, const BootLayout &boot, uint32_t index)
@@ -82,6 +110,7 @@ void setup_cpu(Vcpu &vcpu, const MachineSpec &spec, const BootLayout &boot, uint
     case CpuMode::real: code_base = setup_real_mode(sregs, entry); break;
     case CpuMode::protected32: setup_flat_mode(sregs, boot.system_area.value_or(0), false); break;
     case CpuMode::long64: setup_flat_mode(sregs, boot.system_area.value_or(0), true); break;
+    case CpuMode::user64: setup_user_mode(sregs, boot, spec.vcpus, index); break;
     case CpuMode::reset: break;
     }
     vcpu.set_sregs(sregs);

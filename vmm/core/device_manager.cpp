@@ -1,7 +1,10 @@
 #include "core/device_manager.hpp"
 
+#include "isolation/isolated_plugin.hpp"
 #include "kvm/vm.hpp"
 #include "support/errors.hpp"
+
+#include <fmt/format.h>
 
 namespace vmm {
 namespace {
@@ -19,6 +22,28 @@ DeviceWiring wiring_of(const PlannedDevice &planned, bool irqchip)
     return wiring;
 }
 
+// `isolate = true` (or [machine] isolate): the proxy plugin and how its
+// process runs; refused, at the key, for a plugin that cannot run there.
+std::shared_ptr<PluginLibrary> plugin_for(const PlannedDevice &planned, bool machine_isolate, DeviceWiring &wiring)
+{
+    const DeviceSpec &spec = *planned.spec;
+    if (!spec.isolate.value_or(machine_isolate))
+        return planned.plugin;
+    const SourceLocation &where = spec.isolate ? spec.isolate_where : spec.where;
+    if (const auto why = why_not_isolatable(*planned.plugin))
+        throw InputError(where, fmt::format("device '{}': isolate = true, but {}", spec.name, *why));
+    auto options = std::make_shared<IsolationOptions>();
+    try {
+        options->helper = find_device_host();
+    } catch (const InputError &e) {
+        throw InputError(where, fmt::format("device '{}': isolate = true, but {}", spec.name, e.what()));
+    }
+    options->plugin_file = planned.plugin->file();
+    options->on_crash = spec.on_crash;
+    wiring.isolation = std::move(options);
+    return isolated_plugin(planned.plugin);
+}
+
 } // namespace
 
 DeviceManager::DeviceManager(MachinePlan &plan, HostServices &services, bool irqchip)
@@ -27,10 +52,18 @@ DeviceManager::DeviceManager(MachinePlan &plan, HostServices &services, bool irq
     pio_.freeze();
     mmio_.freeze();
     for (const PlannedDevice &planned : plan_.devices) {
+        DeviceWiring wiring = wiring_of(planned, irqchip);
+        std::shared_ptr<PluginLibrary> plugin;
         try {
-            devices_.push_back(std::make_unique<DeviceInstance>(planned.plugin, planned.spec->name, planned.regions,
-                                                                planned.spec->settings, services,
-                                                                wiring_of(planned, irqchip)));
+            plugin = plugin_for(planned, plan_.spec->isolate, wiring); // InputError at the isolate key
+        } catch (...) {
+            destroy_all();
+            throw;
+        }
+        try {
+            devices_.push_back(std::make_unique<DeviceInstance>(std::move(plugin), planned.spec->name,
+                                                                planned.regions, planned.spec->settings, services,
+                                                                std::move(wiring)));
         } catch (const InputError &e) {
             destroy_all();
             throw InputError(planned.spec->where, e.what());

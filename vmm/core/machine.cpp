@@ -12,7 +12,7 @@
 
 namespace vmm {
 
-Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(*plan.spec), plugins_(plugins)
+Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(*plan.spec), plugins_(plugins), facts_(collect_machine_facts(plan))
 {
     build_memory();
     create_vcpu_runtimes();
@@ -84,6 +84,9 @@ void Machine::create_vm()
         runtime.save(vcpu->regs()); // the state before the first exit
         vcpus_.push_back(std::move(vcpu));
     }
+    if (plan_.boot.mode == CpuMode::user64)
+        user_mode_ = std::make_unique<UserModeTraps>(UserModeTraps{
+            x86::user::Layout(plan_.boot.system_area.value_or(0), plan_.boot.mapped_gib, spec_.vcpus), *memory_});
     const int sync = kvm_->extension(KVM_CAP_SYNC_REGS);
     sync_registers_ = (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) == (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
 }
@@ -109,11 +112,16 @@ void Machine::request_stop(int32_t exit_status, const std::string &requester)
                           fmt::format("device '{}' asked to stop with status {}", requester, exit_status));
 }
 
+void Machine::device_crashed(int32_t exit_status, const std::string &reason)
+{
+    control_.request_stop(StopCause::plugin_crashed, exit_status, reason);
+}
+
 RunResult Machine::run()
 {
     RunResult result;
     {
-        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_);
+        VcpuGroup group(vcpus_, runtimes_, *io_, control_, observers_, sync_registers_, user_mode_.get());
         // group_ is cleared on every way out of this scope, an exception
         // from run() included: a swap must never see a destroyed group.
         struct Published {

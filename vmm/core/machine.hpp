@@ -7,6 +7,7 @@
 #include "core/device_manager.hpp"
 #include "core/io_router.hpp"
 #include "core/machine_plan.hpp"
+#include "core/machine_facts_builder.hpp"
 #include "core/exit_observers.hpp"
 #include "core/run_control.hpp"
 #include "core/vcpu_group.hpp"
@@ -52,12 +53,14 @@ public:
 
     GuestMemory &memory() override { return *memory_; }
     void request_stop(int32_t exit_status, const std::string &requester) override;
+    void device_crashed(int32_t exit_status, const std::string &reason) override;
     // The machine's vCPUs, also while devices are created (before them).
     uint32_t vcpu_count() override { return spec_.vcpus; }
     int32_t current_vcpu() override;
     vmm_status vcpu_info(uint32_t vcpu, vmm_vcpu_info &info) override;
     vmm_status get_vcpu_registers(uint32_t vcpu, vmm_vcpu_registers &registers) override;
     vmm_status set_vcpu_registers(uint32_t vcpu, const vmm_vcpu_registers &registers) override;
+    const MachineFacts &machine_facts() override { return facts_; }
     RunControl &control() { return control_; }
     IoRouter &io() { return *io_; }
     const DeviceManager &devices() const { return *devices_; }
@@ -88,6 +91,7 @@ private:
     MachinePlan &plan_;
     const MachineSpec &spec_;
     PluginFinder &plugins_;
+    const MachineFacts facts_; // before any device: they read it from create on
     RunControl control_;
     // The running vCPU group, for pausing; swaps are one at a time.
     std::mutex group_mutex_;
@@ -95,6 +99,7 @@ private:
     // Destroyed bottom-up: vCPUs, devices, the VM, KVM, then memory last, so
     // nothing ever points into unmapped guest memory.
     std::unique_ptr<GuestMemory> memory_;
+    std::unique_ptr<UserModeTraps> user_mode_; // mode = "user" only
     std::unique_ptr<KvmSystem> kvm_;
     std::unique_ptr<Vm> vm_;
     std::unique_ptr<DeviceManager> devices_;

@@ -38,6 +38,13 @@ json vcpu_json(const VcpuOutcome &vcpu)
            {"exits_by_reason", exits_json(vcpu.exits_by_reason)}};
     if (!vcpu.detail.empty())
         j["detail"] = vcpu.detail;
+    if (vcpu.user_exception) {
+        j["exception"] = json{{"vector", vcpu.exception_vector},
+                              {"name", exception_name(vcpu.exception_vector)},
+                              {"error_code", vcpu.exception_error_code},
+                              {"rip", vcpu.exception_rip},
+                              {"cr2", vcpu.exception_cr2}};
+    }
     if (vcpu.state_valid) {
         json registers = json::object();
         for (std::string_view name : kRegisterNames)

@@ -12,6 +12,7 @@ const char *stop_cause_name(StopCause cause)
     case StopCause::signal: return "signal";
     case StopCause::timeout: return "timeout";
     case StopCause::control: return "control request";
+    case StopCause::plugin_crashed: return "plugin crashed";
     }
     return "?";
 }

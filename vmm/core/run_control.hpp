@@ -17,6 +17,7 @@ enum class StopCause {
     signal,        // SIGINT / SIGTERM
     timeout,       // --timeout elapsed
     control,       // a stop request on the control socket
+    plugin_crashed, // an isolated device's process died (on_crash = "stop")
 };
 const char *stop_cause_name(StopCause cause);
 

@@ -31,9 +31,10 @@ void install_kick_handler()
 } // namespace
 
 VcpuGroup::VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
-                     IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers)
+                     IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
+                     const UserModeTraps *user_mode)
     : vcpus_(vcpus), runtimes_(runtimes), io_(io), control_(control), observers_(observers),
-      sync_registers_(sync_registers), active_(vcpus.size(), false), outcomes_(vcpus.size())
+      sync_registers_(sync_registers), user_mode_(user_mode), active_(vcpus.size(), false), outcomes_(vcpus.size())
 {
     install_kick_handler();
     control_.set_kick([this] { kick_all(); });
@@ -120,7 +121,8 @@ void VcpuGroup::thread_main(std::size_t slot)
     VcpuOutcome outcome;
     try {
         outcome =
-            run_vcpu_loop(VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_, this});
+            run_vcpu_loop(
+                VcpuLoopContext{*vcpus_[slot], io_, control_, runtime, observers_, sync_registers_, this, user_mode_});
     } catch (const std::exception &e) {
         // A failed ioctl (say KVM_GET_REGS) must end this vCPU as a fatal
         // exit, not take the process down from a thread.

@@ -23,7 +23,8 @@ namespace vmm {
 class VcpuGroup final : public PausePoint {
 public:
     VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std::unique_ptr<VcpuRuntime>> &runtimes,
-              IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers);
+              IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
+              const UserModeTraps *user_mode = nullptr);
     ~VcpuGroup();
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
@@ -53,6 +54,7 @@ private:
     RunControl &control_;
     const ExitObservers &observers_;
     bool sync_registers_;
+    const UserModeTraps *user_mode_;
 
     std::mutex mutex_; // guards active_, running_, the pause state and the kick
     std::condition_variable changed_;

@@ -21,6 +21,7 @@ struct ExitState {
     VcpuLoopContext &context;
     kvm_run &run;
     std::string detail; // set by a handler that returns Next::fatal
+    UserTrap trap;      // set by handle_hlt in user mode
 };
 
 using ExitHandler = Next (*)(ExitState &);
@@ -67,7 +68,16 @@ Next handle_mmio(ExitState &s)
     return Next::resume;
 }
 
-Next handle_hlt(ExitState &) { return Next::halt; }
+Next handle_hlt(ExitState &s)
+{
+    if (s.context.user_mode == nullptr)
+        return Next::halt;
+    s.trap = take_user_trap(*s.context.user_mode, s.context.vcpu);
+    if (s.trap.kind != UserTrap::Kind::exception)
+        return Next::halt; // the guest's HLT at CPL 3, or one at CPL 0 outside the handler
+    s.detail = s.trap.detail;
+    return Next::fatal;
+}
 
 Next handle_resume(ExitState &) { return Next::resume; }
 
@@ -278,6 +288,13 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
         case Next::fatal:
             outcome.end = VcpuEnd::fatal;
             outcome.detail = std::move(state.detail);
+            if (state.trap.kind == UserTrap::Kind::exception) {
+                outcome.user_exception = true;
+                outcome.exception_vector = state.trap.vector;
+                outcome.exception_error_code = state.trap.error_code;
+                outcome.exception_rip = state.trap.rip;
+                outcome.exception_cr2 = state.trap.cr2;
+            }
             break;
         }
         if (observing)

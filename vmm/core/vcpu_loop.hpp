@@ -5,6 +5,7 @@
 #include "core/exit_observers.hpp"
 #include "core/io_router.hpp"
 #include "core/run_control.hpp"
+#include "core/user_mode_trap.hpp"
 #include "core/vcpu_runtime.hpp"
 #include "kvm/vcpu.hpp"
 
@@ -39,6 +40,10 @@ struct VcpuOutcome {
     bool state_valid = false;
     kvm_regs regs{};
     kvm_sregs sregs{};
+    // mode = "user": the exception that ended it (see user_mode_trap.hpp).
+    bool user_exception = false;
+    uint32_t exception_vector = 0;
+    uint64_t exception_error_code = 0, exception_rip = 0, exception_cr2 = 0;
 };
 
 // Where a vCPU thread stops while the VM is paused (between two exits).
@@ -63,6 +68,7 @@ struct VcpuLoopContext {
     const ExitObservers &observers;
     bool sync_registers = false; // KVM_CAP_SYNC_REGS: registers arrive in kvm_run
     PausePoint *pause_point = nullptr;
+    const UserModeTraps *user_mode = nullptr; // mode = "user": HLT may be the VMM's exception handler
 };
 
 // Runs until the vCPU's end, then captures its registers into the outcome.

@@ -5,6 +5,7 @@
 #include "support/ranges.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -18,8 +19,10 @@ constexpr uint64_t kPageSize = 4096;
 
 GuestMemory::~GuestMemory()
 {
-    for (const auto &region : regions_)
+    for (const auto &region : regions_) {
         ::munmap(region->host, region->size);
+        ::close(region->fd);
+    }
 }
 
 MemoryRegion &GuestMemory::add(std::string name, uint64_t guest_address, uint64_t size, bool read_only)
@@ -33,16 +36,29 @@ MemoryRegion &GuestMemory::add(std::string name, uint64_t guest_address, uint64_
         if (guest_address < other->end() && other->guest_address < guest_address + size)
             throw SystemError(fmt::format("memory region '{}' overlaps '{}'", name, other->name));
     }
-    // MAP_NORESERVE: a big, mostly untouched guest costs only what it uses.
-    void *host = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (host == MAP_FAILED)
-        throw SystemError(errno_message(fmt::format("allocating {:#x} bytes for '{}'", size, name), errno));
+    // A memfd, so that an isolated device's process can map the same pages
+    // (docs/isolation.md); sparse: a big, mostly untouched guest costs only
+    // what it uses.
+    const int fd = ::memfd_create("vmm-guest-memory", MFD_CLOEXEC);
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+        const int error = errno;
+        if (fd >= 0)
+            ::close(fd);
+        throw SystemError(errno_message(fmt::format("allocating {:#x} bytes for '{}'", size, name), error));
+    }
+    void *host = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (host == MAP_FAILED) {
+        const int error = errno;
+        ::close(fd);
+        throw SystemError(errno_message(fmt::format("allocating {:#x} bytes for '{}'", size, name), error));
+    }
     auto region = std::make_unique<MemoryRegion>();
     region->name = std::move(name);
     region->guest_address = guest_address;
     region->size = size;
     region->read_only = read_only;
     region->host = static_cast<uint8_t *>(host);
+    region->fd = fd;
     regions_.push_back(std::move(region));
     return *regions_.back();
 }

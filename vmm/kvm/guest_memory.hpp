@@ -21,6 +21,7 @@ struct MemoryRegion {
     uint64_t size = 0;
     bool read_only = false;  // ROM: the guest cannot write it
     uint8_t *host = nullptr; // owned by GuestMemory
+    int fd = -1;             // the memfd behind it, shared with isolated devices' processes
 
     uint64_t end() const { return guest_address + size; }
 };

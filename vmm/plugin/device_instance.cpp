@@ -79,6 +79,7 @@ DeviceInstance::DeviceInstance(std::shared_ptr<PluginLibrary> plugin, std::strin
     context_->plugin_name = plugin_->name();
     context_->logger = logging::make_logger(name_);
     context_->services = &services;
+    context_->isolation = wiring_.isolation;
     std::vector<RuntimeRegion> runtime_regions;
     for (const DeviceRegion &r : regions_) {
         context_->region_bases.push_back(r.base);

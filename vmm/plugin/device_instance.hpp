@@ -22,6 +22,8 @@
 
 namespace vmm {
 
+struct IsolationOptions;
+
 struct DeviceRegion {
     Space space = Space::pio;
     uint64_t size = 0;
@@ -34,6 +36,8 @@ struct DeviceWiring {
     // controller (the machine has no irqchip).
     std::vector<std::optional<uint32_t>> lines;
     bool irqchip = false;
+    // Isolated (the plugin then is PluginLibrary::with_functions's proxy): how.
+    std::shared_ptr<const IsolationOptions> isolation;
 };
 
 class DeviceInstance {

@@ -7,6 +7,10 @@
 #include "plugin/host_context.hpp"
 #include "plugin/host_services.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
 namespace vmm {
 namespace {
 
@@ -187,6 +191,38 @@ vmm_status host_release(vmm_host_context *host, uint64_t handle)
 
 uint64_t host_clock_ns(vmm_host_context *) { return DeviceRuntime::clock_ns(); }
 
+// ---- ABI 1.5: machine facts -------------------------------------------------
+
+vmm_status host_machine_info(vmm_host_context *host, vmm_machine_info *info)
+{
+    if (host == nullptr || info == nullptr || info->struct_size < 8)
+        return VMM_ERROR_INVALID;
+    if (!host->usable("machine_info"))
+        return VMM_ERROR_UNSUPPORTED;
+    const vmm_machine_info &facts = host->services->machine_facts().info;
+    const uint32_t size = info->struct_size; // the plugin's: never copy past it
+    std::memcpy(reinterpret_cast<char *>(info) + 4, reinterpret_cast<const char *>(&facts) + 4,
+                std::min<std::size_t>(size, sizeof facts) - 4);
+    info->struct_size = size;
+    return VMM_OK;
+}
+
+vmm_status host_machine_blob(vmm_host_context *host, const char *name, uint64_t offset, void *buffer, uint64_t size,
+                             uint64_t *blob_size)
+{
+    if (host == nullptr || name == nullptr || (buffer == nullptr && size != 0))
+        return VMM_ERROR_INVALID;
+    if (!host->usable("machine_blob"))
+        return VMM_ERROR_UNSUPPORTED;
+    const auto &blobs = host->services->machine_facts().blobs;
+    const auto found = blobs.find(std::string_view(name));
+    if (found == blobs.end())
+        return VMM_ERROR_INVALID;
+    if (blob_size != nullptr)
+        *blob_size = found->second.size;
+    return found->second.copy(offset, buffer, size) ? VMM_OK : VMM_ERROR_RANGE;
+}
+
 const vmm_host_api kHostApi = {
     sizeof(vmm_host_api),
     VMM_ABI_VERSION,
@@ -213,6 +249,8 @@ const vmm_host_api kHostApi = {
     &host_doorbell_add,
     &host_release,
     &host_clock_ns,
+    &host_machine_info,
+    &host_machine_blob,
 };
 
 } // namespace

@@ -20,6 +20,7 @@
 
 namespace vmm {
 class HostServices;
+struct IsolationOptions;
 }
 
 struct vmm_host_context {
@@ -29,6 +30,8 @@ struct vmm_host_context {
     vmm::HostServices *services = nullptr; // not used once the instance is destroyed
     std::vector<uint64_t> region_bases;
     std::unique_ptr<vmm::DeviceRuntime> runtime; // ABI 1.4 services
+    // Set for an isolated device: how its process runs (isolated_plugin.cpp reads it).
+    std::shared_ptr<const vmm::IsolationOptions> isolation;
 
     // While create(), save_state() or load_state() runs, the error lines the
     // plugin logs are kept to explain a failure. A plugin may log from any

@@ -2,6 +2,8 @@
 // Kept abstract so the plugin layer does not depend on the core's classes.
 #pragma once
 
+#include "plugin/machine_facts.hpp"
+
 #include <vmm/plugin_abi.h>
 
 #include <cstdint>
@@ -17,6 +19,9 @@ public:
     virtual GuestMemory &memory() = 0;
     // `requester` names the device, for the log line explaining the stop.
     virtual void request_stop(int32_t exit_status, const std::string &requester) = 0;
+    // An isolated device's process died and its policy is to stop the VM:
+    // `reason` names the device, the plugin and how it died.
+    virtual void device_crashed(int32_t exit_status, const std::string &reason) { request_stop(exit_status, reason); }
 
     // vCPU services (ABI 1.2). The defaults describe a host without vCPUs.
     virtual uint32_t vcpu_count() { return 0; }
@@ -38,6 +43,13 @@ public:
         (void)vcpu;
         (void)registers;
         return VMM_ERROR_RANGE;
+    }
+
+    // Machine facts (ABI 1.5). The default describes an empty machine.
+    virtual const MachineFacts &machine_facts()
+    {
+        static const MachineFacts none;
+        return none;
     }
 };
 

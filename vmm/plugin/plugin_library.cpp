@@ -262,4 +262,21 @@ const ConfigKeyInfo *PluginLibrary::find_key(const std::string &name) const
 
 PluginLibrary::~PluginLibrary() = default;
 
+std::shared_ptr<PluginLibrary> PluginLibrary::with_functions(std::shared_ptr<PluginLibrary> inner,
+                                                             const vmm_plugin_descriptor &proxy)
+{
+    std::shared_ptr<PluginLibrary> library(new PluginLibrary());
+    library->file_ = inner->file_;
+    library->abi_version_ = inner->abi_version_;
+    library->descriptor_ = proxy;
+    library->name_ = inner->name_;
+    library->version_ = inner->version_;
+    library->description_ = inner->description_;
+    library->config_keys_ = inner->config_keys_;
+    library->default_regions_ = inner->default_regions_;
+    library->default_irqs_ = inner->default_irqs_;
+    library->inner_ = std::move(inner);
+    return library;
+}
+
 } // namespace vmm

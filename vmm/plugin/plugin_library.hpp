@@ -56,6 +56,11 @@ public:
     // Throws InputError naming the file for every way a file can fail to be
     // a usable plugin.
     static std::shared_ptr<PluginLibrary> load(const std::filesystem::path &file);
+    // The same plugin as seen through `proxy`'s functions (an isolated
+    // device's: isolation/isolated_plugin.cpp); keeps `inner` loaded.
+    static std::shared_ptr<PluginLibrary> with_functions(std::shared_ptr<PluginLibrary> inner,
+                                                         const vmm_plugin_descriptor &proxy);
+    bool isolated() const { return inner_ != nullptr; }
     ~PluginLibrary();
     PluginLibrary(const PluginLibrary &) = delete;
     PluginLibrary &operator=(const PluginLibrary &) = delete;
@@ -88,6 +93,7 @@ private:
     std::vector<ConfigKeyInfo> config_keys_;
     std::vector<RegionDecl> default_regions_;
     std::vector<IrqDecl> default_irqs_;
+    std::shared_ptr<PluginLibrary> inner_; // with_functions: the plugin itself
 };
 
 } // namespace vmm

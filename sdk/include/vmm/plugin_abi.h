@@ -31,7 +31,9 @@
  * interrupt lines and MSI, timers, file-descriptor watches, doorbells
  * (vmm_host_api.irq_set_level ... clock_ns), a device lifecycle
  * (vmm_plugin_descriptor.realize, quiesce, resume) and declared interrupt
- * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count).
+ * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count);
+ * 1.5 machine facts for platform devices such as fw_cfg and the CMOS
+ * (vmm_host_api.machine_info, machine_blob).
  *
  * A device's life (1.4), in the order the host calls it:
  *  1. create      before the VM exists: check settings and regions, allocate.
@@ -80,7 +82,7 @@ extern "C" {
 #endif
 
 #define VMM_ABI_MAJOR 1u
-#define VMM_ABI_MINOR 4u
+#define VMM_ABI_MINOR 5u
 #define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
 #define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
 #define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -272,6 +274,32 @@ typedef struct vmm_doorbell {
  * handle. */
 typedef void (*vmm_event_fn)(void *opaque, uint64_t handle, uint64_t detail);
 
+/* ABI 1.5 (machine facts): what a platform device such as fw_cfg or the
+ * CMOS tells firmware about the machine. The host fills
+ * min(struct_size, its own size) bytes and zeroes nothing beyond: set
+ * struct_size and zero the rest before the call. The "kernel" is the
+ * machine file's first RAM [[image]]; the "initrd" the first module of the
+ * first image that has modules; the "cmdline" the first image's command
+ * line. Their bytes come from machine_blob. */
+typedef struct vmm_machine_info {
+    uint32_t struct_size;
+    uint32_t vcpu_count;     /* vCPUs the machine has */
+    uint32_t max_vcpus;      /* vCPUs it may ever have (no hotplug: vcpu_count) */
+    uint32_t flags;          /* VMM_MACHINE_* */
+    uint64_t ram_size;       /* bytes of RAM from guest-physical 0 */
+    uint64_t kernel_address; /* lowest guest-physical byte the kernel fills */
+    uint64_t kernel_entry;   /* where the boot vCPU starts it; 0 if none */
+    uint64_t kernel_size;    /* bytes of the blob "kernel" (as loaded, bss
+                              * included); 0: no kernel */
+    uint64_t initrd_address; /* where the VMM placed it */
+    uint64_t initrd_size;    /* bytes of the blob "initrd"; 0: none */
+    uint64_t cmdline_size;   /* bytes of the blob "cmdline" with its NUL; 0: none */
+} vmm_machine_info;
+
+/* vmm_machine_info.flags (ABI 1.5) */
+#define VMM_MACHINE_IRQCHIP 0x1u /* in-kernel LAPIC/IOAPIC/PIC */
+#define VMM_MACHINE_PIT 0x2u     /* in-kernel i8254 PIT */
+
 /* Opaque: identifies the device instance in calls back into the host. */
 typedef struct vmm_host_context vmm_host_context;
 
@@ -379,6 +407,23 @@ typedef struct vmm_host_api {
 
     /* Nanoseconds on CLOCK_MONOTONIC, the timers' clock. */
     uint64_t (*clock_ns)(vmm_host_context *host);
+
+    /* ---- ABI 1.5: machine facts (fw_cfg, the CMOS) ---- */
+    /* Usable in every phase from create on. Both are plain requests with
+     * copied answers, so they stay expressible as messages. */
+
+    /* Fill `info` (see vmm_machine_info). VMM_ERROR_INVALID when
+     * info->struct_size is under 8. */
+    vmm_status (*machine_info)(vmm_host_context *host, vmm_machine_info *info);
+    /* Copy bytes [offset, offset + size) of the machine's blob `name`
+     * ("kernel", "initrd", "cmdline" - see vmm_machine_info - or
+     * "machine_file", the machine file's path, to resolve relative paths
+     * as the VMM does) into `buffer`, and set *blob_size (when not NULL)
+     * to the blob's whole size: size 0 asks for the size alone.
+     * VMM_ERROR_INVALID for an unknown name, VMM_ERROR_RANGE past the
+     * blob's end (nothing copied, *blob_size still set). */
+    vmm_status (*machine_blob)(vmm_host_context *host, const char *name, uint64_t offset, void *buffer,
+                               uint64_t size, uint64_t *blob_size);
 } vmm_host_api;
 
 typedef struct vmm_device_create_info {

@@ -147,6 +147,48 @@ public:
                api_->set_vcpu_registers(context_, vcpu, &copy) == VMM_OK;
     }
 
+    // ---- ABI 1.5: machine facts ----
+
+    // What firmware is told about the machine (see vmm_machine_info);
+    // nothing from an older host.
+    std::optional<vmm_machine_info> machine_info() const noexcept
+    {
+        vmm_machine_info info{};
+        info.struct_size = sizeof info;
+        if (provides(&vmm_host_api::machine_info) && api_->machine_info(context_, &info) == VMM_OK)
+            return info;
+        return std::nullopt;
+    }
+    // The size of the machine's blob `name` ("kernel", "initrd", "cmdline",
+    // "machine_file"); nothing when the machine has none or the host is older.
+    std::optional<uint64_t> machine_blob_size(const char *name) const noexcept
+    {
+        uint64_t size = 0;
+        if (provides(&vmm_host_api::machine_blob) &&
+            api_->machine_blob(context_, name, 0, nullptr, 0, &size) == VMM_OK)
+            return size;
+        return std::nullopt;
+    }
+    // Copies `length` bytes of blob `name` from `offset`. False: no such blob,
+    // or the range passes its end.
+    bool read_machine_blob(const char *name, uint64_t offset, void *buffer, uint64_t length) const noexcept
+    {
+        return provides(&vmm_host_api::machine_blob) &&
+               api_->machine_blob(context_, name, offset, buffer, length, nullptr) == VMM_OK;
+    }
+    // A whole (small) blob as text, e.g. the command line or the machine
+    // file's path; empty when there is none.
+    std::string machine_blob_text(const char *name) const
+    {
+        const std::optional<uint64_t> size = machine_blob_size(name);
+        if (!size || *size == 0 || *size > (1u << 20))
+            return {};
+        std::string text(static_cast<std::size_t>(*size), '\0');
+        if (!read_machine_blob(name, 0, text.data(), text.size()))
+            return {};
+        return text;
+    }
+
     const vmm_host_api *api() const noexcept { return api_; }
     vmm_host_context *context() const noexcept { return context_; }
 

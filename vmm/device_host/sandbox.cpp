@@ -1,0 +1,146 @@
+#include "device_host/sandbox.hpp"
+
+#include "isolation/wire.hpp"
+
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace vmm::device_host {
+namespace {
+
+int g_channel = -1;
+
+// SIGSYS from the filter's trap on open/openat. The SDK's output code reopens
+// /proc/self/fd/N to get a non-blocking description of a pipe, and falls back
+// when that fails: that one attempt fails with EACCES. Any other path is a
+// plugin reaching for the file system: it is reported on the channel (a
+// prepared message, sent with one sendmsg, async-signal-safe) and the process
+// ends with SIGSYS, as the kill action would have done.
+void on_sigsys(int, siginfo_t *info, void *context)
+{
+    auto *uc = static_cast<ucontext_t *>(context);
+    greg_t *regs = uc->uc_mcontext.gregs;
+    const long number = info->si_syscall;
+    const char *path = reinterpret_cast<const char *>(number == SYS_open ? regs[REG_RDI] : regs[REG_RSI]);
+    // Reads the C library and the SDK make on their own, each with a fallback:
+    // the SDK's reopening of a pipe, glibc's CPU count for a new thread's
+    // malloc arena (get_nprocs).
+    static const char *const kRefusedQuietly[] = {"/proc/self/fd/", "/sys/devices/system/cpu/", "/proc/stat"};
+    for (const char *prefix : kRefusedQuietly) {
+        if (path != nullptr && std::strncmp(path, prefix, std::strlen(prefix)) == 0) {
+            regs[REG_RAX] = -EACCES;
+            return;
+        }
+    }
+    char text[300];
+    std::size_t n = 0;
+    const char *prefix = number == SYS_open ? "open(\"" : "openat(\"";
+    for (const char *p = prefix; *p != '\0' && n < sizeof text - 1; ++p)
+        text[n++] = *p;
+    for (std::size_t i = 0; path != nullptr && path[i] != '\0' && i < 200 && n < sizeof text - 3; ++i)
+        text[n++] = path[i];
+    text[n++] = '"';
+    text[n++] = ')';
+    // The message a Writer would build: header {msg_sandbox_violation, 0}, u32 length, bytes.
+    uint8_t message[sizeof(isolation::MessageHeader) + 4 + sizeof text];
+    const isolation::MessageHeader header{isolation::msg_sandbox_violation, 0};
+    std::memcpy(message, &header, sizeof header);
+    const auto length = static_cast<uint32_t>(n);
+    std::memcpy(message + sizeof header, &length, 4);
+    std::memcpy(message + sizeof header + 4, text, n);
+    ::send(g_channel, message, sizeof header + 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::signal(SIGSYS, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGSYS);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), SIGSYS);
+    _exit(128 + SIGSYS);
+}
+
+void allow(scmp_filter_ctx filter, int syscall)
+{
+    if (const int rc = seccomp_rule_add(filter, SCMP_ACT_ALLOW, syscall, 0); rc != 0)
+        throw std::runtime_error("seccomp_rule_add: " + std::string(std::strerror(-rc)));
+}
+
+} // namespace
+
+void enter_sandbox(int channel)
+{
+    g_channel = channel;
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        throw std::runtime_error("prctl(PR_SET_NO_NEW_PRIVS): " + std::string(std::strerror(errno)));
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    const rlimit files{256, 256};
+    ::setrlimit(RLIMIT_NOFILE, &files);
+
+    struct sigaction action{};
+    action.sa_sigaction = on_sigsys;
+    action.sa_flags = SA_SIGINFO;
+    ::sigaction(SIGSYS, &action, nullptr);
+
+    scmp_filter_ctx filter = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    if (filter == nullptr)
+        throw std::runtime_error("seccomp_init failed");
+    try {
+        // Every thread: the channel's threads exist already.
+        if (const int rc = seccomp_attr_set(filter, SCMP_FLTATR_CTL_TSYNC, 1); rc != 0)
+            throw std::runtime_error("seccomp thread synchronisation: " + std::string(std::strerror(-rc)));
+        // Memory, threads, time, futexes, signals to itself, the descriptors it holds.
+        for (int syscall : {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+                            SCMP_SYS(pwrite64), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat),
+                            SCMP_SYS(newfstatat), SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(dup3),
+                            SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(mremap),
+                            SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(futex), SCMP_SYS(set_robust_list),
+                            SCMP_SYS(rseq), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
+                            SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
+                            SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getpid), SCMP_SYS(gettid),
+                            SCMP_SYS(getrandom), SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+                            SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
+                            SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(poll), SCMP_SYS(ppoll),
+                            SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
+                            SCMP_SYS(epoll_pwait), SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
+                            SCMP_SYS(timerfd_gettime), SCMP_SYS(eventfd2), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+                            SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(getsockopt), SCMP_SYS(memfd_create),
+                            SCMP_SYS(ftruncate), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit)})
+            allow(filter, syscall);
+        // Threads only (no new processes); clone3's flags are out of reach of
+        // a filter, so it fails with ENOSYS and glibc falls back to clone.
+        seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                         SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+        seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        // Signals to itself only (abort(), raise()).
+        seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+                         SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+        // Terminal queries (isatty, window size, bytes waiting) on descriptors it holds.
+        for (unsigned long request : {TCGETS, TIOCGWINSZ, FIONREAD})
+            seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, request));
+        for (int option : {PR_SET_NAME, PR_SET_TIMERSLACK})
+            seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, option));
+        // Opening files: reported by name, then killed (see on_sigsys).
+        seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(open), 0);
+        seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(openat), 0);
+        if (const int rc = seccomp_load(filter); rc != 0)
+            throw std::runtime_error("the kernel refused the seccomp filter: " + std::string(std::strerror(-rc)));
+    } catch (...) {
+        seccomp_release(filter);
+        throw;
+    }
+    seccomp_release(filter);
+}
+
+} // namespace vmm::device_host

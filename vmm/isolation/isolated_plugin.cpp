@@ -1,0 +1,82 @@
+#include "isolation/isolated_plugin.hpp"
+
+#include "isolation/isolated_device.hpp"
+#include "plugin/host_context.hpp"
+
+#include <fmt/format.h>
+
+namespace vmm {
+namespace {
+
+IsolatedDevice *of(void *instance) { return static_cast<IsolatedDevice *>(instance); }
+
+vmm_status proxy_create(const vmm_device_create_info *info, void **instance)
+{
+    if (info == nullptr || info->host == nullptr || !info->host->isolation)
+        return VMM_ERROR_INVALID;
+    try {
+        *instance = new IsolatedDevice(*info, *info->host->isolation);
+        return VMM_OK;
+    } catch (const std::exception &e) {
+        info->host_api->log(info->host, VMM_LOG_ERROR, e.what());
+        return VMM_ERROR;
+    }
+}
+
+void proxy_destroy(void *instance) { delete of(instance); }
+
+vmm_status proxy_read(void *instance, uint32_t region, uint64_t offset, void *data, uint32_t size)
+{
+    return of(instance)->read(region, offset, data, size);
+}
+
+vmm_status proxy_write(void *instance, uint32_t region, uint64_t offset, const void *data, uint32_t size)
+{
+    return of(instance)->write(region, offset, data, size);
+}
+
+vmm_status proxy_realize(void *instance) { return of(instance)->realize(); }
+vmm_status proxy_quiesce(void *instance) { return of(instance)->quiesce(); }
+vmm_status proxy_resume(void *instance) { return of(instance)->resume(); }
+
+vmm_status proxy_save_state(void *instance, void *buffer, uint64_t capacity, uint64_t *size)
+{
+    return of(instance)->save_state(buffer, capacity, size);
+}
+
+vmm_status proxy_load_state(void *instance, const void *data, uint64_t size)
+{
+    return of(instance)->load_state(data, size);
+}
+
+} // namespace
+
+std::optional<std::string> why_not_isolatable(const PluginLibrary &plugin)
+{
+    if (plugin.observes_exits())
+        return fmt::format("plugin '{}' observes exits (observe_exit), which an isolated device cannot do",
+                           plugin.name());
+    if (plugin.needs_vcpu_state())
+        return fmt::format("plugin '{}' reads vCPU registers (VMM_PLUGIN_NEEDS_VCPU_STATE), which stay in vmm",
+                           plugin.name());
+    return std::nullopt;
+}
+
+std::shared_ptr<PluginLibrary> isolated_plugin(std::shared_ptr<PluginLibrary> plugin)
+{
+    vmm_plugin_descriptor proxy = plugin->descriptor();
+    proxy.create = proxy_create;
+    proxy.destroy = proxy_destroy;
+    proxy.read = proxy.read != nullptr ? proxy_read : nullptr;
+    proxy.write = proxy.write != nullptr ? proxy_write : nullptr;
+    proxy.observe_exit = nullptr;
+    proxy.save_state = proxy.save_state != nullptr ? proxy_save_state : nullptr;
+    proxy.load_state = proxy.load_state != nullptr ? proxy_load_state : nullptr;
+    // Always: the child mutes its own timers and watches around them.
+    proxy.realize = proxy_realize;
+    proxy.quiesce = proxy_quiesce;
+    proxy.resume = proxy_resume;
+    return PluginLibrary::with_functions(std::move(plugin), proxy);
+}
+
+} // namespace vmm
