@@ -1,5 +1,6 @@
 // vmm: run the machine a TOML file describes.
 #include "cli/options.hpp"
+#include "cli/ctl_command.hpp"
 #include "cli/plugins_command.hpp"
 #include "config/machine_loader.hpp"
 #include "control/control_requests.hpp"
@@ -11,6 +12,7 @@
 #include "core/machine_plan.hpp"
 #include "core/report.hpp"
 #include "core/report_file.hpp"
+#include "core/run_facts.hpp"
 #include "core/stop_router.hpp"
 #include "debug/gdb_listener.hpp"
 #include "debug/gdb_stub.hpp"
@@ -30,6 +32,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -64,20 +67,39 @@ void print_summary(const RunResult &result)
 void print_stopped(const RunResult &result, std::size_t failed_checks)
 {
     if (failed_checks == 0)
-        logging::core().info("stopped: {} (exit status {})", result.reason, result.exit_status);
+        logging::outcome().info("stopped: {} (exit status {})", result.reason, result.exit_status);
     else
-        logging::core().error("stopped: {}; {} check(s) failed (exit status {})", result.reason, failed_checks,
+        logging::outcome().error("stopped: {}; {} check(s) failed (exit status {})", result.reason, failed_checks,
                               result.exit_status);
+}
+
+// --log-level, -v and --log-timestamps as the logging module takes them:
+// a global level from --log-level wins over -v.
+logging::Settings log_settings(const Options &options)
+{
+    logging::Settings settings;
+    settings.timestamps = options.log_timestamps;
+    static constexpr spdlog::level::level_enum kByVerbosity[] = {logging::kDefaultLevel, spdlog::level::info,
+                                                                  spdlog::level::debug, spdlog::level::trace};
+    settings.level = kByVerbosity[std::min(options.verbosity, 3)];
+    if (const auto spec = logging::parse_level_spec(options.log_level); spec && !options.log_level.empty()) {
+        if (spec->global)
+            settings.level = *spec->global;
+        settings.by_name = spec->by_name;
+    }
+    return settings;
 }
 
 int run(const Options &options)
 {
-    logging::init(*logging::parse_level(options.log_level));
+    logging::init(log_settings(options));
 
     // The options are good: the previous run's report goes first, before
     // anything else can fail or have side effects.
     std::optional<ReportFile> report;
     try {
+        if (!options.log_file.empty())
+            logging::log_to_file(options.log_file);
         if (!options.report.empty())
             report.emplace(options.report);
     } catch (const InputError &error) {
@@ -111,8 +133,21 @@ int run(const Options &options)
         return kExitBadInput;
     }
 
+    RunFacts facts; // the wall time counts from here
     try {
-        const MachineSpec spec = load_machine_file(*config, paths::guest_dirs());
+        const MachineSpec spec = load_machine_file(*config, paths::guest_dirs(), options.sets);
+        for (const DeviceSpec &device : spec.devices) {
+            if (!device.log_level.empty())
+                logging::set_file_level(device.name, *logging::parse_level(device.log_level));
+        }
+        // A level for a name nothing logs under is most likely a typo.
+        for (const auto &[name, level] : log_settings(options).by_name) {
+            const bool known = name == "vmm" || std::any_of(spec.devices.begin(), spec.devices.end(),
+                                                            [&](const DeviceSpec &d) { return d.name == name; });
+            if (!known)
+                logging::core().warn("--log-level {}=...: {} has no device named '{}' (the core's logger is 'vmm')",
+                                     escaped(name), spec.file.string(), escaped(name));
+        }
         if (report)
             ReportFile::set_machine(spec.name, spec.file.string()); // for a crash or a forced exit
         if (!options.control.empty())
@@ -127,9 +162,11 @@ int run(const Options &options)
         if (!gdb_address.empty())
             gdb_listener = gdb::open_listener(
                 gdb_address, !options.gdb.empty() ? std::string("--gdb") : spec.debug.gdb_where.str() + ": [debug] gdb =");
+        warn_about_plugin_path(options);
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
         Machine machine(plan, plugins);
+        facts.note_plugins(machine);
         std::optional<gdb::GdbStub> gdb_stub;
         if (gdb_listener.valid()) {
             gdb_stub.emplace(std::move(gdb_listener), gdb_address, machine, gdb_wait);
@@ -138,29 +175,33 @@ int run(const Options &options)
         const StopRouter::Attachment attached(stops, machine.control());
         std::optional<ControlServer> control;
         if (!options.control.empty())
-            control.emplace(options.control,
-                            [&machine](std::string_view line) { return handle_control_request(line, machine); });
+            control.emplace(options.control, [&machine, &facts](std::string_view line) {
+                std::string reply = handle_control_request(line, machine);
+                facts.note_control_reply(line, reply);
+                return reply;
+            });
         RunResult result = machine.run();
         control.reset(); // before the machine it talks to
         if (gdb_stub) {
             gdb_stub->finish(result.exit_status);
             gdb_stub.reset();
         }
+        facts.note_plugins(machine); // plugins swapped in
         print_summary(result);
         const std::vector<CheckResult> checks = evaluate_checks(spec.checks, result.vcpus, machine.memory());
         std::size_t failed_checks = 0;
         for (const CheckResult &check : checks) {
             if (check.passed)
-                logging::core().info("{}", check.describe());
+                logging::outcome().info("{}", check.describe());
             else
-                logging::core().error("{}", check.describe());
+                logging::outcome().error("{}", check.describe());
             failed_checks += check.passed ? 0 : 1;
         }
         if (failed_checks != 0 && result.exit_status == kExitOk)
             result.exit_status = kExitFailure;
         print_stopped(result, failed_checks);
         if (report)
-            report->write(report_json(spec, result, checks));
+            report->write(report_json(spec, result, checks, &facts));
         return result.exit_status;
     } catch (const InputErrors &errors) {
         print_errors(errors);
@@ -215,8 +256,12 @@ int main(int argc, char **argv)
             // No VM to stop cleanly, and no watcher: a plugin whose entry
             // point never returns must not make Ctrl-C useless.
             unblock_stop_signals();
-            logging::init(*logging::parse_level(parsed.options->log_level));
+            logging::init(log_settings(*parsed.options));
             return list_plugins(*parsed.options);
+        }
+        if (parsed.options->command == Command::ctl) {
+            unblock_stop_signals();
+            return control_client_command(*parsed.options);
         }
         return run(*parsed.options);
     } catch (const std::exception &error) {

@@ -44,6 +44,20 @@ Summary summarize(const Shards &shards)
         }
         for (int space = 0; space < 3; ++space)
             sum.other_exits[space] += shard->other_exits[space];
+        sum.timeline_width = std::max(sum.timeline_width, shard->timeline.width);
+    }
+    // Every vCPU's timeline in the widest bucket width (widths are the same
+    // start times powers of two, so buckets merge exactly).
+    for (std::size_t index = 0; index <= kMaxVcpus; ++index) {
+        Shard *shard = shards[index].load(std::memory_order_acquire);
+        if (shard == nullptr)
+            continue;
+        std::lock_guard lock(shard->mutex);
+        const uint64_t factor = sum.timeline_width / shard->timeline.width;
+        std::vector<uint64_t> &counts = sum.timeline[static_cast<uint32_t>(index)];
+        counts.assign(Timeline::kBuckets, 0);
+        for (std::size_t i = 0; i < Timeline::kBuckets; ++i)
+            counts[i / factor] += shard->timeline.counts[i];
     }
     return sum;
 }

@@ -66,6 +66,8 @@ public:
     }
 
     uint64_t count() const noexcept { return count_; }
+    // How many values fell into `bucket` (< kBuckets): the HTML report's bars.
+    uint64_t bucket_count(std::size_t bucket) const noexcept { return counts_[bucket]; }
     uint64_t sum() const noexcept { return sum_; }
     uint64_t min() const noexcept { return count_ ? min_ : 0; }
     uint64_t max() const noexcept { return max_; }

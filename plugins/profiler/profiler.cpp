@@ -26,15 +26,20 @@
 // stops. The counters are in exit_stats.hpp (with the address table in
 // address_table.hpp), the three outputs in profile_report.cpp.
 #include "exit_stats.hpp"
+#include "html_report.hpp"
 #include "profile_report.hpp"
 
 #include <vmm/sdk.hpp>
+
+#include <x86intrin.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +56,8 @@ constexpr int64_t kDefaultTop = 16;
 constexpr std::array kKeys = {
     vmm::sdk::string_key("json", "write the counts and percentiles as JSON to this file when the VM stops"),
     vmm::sdk::string_key("trace", "write a Chrome trace-event file (one complete event per exit) to this file"),
+    vmm::sdk::string_key("html", "write a self-contained HTML page of charts (exits over time per vCPU, by reason "
+                                 "and device, latency histograms) to this file"),
     vmm::sdk::int_key("trace_limit", "at most this many exits in the trace; later ones are counted as dropped "
                                      "(default 100000)"),
     vmm::sdk::int_key("top", "rows of the port and MMIO tables in the printed summary (default 16; the JSON has all)"),
@@ -90,6 +97,9 @@ public:
         // the VM runs rather than a lost result after it.
         if (!json_path_.empty())
             json_file_ = vmm::sdk::open_output_file(json_path_, "json");
+        html_path_ = s.get_string("html", "");
+        if (!html_path_.empty())
+            html_file_ = vmm::sdk::open_output_file(html_path_, "html");
         if (!trace_path_.empty()) {
             trace_file_ = vmm::sdk::open_output_file(trace_path_, "trace");
             trace_limit_ = static_cast<uint64_t>(limit);
@@ -120,6 +130,8 @@ public:
         {
             std::lock_guard lock(shard.mutex);
             ++shard.exits;
+            const uint64_t tsc = __rdtsc(); // a vCPU's TSC a hair behind the creator's counts as the start
+            shard.timeline.record(tsc > start_tsc_ ? tsc - start_tsc_ : 0);
             ReasonStats &reason = shard.reasons[std::min<std::size_t>(event.reason, kReasonSlots - 1)];
             if (reason.handling == nullptr) {
                 reason.handling = std::make_unique<LogHistogram>();
@@ -228,12 +240,25 @@ private:
             profile.write_json();
         if (trace_file_ != nullptr)
             profile.write_trace();
+        if (html_file_ != nullptr) {
+            const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start_).count();
+            const uint64_t ticks = __rdtsc() - start_tsc_;
+            const std::string page =
+                html_report(sum, ns / 1e9, ticks > 0 ? ns / static_cast<double>(ticks) : 0.0, "vmm profile: device " + name());
+            FILE *f = html_file_.get();
+            if (std::fwrite(page.data(), 1, page.size(), f) != page.size() || std::fflush(f) != 0)
+                host().error("html: could not write %s: %s", html_path_.c_str(), std::strerror(errno));
+            else
+                host().info("html: charts written to %s", html_path_.c_str());
+        }
     }
 
     const Clock::time_point start_;
+    const uint64_t start_tsc_ = __rdtsc(); // the timeline's origin
     bool summary_ = true;
     int64_t top_ = kDefaultTop;
-    std::string json_path_, trace_path_;
+    std::string json_path_, trace_path_, html_path_;
+    vmm::sdk::OutputFile html_file_;
     vmm::sdk::OutputFile json_file_;
     vmm::sdk::OutputFile trace_file_;
 

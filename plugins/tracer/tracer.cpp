@@ -39,7 +39,8 @@ constexpr int64_t kMaxCapacity = int64_t{1} << 24; // 16 Mi exits, 768 MiB of re
 constexpr std::size_t kReasonSlots = 64;
 
 constexpr std::array kKeys = {
-    vmm::sdk::string_key("file", "where to write the trace when the VM stops (created or truncated at start)", true),
+    vmm::sdk::string_key("file", "where to write the trace when the VM stops (created or truncated at start); "
+                                 "default: standard output"),
     vmm::sdk::int_key("capacity", "exits kept: the last this many (default 65536)"),
 };
 
@@ -73,14 +74,15 @@ public:
     {
         if (!context.regions().empty())
             throw vmm::sdk::ConfigError("occupies no address range: remove its pio/mmio entries");
+        // No file unless asked for: a bundled machine run from any directory
+        // leaves nothing behind, and the trace goes to standard output.
         path_ = context.settings().get_string("file", "");
-        if (path_.empty())
-            throw vmm::sdk::ConfigError("file must name a file to write");
         const int64_t capacity = context.settings().get_int("capacity", kDefaultCapacity);
         if (capacity < 1 || capacity > kMaxCapacity)
             throw vmm::sdk::ConfigError("capacity must be between 1 and " + std::to_string(kMaxCapacity));
         capacity_ = static_cast<uint64_t>(capacity);
-        file_ = vmm::sdk::open_output_file(path_, "file");
+        if (!path_.empty())
+            file_ = vmm::sdk::open_output_file(path_, "file");
         ring_ = std::unique_ptr<Record[]>(new Record[capacity_]); // uninitialised: pages touched as it fills
     }
 
@@ -118,7 +120,7 @@ private:
     void write()
     {
         std::lock_guard lock(mutex_);
-        FILE *f = file_.get();
+        FILE *f = path_.empty() ? stdout : file_.get();
         const uint64_t kept = std::min(next_, capacity_);
         const uint64_t overwritten = next_ - kept;
         std::fprintf(f, "# vmm tracer: %" PRIu64 " exits, the last %" PRIu64 " below (capacity %" PRIu64 "), %" PRIu64
@@ -140,11 +142,12 @@ private:
         }
         const bool ok = std::fflush(f) == 0 && !std::ferror(f);
         if (!ok)
-            host().error("could not write %s: %s", path_.c_str(), std::strerror(errno));
+            host().error("could not write %s: %s", path_.empty() ? "standard output" : path_.c_str(),
+                         std::strerror(errno));
         else
             host().info("%" PRIu64 " exits traced; the last %" PRIu64 " written to %s, %" PRIu64
                         " older ones overwritten (capacity %" PRIu64 ")",
-                        next_, kept, path_.c_str(), overwritten, capacity_);
+                        next_, kept, path_.empty() ? "standard output" : path_.c_str(), overwritten, capacity_);
     }
 
     std::string path_;

@@ -106,7 +106,8 @@ TEST_CASE("every bundled machine that ends on its own gives its output and exit 
         }
         ++run;
         options.timeout = std::chrono::milliseconds(60000);
-        const ProcessResult r = run_vmm({"--config", entry.path().string()}, options);
+        // -v: the vCPUs' end states are among what is checked.
+        const ProcessResult r = run_vmm({"--config", entry.path().string(), "-v"}, options);
         INFO(name << "\nstdout (start):\n" << r.out.substr(0, 2000) << "\nstderr:\n" << r.err);
         CHECK_FALSE(r.timed_out);
         CHECK(r.signal == 0);

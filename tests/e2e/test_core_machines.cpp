@@ -25,7 +25,7 @@ TEST_CASE("hello.toml prints 4 and exits 0, from any working directory", "[e2e][
     for (const std::string &dir : {std::string("/"), fs::temp_directory_path().string(), paths::source_dir()}) {
         ProcessOptions options;
         options.working_directory = dir;
-        const ProcessResult r = run_vmm({"--config", "machines/hello.toml"}, options);
+        const ProcessResult r = run_vmm({"--config", "machines/hello.toml", "-v"}, options);
         show(r);
         CHECK(r.exit_status == 0);
         CHECK(r.out == "4\n");
@@ -35,7 +35,7 @@ TEST_CASE("hello.toml prints 4 and exits 0, from any working directory", "[e2e][
 
 TEST_CASE("reset-vector.toml runs from the reset vector and shows RAX = 5", "[e2e][core]")
 {
-    const ProcessResult r = run_vmm({"--config", "machines/reset-vector.toml"});
+    const ProcessResult r = run_vmm({"--config", "machines/reset-vector.toml", "-v"});
     show(r);
     CHECK(r.exit_status == 0);
     CHECK(r.out.empty());

@@ -61,7 +61,7 @@ TEST_CASE("port-trace: the seed-003 guest's three port writes are logged in orde
 
 TEST_CASE("smp: four vCPUs each print their index once, under a lock", "[e2e][modes][smp]")
 {
-    const ProcessResult r = run_machine("smp");
+    const ProcessResult r = run_machine("smp", {"-v"});
     CHECK(r.exit_status == 0);
     std::istringstream lines(r.out);
     std::multiset<std::string> seen;

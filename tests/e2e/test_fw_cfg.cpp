@@ -34,7 +34,7 @@ TEST_CASE("fw_cfg: a guest reading a file byte by byte loses nothing when fw-cfg
                                                     "[[device]]\nname = \"exit\"\nplugin = \"debug-exit\"\n");
     const std::string socket = (dir.path / "control.sock").string();
 
-    BackgroundVmm background({"--config", machine, "--control", socket});
+    BackgroundVmm background({"--config", machine, "--control", socket, "--log-level", "vmm=info"}); // the swap line
     json swap, after;
     {
         ControlClient control(socket);

@@ -219,7 +219,7 @@ ProcessResult run_exit_counts_with(const TempDir &dir, const std::string &name, 
         name + "\"\nplugin = \"" + plugin + "\"\n";
     if (!settings.empty())
         machine += "settings = { " + settings + " }\n";
-    return run_in(dir, {"--config", dir.write("m.toml", machine)});
+    return run_in(dir, {"--config", dir.write("m.toml", machine), "-v"}); // the observers report at info
 }
 
 // ---- the hypercall plugin's vcpu_info lines ----
@@ -261,7 +261,9 @@ std::optional<VcpuInfoLine> find_vcpu_info(const std::string &err, unsigned vcpu
 TEST_CASE("profiler: exact exit counts by reason, port, MMIO address, device and vCPU", "[e2e][introspection]")
 {
     TempDir dir;
-    const ProcessResult r = run_in(dir, {"--config", "machines/exit-counts.toml", "--report", "report.json"});
+    // The bundled machine writes no file unless asked (--set), in the test's directory.
+    const ProcessResult r = run_in(dir, {"--config", "machines/exit-counts.toml", "--report", "report.json", "--set",
+                                         "device.profiler.settings.json=exit-counts.json"});
     REQUIRE(r.exit_status == 0);
     const json p = read_json(dir, "exit-counts.json");
     const json report = read_json(dir, "report.json");
@@ -339,7 +341,8 @@ TEST_CASE("profiler: the Chrome trace has one complete event per exit, with its 
           "[e2e][introspection]")
 {
     TempDir dir;
-    const ProcessResult r = run_in(dir, {"--config", "machines/exit-counts.toml"});
+    const ProcessResult r = run_in(
+        dir, {"--config", "machines/exit-counts.toml", "--set", "device.profiler.settings.trace=exit-counts-trace.json"});
     REQUIRE(r.exit_status == 0);
     const json t = read_json(dir, "exit-counts-trace.json");
     REQUIRE(t.contains("traceEvents"));
@@ -451,7 +454,8 @@ TEST_CASE("profiler: without files it only prints, and bad settings are configur
 TEST_CASE("tracer: one line per exit with the CS:RIP of the guest's known instructions", "[e2e][introspection]")
 {
     TempDir dir;
-    const ProcessResult r = run_in(dir, {"--config", "machines/exit-counts-trace.toml", "--report", "report.json"});
+    const ProcessResult r = run_in(dir, {"--config", "machines/exit-counts-trace.toml", "--report", "report.json",
+                                         "--set", "device.tracer.settings.file=exit-counts-trace.txt"});
     REQUIRE(r.exit_status == 0);
     std::vector<std::string> comments;
     const std::vector<TraceLine> lines = parse_trace(dir.read("exit-counts-trace.txt"), comments);
@@ -531,15 +535,20 @@ TEST_CASE("tracer: a full ring keeps the newest exits and counts the overwritten
                                       "overwritten (capacity 5)"));
 }
 
-TEST_CASE("tracer: the file setting is required and must be writable", "[e2e][introspection]")
+TEST_CASE("tracer: without a file the trace goes to standard output; a file must be writable", "[e2e][introspection]")
 {
     TempDir dir;
-    SECTION("no file")
+    SECTION("no file: standard output, and no file written")
     {
         const ProcessResult r = run_exit_counts_with(dir, "tr", "tracer");
-        CHECK(r.exit_status == 2);
-        CHECK_THAT(r.err, Catch::Contains("file"));
-        CHECK_THAT(r.err, Catch::Contains("tracer"));
+        CHECK(r.exit_status == 0);
+        std::vector<std::string> comments;
+        CHECK(parse_trace(r.out, comments).size() == 23);
+        CHECK_THAT(r.err, Catch::Contains("[tr] info: 23 exits traced; the last 23 written to standard output"));
+        std::vector<std::string> files;
+        for (const auto &entry : fs::directory_iterator(dir.path))
+            files.push_back(entry.path().filename().string());
+        CHECK(files == std::vector<std::string>{"m.toml"});
     }
     SECTION("a file that cannot be written")
     {

@@ -62,8 +62,9 @@ TEST_CASE("bundled machines with every device isolated: same output, same status
         ProcessOptions options;
         options.working_directory = work.path.string();
         options.timeout = std::chrono::milliseconds(60000);
-        const ProcessResult in_process = run_vmm({"--config", original.string()}, options);
-        const ProcessResult r = run_vmm({"--config", machine}, options);
+        // -v: the isolation lines and the vCPUs' end states are checked.
+        const ProcessResult in_process = run_vmm({"--config", original.string(), "-v"}, options);
+        const ProcessResult r = run_vmm({"--config", machine, "-v"}, options);
         INFO(name << "\nstdout (start):\n" << r.out.substr(0, 2000) << "\nstderr:\n" << r.err.substr(0, 4000));
         CHECK_FALSE(r.timed_out);
         CHECK(r.signal == 0);

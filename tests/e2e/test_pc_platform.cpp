@@ -66,7 +66,7 @@ TEST_CASE("pc: the RTC's state survives a live swap of its plugin while the gues
 {
     TempDir dir("pc-rtc-swap");
     const std::string socket = (dir.path / "control.sock").string();
-    BackgroundVmm background({"--config", "machines/pc-rtc.toml", "--control", socket});
+    BackgroundVmm background({"--config", "machines/pc-rtc.toml", "--control", socket, "--log-level", "vmm=info"});
     json swap;
     {
         ControlClient control(socket);

@@ -28,7 +28,8 @@ std::string probe_machine(const std::string &settings)
 ProcessResult run_probe(const TempDir &dir, const std::string &settings)
 {
     const std::string machine = dir.write("m.toml", probe_machine(settings));
-    ProcessResult r = run_vmm({"--config", machine, "--plugin-path", paths::fixture_dir(), "--timeout", "20"});
+    ProcessResult r = run_vmm({"--config", machine, "--plugin-path", paths::fixture_dir(), "--timeout", "20",
+                                 "--log-level", "rp=info"}); // the probe's own lines, at info
     show(r);
     return r;
 }

@@ -316,7 +316,8 @@ TEST_CASE("hot swap: the serial plugin changes while the guest streams, with no 
     const std::string socket = (dir.path / "control.sock").string();
     const fs::path rest = dir.path / "rest.txt";
 
-    BackgroundVmm background({"--config", machine, "--control", socket});
+    // The core's logger at info (per-logger level): the swap line.
+    BackgroundVmm background({"--config", machine, "--control", socket, "--log-level", "vmm=info"});
     json swap;
     {
         ControlClient control(socket);
@@ -504,7 +505,8 @@ TEST_CASE("an integer for a float setting reaches the plugin as a float, from th
                                                            "mmio = [{ base = 0xd0000000, size = 0x40 }]\n"
                                                            "settings = { ratio = 2 }\n"));
     const std::string socket = (dir.path / "control.sock").string();
-    BackgroundVmm background({"--config", machine, "--control", socket, "--plugin-path", paths::fixture_dir()});
+    BackgroundVmm background(
+        {"--config", machine, "--control", socket, "--plugin-path", paths::fixture_dir(), "--log-level", "p=info"});
     {
         ControlClient control(socket);
         REQUIRE(control.connected());

@@ -114,7 +114,7 @@ TEST_CASE("simvirtio-doorbell: the same demo with doorbells KVM absorbs and an R
 TEST_CASE("simvirtio-hostile: every bad value and out-of-order step is refused as specified (exit mode)",
           "[e2e][simvirtio]")
 {
-    const ProcessResult r = run_machine("simvirtio-hostile");
+    const ProcessResult r = run_machine("simvirtio-hostile", {"-v"});
     CHECK(r.exit_status == 0); // else: the number of the first step that misbehaved
     CHECK(r.out == kHostileOutput);
     CHECK_THAT(r.err, Catch::Contains("guest requested exit with status 0"));

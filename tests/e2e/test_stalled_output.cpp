@@ -297,7 +297,8 @@ TEST_CASE("with stderr a full pipe nobody reads and a device logging every acces
             dir.write("logging.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\n"
                                       "registers = { rbx = 1000000000 }\n[[image]]\nfile = \"counter.elf\"\n"
                                       "[[device]]\nname = \"log\"\nplugin = \"port-logger\"\n"
-                                      "pio = [{ base = 0x3f8, size = 8 }]\nsettings = { read_value = 0x60 }\n");
+                                      "pio = [{ base = 0x3f8, size = 8 }]\nsettings = { read_value = 0x60 }\n"
+                                      "log = \"info\"\n"); // it logs every access
         StalledVmm vmm(dir, stop_arguments(dir, stop.by, {"--config", machine}), true);
         REQUIRE(vmm.wait_until_full());
         stop_and_check(dir, vmm, stop);

@@ -29,7 +29,7 @@ Run run_action(int action)
     REQUIRE(text.find(from) != std::string::npos);
     text.replace(text.find(from), from.size(), "rbx = " + std::to_string(action) + ",");
     const std::string report = (dir.path / "report.json").string();
-    Run run{run_vmm({"--config", dir.write("m.toml", text), "--report", report}), {}};
+    Run run{run_vmm({"--config", dir.write("m.toml", text), "--report", report, "-v"}), {}}; // -v: the vCPU summary
     show(run.process);
     run.report = nlohmann::json::parse(read_file(report));
     REQUIRE(run.report["vcpus"].size() == 1);
@@ -125,7 +125,7 @@ TEST_CASE("user mode: the SO2 64-bit guest runs unchanged and passes its checks"
     const std::string from = "mode = \"long\"";
     REQUIRE(text.find(from) != std::string::npos);
     text.replace(text.find(from), from.size(), "mode = \"user\"");
-    const ProcessResult r = run_vmm({"--config", dir.write("so2-user.toml", text)});
+    const ProcessResult r = run_vmm({"--config", dir.write("so2-user.toml", text), "-v"});
     show(r);
     CHECK(r.exit_status == 0);
     CHECK(r.out == "Hello, world!\n");

@@ -200,7 +200,7 @@ TEST_CASE("machine file errors carry file:line:col", "[config]")
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nmmio = [{ base = 0x1000, size = 16, irq = 4 }]\n", "m.toml:6:37: device 'a': mmio[0]: unknown key 'irq' (known keys: base, size)"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\npio = { base = 1, size = 1 }\n", "m.toml:6:7: device 'a': 'pio' must be an array, not a table"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nsettings = { list = [1, 2] }\n", "m.toml:6:21: device 'a': setting 'list' is an array; settings are booleans, integers, floats or strings"},
-        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nport = 0x3f8\n", "m.toml:6:1: device 'a': unknown key 'port' (known keys: irq, irqs, isolate, mmio, name, on_crash, pio, plugin, settings)"},
+        {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nport = 0x3f8\n", "m.toml:6:1: device 'a': unknown key 'port' (known keys: irq, irqs, isolate, log, mmio, name, on_crash, pio, plugin, settings)"},
         // Interrupt lines and in-kernel devices.
         {"[machine]\nmemory = 4096\npit = 1\n", "m.toml:3:7: [machine]: 'pit' must be a boolean (true or false), not an integer"},
         {"[machine]\nmemory = 4096\n[[device]]\nname = \"a\"\nplugin = \"serial\"\nirq = 4\nirqs = [4]\n", "m.toml:7:8: device 'a': give either irq (one line) or irqs (a list), not both (irq is at m.toml:6:7)"},

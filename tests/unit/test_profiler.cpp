@@ -1,4 +1,5 @@
 // The profiler's log-scale histogram: bucket boundaries and percentiles.
+#include "../../plugins/profiler/exit_stats.hpp"
 #include "../../plugins/profiler/log_histogram.hpp"
 
 #include <catch2/catch.hpp>
@@ -73,4 +74,27 @@ TEST_CASE("profiler histogram: merging equals recording everything in one", "[un
     CHECK(a.max() == all.max());
     for (double q : {0.5, 0.9, 0.99})
         CHECK(a.percentile(q) == all.percentile(q));
+}
+
+TEST_CASE("profiler timeline: a run longer than its buckets doubles their width and keeps every exit",
+          "[unit][profiler]")
+{
+    using vmm::profiler::Timeline;
+    Timeline t;
+    t.width = 1'000'000; // as if ticks were ns and buckets 1 ms
+    t.record(0);
+    t.record(999'999);          // still bucket 0 at 1 ms
+    t.record(1'000'000);        // bucket 1
+    CHECK(t.width == 1'000'000);
+    CHECK(t.counts[0] == 2);
+    CHECK(t.counts[1] == 1);
+    // Past 512 ms: buckets merge in pairs until the time fits (2 ms, then 4 ms).
+    t.record(1'500'000'000);
+    CHECK(t.width == 4'000'000);
+    CHECK(t.counts[0] == 3);                    // 0..4 ms
+    CHECK(t.counts[1'500'000'000 / 4'000'000] == 1);
+    uint64_t total = 0;
+    for (const uint64_t c : t.counts)
+        total += c;
+    CHECK(total == 4);
 }

@@ -9,6 +9,7 @@
 #include "kvm/guest_memory.hpp"
 #include "plugin/device_instance.hpp"
 #include "plugin/plugin_library.hpp"
+#include "support/logging.hpp"
 
 #include "capture.hpp"
 #include "support/input_error_text.hpp"
@@ -742,6 +743,13 @@ TEST_CASE("simvirtio: exit mode: enabling RX while READY sends the rest of the g
 
 TEST_CASE("simvirtio: a guest that enters DEVICE_ERROR and resets in a loop cannot flood the log", "[simvirtio]")
 {
+    // The device's summary line is at info, below the default level.
+    const auto saved_level = logging::level();
+    logging::set_level(spdlog::level::info);
+    struct Restore {
+        spdlog::level::level_enum level;
+        ~Restore() { logging::set_level(level); }
+    } restore{saved_level};
     Rig rig;
     rig.setup();
     Capture err(STDERR_FILENO);

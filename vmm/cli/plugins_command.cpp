@@ -3,11 +3,14 @@
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/escape.hpp"
+#include "support/logging.hpp"
 #include "support/paths.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 namespace vmm {
@@ -55,6 +58,49 @@ void print_text(const PluginLibrary &p)
     }
 }
 
+bool saves_state(const PluginLibrary &p)
+{
+    return p.descriptor().save_state != nullptr && p.descriptor().load_state != nullptr;
+}
+
+// `vmm plugins NAME`: everything the descriptor says, one fact a line.
+void print_help(const PluginLibrary &p)
+{
+    std::cout << fmt::format("{} {} (plugin ABI {})\n", escaped(p.name()), p.version().empty() ? "?" : escaped(p.version()),
+                             abi_version_string(p.abi_version()));
+    std::cout << "  " << (p.description().empty() ? "(no description)" : escaped(p.description())) << "\n\n";
+    std::cout << "  file:             " << escaped(p.file().string()) << "\n";
+    std::cout << "  thread-safe:      "
+              << (p.thread_safe() ? "yes (vCPUs call an instance at the same time)"
+                                  : "no (the host serializes the calls into one instance)")
+              << "\n";
+    std::cout << "  saves state:      "
+              << (saves_state(p) ? "yes (a hot swap hands its state to the next plugin)"
+                                 : "no (a hot swap starts the next plugin afresh)")
+              << "\n";
+    std::cout << "  observes exits:   " << (p.observes_exits() ? "yes" : "no") << "\n";
+    std::cout << "  needs vCPU state: " << (p.needs_vcpu_state() ? "yes" : "no") << "\n";
+    std::string ranges;
+    for (const RegionDecl &r : p.default_regions())
+        ranges += (ranges.empty() ? "" : ", ") + describe_region(r);
+    std::cout << "  default ranges:   " << (ranges.empty() ? "none (the machine file gives them)" : ranges) << "\n";
+    std::string lines;
+    for (const IrqDecl &irq : p.default_irqs())
+        lines += (lines.empty() ? "" : ", ") + describe_irq(irq);
+    std::cout << "  interrupt lines:  " << (lines.empty() ? "none" : lines) << "\n";
+    if (p.config_keys().empty()) {
+        std::cout << "  settings:         none\n";
+        return;
+    }
+    std::cout << "\n  settings (in [[device]] settings = { ... }):\n";
+    std::size_t width = 0;
+    for (const ConfigKeyInfo &key : p.config_keys())
+        width = std::max(width, escaped(key.name).size());
+    for (const ConfigKeyInfo &key : p.config_keys())
+        std::cout << fmt::format("    {:<{}}  {:<7}  {:<8}  {}\n", escaped(key.name), width, value_type_name(key.type),
+                                 key.required ? "required" : "optional", escaped(key.description));
+}
+
 nlohmann::ordered_json to_json(const PluginLibrary &p)
 {
     nlohmann::ordered_json keys = nlohmann::ordered_json::array();
@@ -79,6 +125,8 @@ nlohmann::ordered_json to_json(const PluginLibrary &p)
             {"description", p.description()},
             {"file", p.file().string()},
             {"thread_safe", p.thread_safe()},
+            {"saves_state", saves_state(p)},
+            {"needs_vcpu_state", p.needs_vcpu_state()},
             {"observes_exits", p.observes_exits()},
             {"default_ranges", ranges},
             {"default_irqs", irqs},
@@ -87,8 +135,43 @@ nlohmann::ordered_json to_json(const PluginLibrary &p)
 
 } // namespace
 
+void warn_about_plugin_path(const Options &options)
+{
+    std::error_code ec;
+    for (const std::string &entry : options.plugin_path) {
+        for (const auto &dir : paths::split_search_path(entry)) {
+            if (!std::filesystem::is_directory(dir, ec))
+                logging::core().warn("--plugin-path {}: no such directory", escaped(dir.string()));
+        }
+    }
+    const PluginFinder finder(paths::plugin_dirs(options.plugin_path));
+    for (const auto &[hidden, winner] : finder.shadowed_files())
+        logging::core().warn("{} is hidden by {}: the first directory on the plugin path wins",
+                             escaped(hidden.string()), escaped(winner.string()));
+}
+
+int plugin_help(const Options &options)
+{
+    PluginFinder finder(paths::plugin_dirs(options.plugin_path));
+    try {
+        const auto plugin = finder.load(options.plugin_name, std::filesystem::current_path());
+        if (options.json)
+            std::cout << to_json(*plugin).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                      << std::endl;
+        else
+            print_help(*plugin);
+        return kExitOk;
+    } catch (const InputError &error) {
+        std::cerr << error.what() << std::endl;
+        return kExitBadInput;
+    }
+}
+
 int list_plugins(const Options &options)
 {
+    warn_about_plugin_path(options);
+    if (!options.plugin_name.empty())
+        return plugin_help(options);
     const PluginFinder finder(paths::plugin_dirs(options.plugin_path));
     nlohmann::ordered_json all = nlohmann::ordered_json::array();
     int broken = 0;

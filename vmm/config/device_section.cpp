@@ -5,6 +5,7 @@
 // loaded.
 
 #include "config/machine_parser.hpp"
+#include "support/logging.hpp"
 
 #include <fmt/format.h>
 
@@ -83,6 +84,15 @@ void MachineParser::parse_device(const toml::table &table, std::string context)
     }
     if (const toml::table *settings = reader.subtable("settings"))
         parse_settings(*settings, context, device);
+    if (auto level = reader.string("log")) {
+        if (!logging::parse_level(*level))
+            diagnostics_.error(reader.where("log"),
+                               fmt::format("{}: log = \"{}\" is not a level (trace, debug, info, warn, error, "
+                                           "critical or off)",
+                                           context, *level));
+        else
+            device.log_level = *level;
+    }
     reader.reject_unknown_keys();
     spec_.devices.push_back(std::move(device));
 }

@@ -90,7 +90,7 @@ public:
 
     toml::table read(std::string_view text, const std::string &source_name, std::vector<OpenFile> &chain)
     {
-        toml::table root = parse_toml_text(text, source_name);
+        toml::table root = parse_toml_text(text, source_name, &tree_.columns[source_name]);
         toml::node *include = root.get("include");
         if (include == nullptr)
             return root;
@@ -181,7 +181,7 @@ private:
 
 } // namespace
 
-toml::table parse_toml_text(std::string_view text, const std::string &source_name)
+toml::table parse_toml_text(std::string_view text, const std::string &source_name, ColumnMap *columns)
 {
     // A UTF-8 byte-order mark, as some editors write: not part of the text
     // (editors do not count it as a column), so it goes before anything
@@ -189,16 +189,24 @@ toml::table parse_toml_text(std::string_view text, const std::string &source_nam
     constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
     if (text.substr(0, kByteOrderMark.size()) == kByteOrderMark)
         text.remove_prefix(kByteOrderMark.size());
-    if (auto problem = check_toml_characters(text, source_name))
+    // TOML++ sees ASCII only (toml_guard.hpp); its columns are mapped back.
+    auto prepared = prepare_toml(text, source_name);
+    if (const auto *problem = std::get_if<CharacterProblem>(&prepared))
         throw InputError(problem->where, problem->message);
+    const AsciiToml &ascii = std::get<AsciiToml>(prepared);
+    if (columns != nullptr)
+        *columns = ascii.columns;
     try {
-        return toml::parse(text, source_name);
+        return toml::parse(ascii.text, source_name);
     } catch (const toml::parse_error &error) {
         const toml::source_region &source = error.source();
-        if (auto redefined = explain_redefinition(text, source_name, source.begin.line, source.begin.column,
-                                                  error.description()))
+        const auto line = source.begin.line;
+        if (auto redefined = explain_redefinition(ascii.text, source_name, line, source.begin.column,
+                                                  error.description())) {
+            redefined->where.column = ascii.columns.original(line, redefined->where.column);
             throw InputError(redefined->where, redefined->message);
-        throw InputError(SourceLocation{source_name, source.begin.line, source.begin.column},
+        }
+        throw InputError(SourceLocation{source_name, line, ascii.columns.original(line, source.begin.column)},
                          std::string(error.description()));
     }
 }

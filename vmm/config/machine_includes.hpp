@@ -13,6 +13,8 @@
 //   - any other value is replaced.
 #pragma once
 
+#include "config/toml_guard.hpp"
+
 #include "support/source_location.hpp"
 
 #include <toml++/toml.h>
@@ -29,6 +31,9 @@ struct MachineTree {
     // For each included file (its name as messages give it): where the
     // include that brought it in is, so a message about it can say so.
     std::map<std::string, SourceLocation> included_from;
+    // For each file read (its name as messages give it): its columns as
+    // TOML++ saw them, back to the file's (toml_guard.hpp).
+    std::map<std::string, ColumnMap> columns;
 };
 
 // Parses `text` (named `source_name` in messages; relative includes are
@@ -41,7 +46,8 @@ MachineTree read_machine_tree(std::string_view text, const std::string &source_n
 
 // The TOML text of one file, parsed: a byte-order mark skipped, characters
 // TOML++ mishandles refused (toml_guard), syntax errors located.
-toml::table parse_toml_text(std::string_view text, const std::string &source_name);
+// `columns`, when given, receives how TOML++'s columns map back to the text's.
+toml::table parse_toml_text(std::string_view text, const std::string &source_name, ColumnMap *columns = nullptr);
 
 // Adds " (in NAME, included from FILE:LINE:COL)" to a message about a node
 // of an included file; returns `message` unchanged for the top file.

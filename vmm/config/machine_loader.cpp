@@ -6,6 +6,8 @@
 
 #include "config/machine_includes.hpp"
 #include "config/machine_parser.hpp"
+#include "config/overrides.hpp"
+#include "config/toml_reader.hpp"
 #include "kvm/registers.hpp"
 #include "support/errors.hpp"
 #include "support/paths.hpp"
@@ -117,9 +119,13 @@ const char *setting_type_name(const SettingValue &value)
     }
 }
 
-MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs)
+MachineSpec parse_machine(std::string_view text, const std::string &source_name, const std::vector<fs::path> &guest_dirs,
+                          const std::vector<std::string> &sets)
 {
     MachineTree tree = read_machine_tree(text, source_name);
+    apply_overrides(tree.root, sets, source_name);
+    // Columns of lines TOML++ saw with escapes map back to each file's.
+    const ColumnMapScope columns(tree.columns);
     try {
         return MachineParser(tree.root, source_name, guest_dirs).parse();
     } catch (const InputErrors &errors) {
@@ -140,7 +146,8 @@ MachineSpec parse_machine(std::string_view text, const std::string &source_name,
     }
 }
 
-MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs)
+MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> &guest_dirs,
+                              const std::vector<std::string> &sets)
 {
     // Never open a FIFO (it would block) or a device: say what it is.
     if (auto kind = paths::non_regular_kind(file))
@@ -152,7 +159,7 @@ MachineSpec load_machine_file(const fs::path &file, const std::vector<fs::path> 
     text << in.rdbuf();
     if (in.bad())
         throw InputError(errno_message("cannot read machine file " + file.string(), errno));
-    return parse_machine(text.str(), file.string(), guest_dirs);
+    return parse_machine(text.str(), file.string(), guest_dirs, sets);
 }
 
 } // namespace vmm

@@ -7,6 +7,7 @@
 #include "config/machine_spec.hpp"
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,12 +15,16 @@ namespace vmm {
 
 // `guest_dirs` is where image files are looked for after the machine file's
 // own directory.
+// `sets` are --set KEY=VALUE overrides (overrides.hpp), applied to the
+// parsed file before it is checked.
 MachineSpec load_machine_file(const std::filesystem::path &file,
-                              const std::vector<std::filesystem::path> &guest_dirs);
+                              const std::vector<std::filesystem::path> &guest_dirs,
+                              const std::vector<std::string> &sets = {});
 
 // Same, from text already in memory; `source_name` appears in messages and
 // its directory is where relative image paths are looked for first.
 MachineSpec parse_machine(std::string_view text, const std::string &source_name,
-                          const std::vector<std::filesystem::path> &guest_dirs);
+                          const std::vector<std::filesystem::path> &guest_dirs,
+                          const std::vector<std::string> &sets = {});
 
 } // namespace vmm

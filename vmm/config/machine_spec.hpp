@@ -141,6 +141,9 @@ struct DeviceSpec {
     std::optional<bool> isolate;
     SourceLocation isolate_where;
     OnCrash on_crash = OnCrash::stop;
+    // `log = "debug"`: this device's log level (a logging::parse_level
+    // name, checked); empty: the global one. --log-level NAME=... wins.
+    std::string log_level;
 };
 
 // A value to verify once the VM has stopped.

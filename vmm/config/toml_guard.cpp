@@ -15,21 +15,6 @@ namespace {
 
 enum class State { normal, comment, basic, literal, multiline_basic, multiline_literal };
 
-// True for the code points TOML++ 3.3.0's is_non_ascii_horizontal_whitespace()
-// does not handle: the function splits [U+00A0, U+FEFF] into blocks of
-// 0x3FA code points, answers "no" at once for blocks whose bit is set in
-// 0x7FFFFFFFFFFFF75E, handles U+00A0, U+3000, U+FEFF and blocks 5 and 7,
-// and reaches __builtin_unreachable() for the rest: blocks 0, 11 and 63.
-// Which parser path leads there depends on TOML++'s state, not on where
-// the character is, so these are refused wherever they are.
-bool misclassified_by_toml33(char32_t cp)
-{
-    if (cp < 0xa0 || cp > 0xfeff || cp == 0xa0 || cp == 0x3000 || cp == 0xfeff)
-        return false;
-    const uint64_t block = (static_cast<uint64_t>(cp) - 0xa0) / 0x3fa;
-    return block == 0 || block == 11 || block == 63;
-}
-
 // What ends a bare token for TOML++: whitespace, a newline, and the
 // characters that separate keys, values and tables.
 bool is_terminator(char c)
@@ -60,6 +45,48 @@ constexpr uint32_t kMaxValueNesting = 32;
 
 std::optional<CharacterProblem> check_toml_characters(std::string_view text, const std::string &source_name)
 {
+    auto prepared = prepare_toml(text, source_name);
+    if (auto *problem = std::get_if<CharacterProblem>(&prepared))
+        return std::move(*problem);
+    return std::nullopt;
+}
+
+std::variant<AsciiToml, CharacterProblem> prepare_toml(std::string_view text, const std::string &source_name)
+{
+    AsciiToml result;
+    result.text.reserve(text.size());
+    uint32_t ascii_column = 1;
+    bool converting = false;           // a literal string with non-ASCII text, written as a basic one
+    // Appends `piece` (ASCII) standing for one character of the original at
+    // `from_column`; a piece wider than one column is remembered.
+    // Appends ASCII text the same width as the original's.
+    const auto copy = [&](std::string_view piece) {
+        result.text.append(piece);
+        for (const char c : piece)
+            ascii_column = c == '\n' ? 1 : ascii_column + 1;
+    };
+    // Appends `piece` (ASCII) standing for the one character of the
+    // original at from_line:from_column; a wider piece is remembered.
+    const auto expand = [&](std::string_view piece, uint32_t from_line, uint32_t from_column) {
+        if (piece.size() != 1)
+            result.columns.add(from_line, ascii_column, from_column, static_cast<uint32_t>(piece.size()));
+        copy(piece);
+    };
+    const auto escape = [](char32_t cp) {
+        return cp > 0xffff ? fmt::format("\\U{:08X}", static_cast<uint32_t>(cp))
+                           : fmt::format("\\u{:04X}", static_cast<uint32_t>(cp));
+    };
+    // Whether the literal string whose text starts at `from` holds non-ASCII:
+    // then it is handed to TOML++ as a basic string, with escapes.
+    const auto literal_has_non_ascii = [&](std::size_t from, bool multiline) {
+        for (std::size_t k = from; k < text.size(); ++k) {
+            if (multiline ? starts_with(text, k, "'''") : (text[k] == '\'' || text[k] == '\n'))
+                return false;
+            if (static_cast<uint8_t>(text[k]) >= 0x80)
+                return true;
+        }
+        return false;
+    };
     State state = State::normal;
     uint32_t line = 1, column = 1;
     bool after_backslash = false;      // basic string, after "\" and whitespace
@@ -137,25 +164,23 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
         const auto [cp, length] = *decoded;
         const char c = static_cast<char>(cp < 0x80 ? cp : 0);
 
+        // TOML++ sees ASCII only: a non-ASCII character in a comment becomes
+        // a space, in a string an escape (columns are mapped back).
+        std::string replacement;
+        bool replaced = false;
         if (cp >= 0x80) {
-            if (misclassified_by_toml33(cp) && state != State::normal)
-                return problem(fmt::format("character U+{:04X} cannot appear in a machine file: the TOML parser vmm "
-                                           "is built with (TOML++ 3.3.0) mishandles it (upstream issue #295); in a "
-                                           "string, write it as \\u{:04X}",
-                                           static_cast<uint32_t>(cp), static_cast<uint32_t>(cp)));
-            if (state == State::normal) // between tokens, or inside a bare one
+            if (state == State::normal) // between tokens, or inside a bare one: not TOML
                 return problem(fmt::format("character U+{:04X} outside a string or comment", static_cast<uint32_t>(cp)));
-            if (after_backslash)
-                return problem(fmt::format("character U+{:04X} right after a backslash and whitespace in a string "
-                                           "(escape it as \\u{:04X})",
-                                           static_cast<uint32_t>(cp), static_cast<uint32_t>(cp)));
+            replacement = state == State::comment ? std::string(" ") : escape(cp);
+            replaced = true;
         }
+        const uint32_t from_line = line, from_column = column;
 
         std::size_t advance = length;
         switch (state) {
         case State::normal:
             if (auto deep = check_depth(c, i))
-                return deep;
+                return *deep;
             // Inside a bare token (a key, a number, a date, an invalid word)
             // TOML++ scans every character up to a terminator, quotes
             // included: only where a token may start does a quote open a
@@ -174,10 +199,16 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
             } else if (starts_with(text, i, "'''")) {
                 state = State::multiline_literal;
                 advance = 3;
+                converting = literal_has_non_ascii(i + 3, true);
+                if (converting)
+                    replacement = "\"\"\"", replaced = true;
             } else if (c == '"') {
                 state = State::basic;
             } else if (c == '\'') {
                 state = State::literal;
+                converting = literal_has_non_ascii(i + 1, false);
+                if (converting)
+                    replacement = "\"", replaced = true;
             } else if (!is_terminator(c)) {
                 in_bare_token = true;
             }
@@ -190,20 +221,22 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
             break;
         case State::basic:
         case State::multiline_basic:
-            // After a backslash TOML++ may skip whitespace (a line-ending
-            // backslash, or what it takes for one) and classify the next
-            // character: it must be ASCII (see after_backslash below).
+            // After a backslash and whitespace (a line-ending backslash, or
+            // what TOML++ takes for one) whitespace is skipped.
             if (after_backslash) {
                 if (c == ' ' || c == '\t' || c == '\r' || (c == '\n' && state == State::multiline_basic))
                     break;
                 after_backslash = false;
             }
             if (c == '\\') {
-                const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+                const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
                 if (next == ' ' || next == '\t' || next == '\r' || next == '\n')
                     after_backslash = true; // whitespace follows: trimmed, or an error
-                else if (next != '\0')
-                    advance = 1 + (static_cast<unsigned char>(next) < 0x80 ? 1 : 0); // an escaped ASCII character
+                else if (next >= 0x80) // its replacement would make "\\u..." of it
+                    return problem("a backslash before a non-ASCII character is not an escape (write \\\\ for a "
+                                   "backslash, or \\uXXXX)");
+                else if (next != 0)
+                    advance = 2; // an escaped ASCII character
             } else if (state == State::basic && (c == '"' || c == '\n')) {
                 state = State::normal;
             } else if (state == State::multiline_basic && starts_with(text, i, "\"\"\"")) {
@@ -212,16 +245,33 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
             }
             break;
         case State::literal:
-            if (c == '\'' || c == '\n')
+            if (c == '\'' || c == '\n') {
                 state = State::normal;
+                if (converting && c == '\'')
+                    replacement = "\"", replaced = true;
+                converting = false;
+            } else if (converting && (c == '\\' || c == '"')) {
+                replacement = std::string("\\") + c, replaced = true; // literal text in a basic string
+            }
             break;
         case State::multiline_literal:
             if (starts_with(text, i, "'''")) {
                 state = State::normal;
                 advance = 3;
+                if (converting)
+                    replacement = "\"\"\"", replaced = true;
+                converting = false;
+            } else if (converting && (c == '\\' || c == '"')) {
+                replacement = std::string("\\") + c, replaced = true;
             }
             break;
         }
+        if (!replaced)
+            copy(text.substr(i, advance));
+        else if (advance == 1 || cp >= 0x80)
+            expand(replacement, from_line, from_column);
+        else
+            copy(replacement); // a delimiter: as wide as the original
         // Keep line and column in step with what was consumed.
         for (std::size_t k = i; k < i + advance && k < text.size();) {
             const auto d = decode_utf8(text, k);
@@ -236,7 +286,29 @@ std::optional<CharacterProblem> check_toml_characters(std::string_view text, con
         }
         i += advance;
     }
-    return std::nullopt;
+    return result;
+}
+
+uint32_t ColumnMap::original(uint32_t line, uint32_t ascii_column) const
+{
+    // Past an expansion on `line`, a column is shifted by what the
+    // expansions before it took; inside one, it is the expanded character's.
+    int64_t shift = 0;
+    for (const Expansion &e : expansions_) {
+        if (e.line < line)
+            continue;
+        if (e.line > line || e.ascii_column > ascii_column)
+            break;
+        if (ascii_column < e.ascii_column + e.width)
+            return e.original_column;
+        shift = static_cast<int64_t>(e.original_column) + 1 - (e.ascii_column + e.width);
+    }
+    return static_cast<uint32_t>(static_cast<int64_t>(ascii_column) + shift);
+}
+
+void ColumnMap::add(uint32_t line, uint32_t ascii_column, uint32_t original_column, uint32_t width)
+{
+    expansions_.push_back(Expansion{line, ascii_column, original_column, width});
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "config/toml_reader.hpp"
 
+#include "config/overrides.hpp"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -9,16 +11,30 @@
 namespace vmm {
 
 namespace {
+
+thread_local const std::map<std::string, ColumnMap> *t_columns = nullptr;
+
 SourceLocation location_of(const toml::source_region &source)
 {
     SourceLocation where;
     if (source.path)
         where.file = *source.path;
+    if (is_override_source(where.file))
+        return where; // the option names it; no line or column
     where.line = source.begin.line;
     where.column = source.begin.column;
+    if (t_columns != nullptr) {
+        if (auto it = t_columns->find(where.file); it != t_columns->end())
+            where.column = it->second.original(where.line, where.column);
+    }
     return where;
 }
+
 } // namespace
+
+ColumnMapScope::ColumnMapScope(const std::map<std::string, ColumnMap> &maps) { t_columns = &maps; }
+
+ColumnMapScope::~ColumnMapScope() { t_columns = nullptr; }
 
 SourceLocation location_of(const toml::node &node) { return location_of(node.source()); }
 SourceLocation location_of(const toml::key &key) { return location_of(key.source()); }

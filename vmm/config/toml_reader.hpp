@@ -2,12 +2,14 @@
 // so that every key nobody asked for is reported as unknown.
 #pragma once
 
+#include "config/toml_guard.hpp"
 #include "support/errors.hpp"
 #include "support/source_location.hpp"
 
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,6 +18,19 @@
 
 namespace vmm {
 
+// While one is alive on this thread, locations in each file of `maps` (by
+// the name messages give it) have their columns mapped back to the file's
+// (see toml_guard.hpp): the parse of one machine file and its includes.
+class ColumnMapScope {
+public:
+    explicit ColumnMapScope(const std::map<std::string, ColumnMap> &maps);
+    ~ColumnMapScope();
+    ColumnMapScope(const ColumnMapScope &) = delete;
+    ColumnMapScope &operator=(const ColumnMapScope &) = delete;
+};
+
+// A node's or key's place: file:line:col, or "--set KEY=VALUE" for a value
+// given on the command line (overrides.hpp).
 SourceLocation location_of(const toml::node &node);
 SourceLocation location_of(const toml::key &key);
 

@@ -1,6 +1,7 @@
 #include "core/report.hpp"
 
 #include "core/exit_reasons.hpp"
+#include "core/run_facts.hpp"
 #include "kvm/registers.hpp"
 
 #include <nlohmann/json.hpp>
@@ -62,7 +63,8 @@ json vcpu_json(const VcpuOutcome &vcpu)
 
 } // namespace
 
-std::string report_json(const MachineSpec &spec, const RunResult &result, const std::vector<CheckResult> &checks)
+std::string report_json(const MachineSpec &spec, const RunResult &result, const std::vector<CheckResult> &checks,
+                        const RunFacts *facts)
 {
     std::array<uint64_t, kExitReasonSlots> totals{};
     uint64_t total = 0;
@@ -82,7 +84,7 @@ std::string report_json(const MachineSpec &spec, const RunResult &result, const 
             c["problem"] = check.problem;
         check_list.push_back(c);
     }
-    const json report{
+    json report{
         {"machine", spec.name},
         {"file", spec.file.string()},
         {"exit_status", result.exit_status},
@@ -91,6 +93,11 @@ std::string report_json(const MachineSpec &spec, const RunResult &result, const 
         {"vcpus", vcpus},
         {"checks", check_list},
     };
+    if (facts != nullptr) {
+        const json more = facts->to_json();
+        for (const auto &[key, value] : more.items())
+            report[key] = value;
+    }
     return report.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 

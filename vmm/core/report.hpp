@@ -11,6 +11,10 @@
 
 namespace vmm {
 
-std::string report_json(const MachineSpec &spec, const RunResult &result, const std::vector<CheckResult> &checks);
+class RunFacts;
+
+// `facts`: what ran (version, plugins, swaps, wall time, host), when known.
+std::string report_json(const MachineSpec &spec, const RunResult &result, const std::vector<CheckResult> &checks,
+                        const RunFacts *facts = nullptr);
 
 } // namespace vmm

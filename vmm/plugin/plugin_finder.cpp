@@ -69,7 +69,25 @@ std::shared_ptr<PluginLibrary> PluginFinder::load(const std::string &reference, 
 std::vector<fs::path> PluginFinder::list_files() const
 {
     std::vector<fs::path> files;
-    std::set<std::string> names;
+    for (const auto &[file, winner] : scan())
+        if (winner.empty())
+            files.push_back(file);
+    return files;
+}
+
+std::vector<std::pair<fs::path, fs::path>> PluginFinder::shadowed_files() const
+{
+    std::vector<std::pair<fs::path, fs::path>> shadowed;
+    for (const auto &[file, winner] : scan())
+        if (!winner.empty())
+            shadowed.emplace_back(file, winner);
+    return shadowed;
+}
+
+std::vector<std::pair<fs::path, fs::path>> PluginFinder::scan() const
+{
+    std::vector<std::pair<fs::path, fs::path>> files; // {file, the file hiding it or empty}
+    std::map<std::string, fs::path> names;
     std::error_code ec;
     for (const fs::path &dir : dirs_) {
         std::vector<fs::path> in_dir;
@@ -80,8 +98,8 @@ std::vector<fs::path> PluginFinder::list_files() const
         }
         std::sort(in_dir.begin(), in_dir.end());
         for (const fs::path &path : in_dir) {
-            if (names.insert(path.filename().string()).second)
-                files.push_back(path);
+            const auto [it, first] = names.emplace(path.filename().string(), path);
+            files.emplace_back(path, first ? fs::path() : it->second);
         }
     }
     return files;

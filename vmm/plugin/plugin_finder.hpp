@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vmm {
@@ -27,9 +28,14 @@ public:
 
     // Every plugin file on the search path, first occurrence of a name wins.
     std::vector<std::filesystem::path> list_files() const;
+    // The files a first occurrence hides: {hidden file, the file that wins}.
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> shadowed_files() const;
 
 private:
     std::optional<std::filesystem::path> locate(const std::string &name) const;
+    // Plugin files in path order, each with the earlier file of its name that
+    // wins over it (empty when it is the first).
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> scan() const;
 
     std::vector<std::filesystem::path> dirs_;
     // Weak: a plugin no device uses any more is unloaded (after a swap).
