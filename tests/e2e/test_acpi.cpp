@@ -116,7 +116,7 @@ TEST_CASE("acpi: the PM timer runs at 3.579545 MHz, measured by a guest against 
 
 TEST_CASE("acpi: SLP_TYP from \\_S5 and SLP_EN power the machine off with status 0", "[e2e][acpi]")
 {
-    const ProcessResult r = run_machine("pc-acpi-s5", {"--timeout", "60"});
+    const ProcessResult r = run_machine("pc-acpi-s5", {"--timeout", "60", "-v"});
     CHECK(r.exit_status == 0);
     CHECK(r.out.find("s5: slp_typ=0 powering off\n") != std::string::npos);
     CHECK(r.out.find("still running") == std::string::npos);
@@ -129,7 +129,7 @@ TEST_CASE("acpi: S3 stops every vCPU until a control-socket wake, then vCPU 0 re
     TempDir dir("acpi-s3");
     const std::string socket = (dir.path / "control.sock").string();
     auto vmm = std::async(std::launch::async, [&] {
-        return run_vmm({"--config", "machines/pc-acpi-s3.toml", "--control", socket, "--timeout", "60"});
+        return run_vmm({"--config", "machines/pc-acpi-s3.toml", "--control", socket, "--timeout", "60", "-v"});
     });
     {
         ControlClient control(socket);
@@ -165,7 +165,7 @@ TEST_CASE("acpi: S3 stops every vCPU until a control-socket wake, then vCPU 0 re
 TEST_CASE("acpi: S3 woken by the RTC alarm's interrupt line", "[e2e][acpi][s3]")
 {
     const auto started = std::chrono::steady_clock::now();
-    const ProcessResult r = run_machine("pc-acpi-s3-rtc", {"--timeout", "60"});
+    const ProcessResult r = run_machine("pc-acpi-s3-rtc", {"--timeout", "60", "-v"});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     CHECK(r.exit_status == 0);
     CHECK(r.out.find("suspending until the RTC alarm\ns3: resumed in real mode at the waking vector\n"
@@ -181,7 +181,7 @@ TEST_CASE("acpi: a stop while the VM sleeps in S3 ends it at once", "[e2e][acpi]
     TempDir dir("acpi-s3-stop");
     const std::string socket = (dir.path / "control.sock").string();
     auto vmm = std::async(std::launch::async, [&] {
-        return run_vmm({"--config", "machines/pc-acpi-s3.toml", "--control", socket, "--timeout", "60"});
+        return run_vmm({"--config", "machines/pc-acpi-s3.toml", "--control", socket, "--timeout", "60", "-v"});
     });
     ControlClient control(socket);
     REQUIRE(control.connected());

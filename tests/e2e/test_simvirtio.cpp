@@ -99,7 +99,7 @@ TEST_CASE("simvirtio-doorbell: the same demo with doorbells KVM absorbs and an R
 {
     TempDir dir;
     const std::string report = (dir.path / "report.json").string();
-    const ProcessResult r = run_machine("simvirtio-doorbell", {"--report", report});
+    const ProcessResult r = run_machine("simvirtio-doorbell", {"--report", report, "-v"});
     CHECK(r.exit_status == 0); // debug-exit: 0 when the demo succeeded, else its step
     CHECK(r.out == kDemoOutput);
     CHECK_THAT(r.err, Catch::Contains("guest requested exit with status 0"));
