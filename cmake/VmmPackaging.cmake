@@ -42,6 +42,9 @@ add_custom_target(vmm-dist-files ALL DEPENDS ${_compressed})
 install(FILES "${CMAKE_BINARY_DIR}/dist/vmm.1.gz" DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES "${CMAKE_BINARY_DIR}/dist/vmm-machine.5.gz" DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
 install(FILES "${CMAKE_BINARY_DIR}/dist/changelog.Debian.gz" DESTINATION ${VMM_DOC_DIR})
+# Deliberate choices lintian would flag, each explained in its file.
+install(FILES dist/lintian/vmm DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides)
+install(FILES dist/lintian/vmm-dev DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides COMPONENT dev)
 install(FILES dist/vmm.bash-completion DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME vmm)
 # The -dev package's own doc directory (Debian: every package has one).
@@ -53,9 +56,13 @@ set(CPACK_PACKAGE_NAME vmm)
 set(CPACK_PACKAGE_VENDOR "the vmm authors")
 set(CPACK_PACKAGE_CONTACT "vmm maintainers <vmm@example.org>")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+# Each package's description below starts with its own synopsis line. CPack
+# would put this summary above it, unless it is CPack's default text (the
+# value CPack.cmake sets), which it leaves out.
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${CMAKE_PROJECT_NAME} built using CMake")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_STRIP_FILES ON)
+# Not CPACK_STRIP_FILES: the -dbgsym split (CPACK_DEBIAN_DEBUGINFO_PACKAGE)
+# takes the debug information out of the unstripped files, then strips them.
 set(CPACK_GENERATOR DEB)
 set(CPACK_COMPONENTS_ALL vmm dev)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
@@ -69,22 +76,22 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(CPACK_DEBIAN_VMM_PACKAGE_NAME vmm)
 set(CPACK_DEBIAN_VMM_PACKAGE_SECTION admin)
-set(CPACK_COMPONENT_VMM_DESCRIPTION "plugin-based virtual machine monitor on Linux KVM
- A small core owns the VM, the guest memory map and the vCPU loops, and
- routes port I/O and MMIO to device plugins loaded as shared objects, as a
- TOML machine description says. Includes the bundled plugins, guests and
- machines, man pages and bash completion.")
+set(CPACK_DEBIAN_VMM_DESCRIPTION "plugin-based virtual machine monitor on Linux KVM
+A small core owns the VM, the guest memory map and the vCPU loops, and
+routes port I/O and MMIO to device plugins loaded as shared objects, as a
+TOML machine description says. Includes the bundled plugins, guests and
+machines, man pages and bash completion.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME vmm-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_DEV_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "vmm (= ${PROJECT_VERSION}-1), gcc, binutils")
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "cmake, pkg-config")
-set(CPACK_COMPONENT_DEV_DESCRIPTION "SDK for vmm device plugins and guests
- The C ABI header and header-only C++ layer for device plugins, a CMake
- package (vmm_add_plugin, vmm_add_guest) and pkg-config files, and the
- guest SDK: start code for each CPU mode, linker scripts, port and MMIO I/O,
- console output and formatting, spinlocks, the SIMVIRTIO driver and the
- hypercall header, with an example plugin and its guest.")
+set(CPACK_DEBIAN_DEV_DESCRIPTION "SDK for vmm device plugins and guests
+The C ABI header and header-only C++ layer for device plugins, a CMake
+package (vmm_add_plugin, vmm_add_guest) and pkg-config files, and the
+guest SDK: start code for each CPU mode, linker scripts, port and MMIO I/O,
+console output and formatting, spinlocks, the SIMVIRTIO driver and the
+hypercall header, with an example plugin and its guest.")
 
 include(CPack)

@@ -169,6 +169,14 @@ function(vmm_add_guest name)
   set_target_properties(guest-${name} PROPERTIES VMM_GUEST_FILE "${output}")
   if(VMM_GUEST_INSTALL_DIR)
     install(FILES "${output}" DESTINATION ${VMM_GUEST_INSTALL_DIR})
+    if(G_FORMAT STREQUAL "elf" AND CMAKE_STRIP)
+      # The installed copy loses its symbol table (the build tree's keeps it,
+      # for a debugger): an unstripped ELF without a build ID is what
+      # packaging tools (CPack's -dbgsym split, dh_strip) stop at.
+      get_filename_component(file_name "${output}" NAME)
+      install(CODE "execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-all
+                      \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${VMM_GUEST_INSTALL_DIR}/${file_name}\")")
+    endif()
   endif()
   set(VMM_GUEST_TARGETS ${VMM_GUEST_TARGETS} guest-${name} CACHE INTERNAL "")
 endfunction()

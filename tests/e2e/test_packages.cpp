@@ -81,7 +81,7 @@ TEST_CASE("the vmm and vmm-dev packages install into a scratch root, run a machi
         r = run_process({vmm.string(), "--config", "machines/hello.toml"}, elsewhere);
         show(r);
         CHECK(r.exit_status == 0);
-        CHECK(r.out == "4");
+        CHECK(r.out == "4\n");
         r = run_process({vmm.string(), "plugins"}, elsewhere);
         CHECK(r.exit_status == 0);
         CHECK_THAT(r.out, Catch::Contains("serial") && Catch::Contains("simvirtio"));
