@@ -65,7 +65,8 @@ std::string machine(const std::string &mode, const std::string &image)
 
 } // namespace
 
-TEST_CASE("guests build out of the tree against the installed guest SDK, in every mode, and run", "[e2e][sdk][guest-sdk]")
+TEST_CASE("guests build out of the tree against the installed guest SDK, in every mode, and run",
+          "[e2e][sdk][guest-sdk]")
 {
     TempDir dir("guest-sdk");
     const fs::path prefix = dir.path / "prefix";
@@ -109,14 +110,15 @@ TEST_CASE("guests build out of the tree against the installed guest SDK, in ever
     // The same long-mode guest by hand, with the flags pkg-config gives.
     ProcessOptions pc = options;
     pc.environment["PKG_CONFIG_PATH"] = (prefix / "lib/pkgconfig").string();
-    r = run_process({"/bin/sh", "-c",
-                     "set -e; sdk=$(pkg-config --variable=guestsdkdir vmm-guest); mkdir -p pc; cd pc; "
-                     "for f in ../guest.c $sdk/start64.S $sdk/console.c $sdk/format.c; do "
-                     "gcc -c -m64 -mno-red-zone -mgeneral-regs-only -O2 -Wall -Werror '-DGUEST_MODE=\"long\"' "
-                     "$(pkg-config --cflags vmm-guest) $f; done; "
-                     "ld -m elf_x86_64 -nostdlib -z noexecstack --no-warn-rwx-segments -T $sdk/guest-long.ld -o guest.elf "
-                     "start64.o guest.o console.o format.o 2>&1"},
-                    pc);
+    r = run_process(
+        {"/bin/sh", "-c",
+         "set -e; sdk=$(pkg-config --variable=guestsdkdir vmm-guest); mkdir -p pc; cd pc; "
+         "for f in ../guest.c $sdk/start64.S $sdk/console.c $sdk/format.c; do "
+         "gcc -c -m64 -mno-red-zone -mgeneral-regs-only -O2 -Wall -Werror '-DGUEST_MODE=\"long\"' "
+         "$(pkg-config --cflags vmm-guest) $f; done; "
+         "ld -m elf_x86_64 -nostdlib -z noexecstack --no-warn-rwx-segments -T $sdk/guest-long.ld -o guest.elf "
+         "start64.o guest.o console.o format.o 2>&1"},
+        pc);
     show(r);
     REQUIRE(r.exit_status == 0);
     CHECK(r.out.find("warning") == std::string::npos);

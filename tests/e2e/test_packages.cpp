@@ -50,8 +50,9 @@ TEST_CASE("the vmm and vmm-dev packages install into a scratch root, run a machi
     const fs::path out = dir.path / "packages";
     ProcessOptions long_run;
     long_run.timeout = std::chrono::minutes(10);
-    ProcessResult r = run_process(
-        {cpack(), "-G", "DEB", "-B", out.string(), "--config", paths::build_dir() + "/CPackConfig.cmake"}, long_run);
+    ProcessResult r =
+        run_process({cpack(), "-G", "DEB", "-B", out.string(), "--config", paths::build_dir() + "/CPackConfig.cmake"},
+                    long_run);
     show(r);
     REQUIRE(r.exit_status == 0);
     const auto debs = files_ending(out, ".deb");
@@ -128,7 +129,8 @@ TEST_CASE("the vmm and vmm-dev packages install into a scratch root, run a machi
         r = run_process({vmm.string(), "--config", "crc32.toml", "--plugin-path", "build"}, options);
         show(r);
         CHECK(r.exit_status == 0);
-        CHECK(r.out == "crc32(\"123456789\") = 0xcbf43926\noutside RAM: status 0x00000001\ntoo long: status 0x00000002\n");
+        CHECK(r.out ==
+              "crc32(\"123456789\") = 0xcbf43926\noutside RAM: status 0x00000001\ntoo long: status 0x00000002\n");
     }
 
     {
@@ -139,7 +141,8 @@ TEST_CASE("the vmm and vmm-dev packages install into a scratch root, run a machi
             ProcessOptions man;
             man.environment["LC_ALL"] = "C.UTF-8";
             man.environment["MANWIDTH"] = "80";
-            r = run_process({"/usr/bin/man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", (root / page).string()}, man);
+            r = run_process({"/usr/bin/man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", (root / page).string()},
+                            man);
             CHECK(r.exit_status == 0);
             CHECK(r.err == "");
             r = run_process({"/usr/bin/man", "-l", (root / page).string()}, man);
@@ -188,8 +191,8 @@ TEST_CASE("the bash completion parses and completes options, subcommands, machin
     CHECK_THAT(complete("--log"), Catch::Contains("--log-level\n"));
     CHECK_THAT(complete("--log-level w"), Catch::Equals("warn\n"));
     CHECK_THAT(complete("pl"), Catch::Equals("plugins\n"));
-    CHECK_THAT(complete("--config machines/simv"), Catch::Contains("machines/simvirtio.toml\n") &&
-                                                       Catch::Contains("machines/simvirtio-poll.toml\n"));
+    CHECK_THAT(complete("--config machines/simv"),
+               Catch::Contains("machines/simvirtio.toml\n") && Catch::Contains("machines/simvirtio-poll.toml\n"));
     CHECK_THAT(complete("plugins serial"), Catch::Contains("serial\n") && Catch::Contains("serial-file\n"));
     CHECK_THAT(complete("plugins --j"), Catch::Equals("--json\n"));
 }
