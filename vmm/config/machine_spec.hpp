@@ -5,6 +5,7 @@
 #include "isolation/isolation_options.hpp"
 
 #include "bus/address_space.hpp"
+#include "kvm/cpuid_spec.hpp"
 #include "support/source_location.hpp"
 
 #include <cstdint>
@@ -44,21 +45,6 @@ struct RegisterSetting {
 };
 
 inline constexpr uint64_t kDefaultStackSize = 16 * 1024;
-
-// One CPUID leaf (and subleaf) to report differently from what KVM supports.
-struct CpuidOverride {
-    uint32_t leaf = 0;
-    std::optional<uint32_t> subleaf; // set: this subleaf only
-    std::optional<uint32_t> eax, ebx, ecx, edx;
-    SourceLocation where;
-};
-
-struct CpuidSpec {
-    std::optional<std::string> brand; // leaves 0x80000002-0x80000004
-    SourceLocation brand_where;
-    std::vector<CpuidOverride> overrides;
-    SourceLocation overrides_where; // the `overrides` array
-};
 
 struct CpuSpec {
     CpuMode mode = CpuMode::real;

@@ -1,6 +1,6 @@
 #include "kvm/cpuid.hpp"
 
-#include "config/machine_spec.hpp"
+#include "kvm/cpuid_spec.hpp"
 #include "kvm/kvm_system.hpp"
 #include "support/errors.hpp"
 

@@ -8,8 +8,8 @@
 namespace vmm::paths {
 namespace {
 
-// Appends an existing directory unless it is already listed (in a build
-// tree the install-relative and the build directories are the same).
+// Appends an existing directory unless it is already listed (an option or
+// the environment may name an installed directory too).
 void append_if_dir(std::vector<fs::path> &dirs, const fs::path &dir)
 {
     std::error_code ec;
@@ -65,7 +65,6 @@ std::vector<fs::path> plugin_dirs(const std::vector<std::string> &from_command_l
     for (const fs::path &dir : from_env(kPluginPathEnv))
         dirs.push_back(dir);
     append_if_dir(dirs, executable_dir() / build_paths::kInstalledPluginDirFromBin);
-    append_if_dir(dirs, build_paths::kBuildPluginDir);
     return dirs;
 }
 
@@ -73,7 +72,6 @@ std::vector<fs::path> guest_dirs()
 {
     std::vector<fs::path> dirs = from_env(kGuestPathEnv);
     append_if_dir(dirs, executable_dir() / build_paths::kInstalledGuestDirFromBin);
-    append_if_dir(dirs, build_paths::kBuildGuestDir);
     return dirs;
 }
 
@@ -81,7 +79,6 @@ std::vector<fs::path> bundled_config_dirs()
 {
     std::vector<fs::path> dirs;
     append_if_dir(dirs, executable_dir() / build_paths::kInstalledConfigDirFromBin);
-    append_if_dir(dirs, build_paths::kSourceConfigDir);
     return dirs;
 }
 

@@ -2,7 +2,7 @@
 //
 // Each search path is ordered: what the user said (an option, then an
 // environment variable), then where `cmake --install` put things relative to
-// the running executable, then where the build tree put them.
+// the running executable (the build tree has the same layout).
 #pragma once
 
 #include <filesystem>

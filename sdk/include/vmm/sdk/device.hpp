@@ -132,9 +132,10 @@ public:
     // `observes_exits`; the event is valid during the call only.
     virtual void observe_exit(const vmm_exit_event &event) { (void)event; }
 
-    // ABI 1.3, when PluginInfo sets `has_state`: bring the device to rest
-    // and return its state (see StateWriter); and take a state back (see
-    // StateReader; throw StateError for a blob you cannot use).
+    // ABI 1.3: bring the device to rest and return its state (see
+    // StateWriter); and take a state back (see StateReader; throw StateError
+    // for a blob you cannot use). Override both (VMM_PLUGIN refuses to build
+    // a class that overrides only one): that alone gives the device state.
     virtual std::vector<uint8_t> save_state() { return {}; }
     virtual void load_state(std::span<const uint8_t> blob) { (void)blob; }
 

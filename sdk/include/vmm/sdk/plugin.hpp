@@ -22,6 +22,8 @@
 #include <new>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace vmm::sdk {
 
@@ -35,7 +37,11 @@ struct PluginInfo {
     bool thread_safe = false;      // callbacks may run concurrently (the plugin locks itself)
     bool observes_exits = false;   // ABI 1.2: observe_exit() sees every VM exit
     bool needs_vcpu_state = false; // ABI 1.2: registers of other vCPUs, as of their last exit
-    bool has_state = false;        // ABI 1.3: save_state()/load_state() move the device
+    // ABI 1.3: save_state()/load_state() move the device. Not needed: a class
+    // that overrides both has state whatever this says (VMM_PLUGIN checks at
+    // compile time that it overrides both or neither). Set alone, it offers
+    // an empty state: the device is swapped without "restart" and starts anew.
+    bool has_state = false;
 };
 
 constexpr vmm_config_key config_key(uint32_t type, const char *name, const char *description,
@@ -235,9 +241,30 @@ inline vmm_status resume(void *instance) noexcept
     }
 }
 
+// Whether T overrides Device::save_state / load_state: the member's type
+// names the class that declares it, Device when T only inherits it.
+template <typename T>
+inline constexpr bool overrides_save_state =
+    !std::is_same_v<decltype(&T::save_state), std::vector<uint8_t> (Device::*)()>;
+template <typename T>
+inline constexpr bool overrides_load_state =
+    !std::is_same_v<decltype(&T::load_state), void (Device::*)(std::span<const uint8_t>)>;
+
+// A device that saves its state but cannot take it back (or the reverse)
+// would lose it in a swap: refuse to build it.
+template <typename T>
+constexpr bool check_state_overrides() noexcept
+{
+    static_assert(overrides_save_state<T> == overrides_load_state<T>,
+                  "VMM_PLUGIN: the device class overrides only one of save_state() and load_state(); "
+                  "a device with state needs both");
+    return overrides_save_state<T>;
+}
+
 template <typename T>
 const vmm_plugin_descriptor *describe_or_throw()
 {
+    constexpr bool overrides_state = check_state_overrides<T>();
     static const vmm_plugin_descriptor descriptor = [] {
         const PluginInfo info = T::plugin_info();
         vmm_plugin_descriptor d{};
@@ -256,8 +283,11 @@ const vmm_plugin_descriptor *describe_or_throw()
         d.read = &read;
         d.write = &write;
         d.observe_exit = info.observes_exits ? &observe_exit : nullptr;
-        d.save_state = info.has_state ? &save_state : nullptr;
-        d.load_state = info.has_state ? &load_state : nullptr;
+        // Overriding save_state/load_state is what gives a device state; the
+        // flag alone can no longer leave overrides silently unused.
+        const bool has_state = overrides_state || info.has_state;
+        d.save_state = has_state ? &save_state : nullptr;
+        d.load_state = has_state ? &load_state : nullptr;
         d.default_irqs = info.default_irqs.data();
         d.default_irq_count = static_cast<uint32_t>(info.default_irqs.size());
         d.realize = &realize;

@@ -1,5 +1,6 @@
 /*
- * crc32-demo: the guest of the SDK's example plugin (sdk/examples/crc32).
+ * crc32-demo: the guest of the SDK's example plugin (sdk/examples/crc32),
+ * built with vmm_add_guest(crc32-demo MODE long ...) from the guest SDK.
  *
  * It asks the crc32 device at 0xd0001000 for the CRC-32 of "123456789"
  * (the standard check value is 0xcbf43926), then for a buffer outside guest
