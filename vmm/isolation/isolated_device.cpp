@@ -1,5 +1,6 @@
 #include "isolation/isolated_device.hpp"
 
+#include "isolation/child_environment.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/host_context.hpp"
 #include "plugin/host_services.hpp"
@@ -21,8 +22,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-extern char **environ;
 
 namespace vmm {
 
@@ -202,7 +201,12 @@ std::shared_ptr<IsolatedDevice::Child> IsolatedDevice::spawn()
     const std::string helper = options_.helper.string();
     char *argv[] = {const_cast<char *>(helper.c_str()), const_cast<char *>("--serve"), nullptr};
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, &attributes, argv, environ);
+    std::vector<std::string> environment = child_environment();
+    std::vector<char *> envp;
+    for (std::string &entry : environment)
+        envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, &attributes, argv, envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     ::close(child_channel);
