@@ -3,6 +3,7 @@
 // rpc socket on 4; everything else arrives in the init message. See
 // vmm/isolation/channel.hpp for the protocol and docs/isolation.md.
 #include "device_host/child_host.hpp"
+#include "device_host/passed_files.hpp"
 #include "device_host/sandbox.hpp"
 #include "isolation/wire.hpp"
 
@@ -116,6 +117,8 @@ void initialize(Message &init)
     struct Setting {
         std::string key, text;
         vmm_setting entry{};
+        uint32_t path_kind = 0; // VMM_KEY_PATH_*: vmm opened it (an fd follows, unless open_error)
+        int32_t open_error = 0;
     };
     std::vector<Setting> settings(std::min<uint32_t>(in.u32(), 256));
     for (Setting &s : settings) {
@@ -125,6 +128,8 @@ void initialize(Message &init)
         s.entry.int_value = in.i64();
         s.entry.float_value = in.f64();
         s.text = in.str();
+        s.path_kind = in.u32();
+        s.open_error = static_cast<int32_t>(in.u32());
     }
     std::vector<vmm_region> regions(std::min<uint32_t>(in.u32(), 256));
     for (vmm_region &r : regions) {
@@ -140,8 +145,22 @@ void initialize(Message &init)
         m.size = in.u64();
         m.read_only = in.u32() != 0;
     }
-    if (!in.at_end() || slot_count == 0 || slot_count > kMaxSlots || init.fds.size() != 1 + memory.size())
+    std::size_t passed = 0;
+    for (const Setting &s : settings)
+        passed += s.path_kind != 0 && s.open_error == 0 ? 1 : 0;
+    if (!in.at_end() || slot_count == 0 || slot_count > kMaxSlots || init.fds.size() != 1 + memory.size() + passed)
         fail("vmm-device-host: a malformed init message");
+    std::vector<PassedFile> files;
+    std::size_t next_fd = 1 + memory.size();
+    for (const Setting &s : settings) {
+        if (s.path_kind == 0)
+            continue;
+        PassedFile file{s.text, s.path_kind, -1, s.open_error};
+        if (s.open_error == 0)
+            file.fd = init.take_fd(next_fd++);
+        files.push_back(std::move(file));
+    }
+    set_passed_files(std::move(files));
     auto *slots = static_cast<AccessSlot *>(map_fd(init.take_fd(0), sizeof(AccessSlot) * slot_count, true));
     if (slots == nullptr)
         fail("vmm-device-host: cannot map the access slots");

@@ -1,5 +1,6 @@
 #include "device_host/sandbox.hpp"
 
+#include "device_host/passed_files.hpp"
 #include "isolation/wire.hpp"
 
 #include <seccomp.h>
@@ -34,6 +35,12 @@ void on_sigsys(int, siginfo_t *info, void *context)
     greg_t *regs = uc->uc_mcontext.gregs;
     const long number = info->si_syscall;
     const char *path = reinterpret_cast<const char *>(number == SYS_open ? regs[REG_RDI] : regs[REG_RSI]);
+    const auto flags = static_cast<int>(number == SYS_open ? regs[REG_RSI] : regs[REG_RDX]);
+    // A file vmm opened for a path setting (passed_files.hpp).
+    if (long result = 0; open_passed_file(path, flags, result)) {
+        regs[REG_RAX] = result;
+        return;
+    }
     // Reads the C library and the SDK make on their own, each with a fallback:
     // the SDK's reopening of a pipe, glibc's CPU count for a new thread's
     // malloc arena (get_nprocs).

@@ -94,6 +94,10 @@ std::shared_ptr<PluginLibrary> isolate_device(const std::string &device, std::sh
     }
     options->plugin_file = plugin->file();
     options->on_crash = on_crash;
+    for (const ConfigKeyInfo &key : plugin->config_keys()) {
+        if (key.path_flags != 0)
+            options->path_keys[key.name] = key.path_flags;
+    }
     wiring.isolation = std::move(options);
     return isolated_plugin(std::move(plugin));
 }
