@@ -73,7 +73,10 @@ void serve_slot(AccessSlot *slot, int32_t vcpu)
             state = slot->state.load(std::memory_order_acquire);
         }
         if (state != slot_request) {
-            futex(&slot->state, FUTEX_WAIT, state);
+            slot->child_waiting.store(1);
+            if (slot->state.load() != slot_request)
+                futex(&slot->state, FUTEX_WAIT, state);
+            slot->child_waiting.store(0);
             continue;
         }
         const uint32_t op = slot->op;
@@ -91,8 +94,9 @@ void serve_slot(AccessSlot *slot, int32_t vcpu)
         std::memcpy(slot->data, data, sizeof data);
         slot->status = status;
         slot->messages_sent = g_host->messages_sent.load();
-        slot->state.store(slot_response, std::memory_order_release);
-        futex(&slot->state, FUTEX_WAKE, 1);
+        slot->state.store(slot_response);
+        if (slot->vmm_waiting.load() != 0)
+            futex(&slot->state, FUTEX_WAKE, 1);
     }
 }
 

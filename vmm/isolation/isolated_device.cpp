@@ -365,8 +365,9 @@ vmm_status IsolatedDevice::access(uint32_t op, uint32_t region, uint64_t offset,
     std::memset(slot->data, 0, sizeof slot->data);
     if (op == op_write)
         std::memcpy(slot->data, data, size);
-    slot->state.store(slot_request, std::memory_order_release);
-    futex(&slot->state, FUTEX_WAKE, 1);
+    slot->state.store(slot_request);
+    if (slot->child_waiting.load() != 0) // else it is spinning and sees the request without a system call
+        futex(&slot->state, FUTEX_WAKE, 1);
 
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.access_timeout_ms);
     uint32_t state = slot->state.load(std::memory_order_acquire);
@@ -388,7 +389,10 @@ vmm_status IsolatedDevice::access(uint32_t op, uint32_t region, uint64_t offset,
             break;
         }
         const timespec slice{0, 10'000'000};
-        futex(&slot->state, FUTEX_WAIT, slot_request, &slice);
+        slot->vmm_waiting.store(1);
+        if (slot->state.load() == slot_request)
+            futex(&slot->state, FUTEX_WAIT, slot_request, &slice);
+        slot->vmm_waiting.store(0);
         state = slot->state.load(std::memory_order_acquire);
     }
     if (state != slot_response) {
