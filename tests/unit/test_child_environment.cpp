@@ -36,6 +36,8 @@ TEST_CASE("the device host's environment keeps the sanitizers inside the sandbox
     for (const char *option : {"symbolize=0", "handle_segv=0", "handle_abort=0"})
         CHECK(asan.find(option) != std::string::npos);
     CHECK(value_of(result, "TSAN_OPTIONS").rfind("symbolize=0:", 0) == 0); // no empty option before it
+    CHECK(value_of(result, "TSAN_OPTIONS").find("atexit_sleep_ms=0") != std::string::npos);
+    CHECK(asan.find("atexit_sleep_ms") == std::string::npos); // a flag ASan does not know would be reported
     CHECK(value_of(result, "UBSAN_OPTIONS").find("symbolize=0") != std::string::npos); // added when unset
     CHECK(result.size() == given.size() + 1);
     CHECK(std::count_if(result.begin(), result.end(),

@@ -30,6 +30,11 @@ namespace {
 struct Plugin {
     vmm_plugin_descriptor descriptor{};
     void *instance = nullptr;
+    // Set (release) once create returned: the slot threads, started before
+    // it, read `instance` only after seeing it (acquire). vmm sends no
+    // access before create's reply, but that ordering runs through another
+    // process, where neither the memory model nor ThreadSanitizer sees it.
+    std::atomic<bool> created{false};
 };
 
 ChildHost *g_host = nullptr;
@@ -84,7 +89,9 @@ void serve_slot(AccessSlot *slot, int32_t vcpu)
         uint8_t data[8];
         std::memcpy(data, slot->data, sizeof data);
         vmm_status status = VMM_ERROR_UNSUPPORTED;
-        {
+        if (!g_plugin.created.load(std::memory_order_acquire)) {
+            status = VMM_ERROR; // a request before create: vmm never sends one
+        } else {
             const auto lock = plugin_lock();
             if (op == op_read && g_plugin.descriptor.read != nullptr)
                 status = g_plugin.descriptor.read(g_plugin.instance, slot->region, slot->offset, data, size);
@@ -241,6 +248,7 @@ void initialize(Message &init)
     }
     if (status == VMM_OK && g_plugin.instance == nullptr)
         status = VMM_ERROR;
+    g_plugin.created.store(status == VMM_OK, std::memory_order_release);
     reply(status);
     if (status != VMM_OK)
         _exit(1);

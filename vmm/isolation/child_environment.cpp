@@ -1,6 +1,7 @@
 #include "isolation/child_environment.hpp"
 
 #include <array>
+#include <string>
 #include <string_view>
 
 extern char **environ;
@@ -16,6 +17,10 @@ constexpr std::string_view kSandboxed =
 std::vector<std::string> child_environment(const std::vector<std::string> &environment)
 {
     std::array<std::string_view, 3> names = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"};
+    // ThreadSanitizer sleeps a second in exit() by default (for other
+    // threads' reports): longer than vmm waits for an access to be answered.
+    std::array<std::string, 3> additions = {std::string(kSandboxed), std::string(kSandboxed),
+                                            std::string(kSandboxed) + ":atexit_sleep_ms=0"};
     std::array<bool, 3> seen = {};
     std::vector<std::string> result;
     for (const std::string &entry : environment) {
@@ -26,13 +31,13 @@ std::vector<std::string> child_environment(const std::vector<std::string> &envir
                 seen[i] = true;
                 if (entry.size() > names[i].size() + 1)
                     result.back() += ':';
-                result.back() += kSandboxed;
+                result.back() += additions[i];
             }
         }
     }
     for (std::size_t i = 0; i < names.size(); ++i) {
         if (!seen[i])
-            result.push_back(std::string(names[i]) + "=" + std::string(kSandboxed));
+            result.push_back(std::string(names[i]) + "=" + additions[i]);
     }
     return result;
 }

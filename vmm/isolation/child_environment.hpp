@@ -6,7 +6,7 @@
 // SIGSEGV/SIGABRT/SIGBUS/SIGFPE/SIGILL turn a plugin's crash into their own
 // abort. In the child: no symbolizer (reports give module+offset), no leak
 // check, the fatal signals left to the kernel so that vmm names them as in
-// any other build. Everything else the runtimes check still applies, and
+// any other build; ThreadSanitizer does not sleep in exit(). Everything else the runtimes check still applies, and
 // still ends the child (halt_on_error, abort_on_error) — which vmm reports
 // as a crash.
 #pragma once

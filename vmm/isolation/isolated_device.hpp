@@ -89,7 +89,7 @@ private:
     std::atomic<bool> detached_{false};
     std::atomic<uint32_t> restarts_{0};
     std::deque<std::chrono::steady_clock::time_point> restart_times_;
-    bool realized_ = false;
+    std::atomic<bool> realized_{false};
     std::optional<std::vector<uint8_t>> last_state_;
     std::vector<uint8_t> saved_blob_; // between save_state's two calls
 
