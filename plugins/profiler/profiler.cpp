@@ -54,10 +54,14 @@ constexpr int64_t kMaxTraceLimit = int64_t{1} << 26; // 64 Mi events: 4.5 GiB of
 constexpr int64_t kDefaultTop = 16;
 
 constexpr std::array kKeys = {
-    vmm::sdk::string_key("json", "write the counts and percentiles as JSON to this file when the VM stops"),
-    vmm::sdk::string_key("trace", "write a Chrome trace-event file (one complete event per exit) to this file"),
-    vmm::sdk::string_key("html", "write a self-contained HTML page of charts (exits over time per vCPU, by reason "
-                                 "and device, latency histograms) to this file"),
+    vmm::sdk::path_key("json", "write the counts and percentiles as JSON to this file when the VM stops",
+                       VMM_KEY_PATH_WRITE),
+    vmm::sdk::path_key("trace", "write a Chrome trace-event file (one complete event per exit) to this file",
+                       VMM_KEY_PATH_WRITE),
+    vmm::sdk::path_key("html",
+                       "write a self-contained HTML page of charts (exits over time per vCPU, by reason "
+                       "and device, latency histograms) to this file",
+                       VMM_KEY_PATH_WRITE),
     vmm::sdk::int_key("trace_limit", "at most this many exits in the trace; later ones are counted as dropped "
                                      "(default 100000)"),
     vmm::sdk::int_key("top", "rows of the port and MMIO tables in the printed summary (default 16; the JSON has all)"),

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 
@@ -179,4 +180,46 @@ TEST_CASE("isolated devices: a missing helper program is bad input, named", "[e2
     CHECK_THAT(r.err, Catch::Contains("device 'com1': isolate = true, but the isolated-device helper "
                                       "$VMM_DEVICE_HOST = " +
                                       (dir.path / "nowhere").string() + " is not an executable file"));
+}
+
+TEST_CASE("an isolated serial-file writes the file of its path setting, which vmm opens for it", "[e2e][isolation]")
+{
+    TempDir dir("isolated-path");
+    std::string expected;
+    for (int i = 0; i < 40; ++i)
+        expected += std::to_string(i) + "\n";
+    const auto machine = [&](const std::string &name, const std::string &settings) {
+        return dir.write(name + ".toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 40 }\n"
+                                         "[[image]]\nfile = \"counter.elf\"\n[[device]]\nname = \"com1\"\n"
+                                         "plugin = \"serial-file\"\nisolate = true\nsettings = { " +
+                                             settings + " }\n");
+    };
+    const fs::path out = dir.path / "out.txt";
+    {
+        // An old file: truncated, as the plugin's own open (O_TRUNC) says.
+        std::ofstream(out) << "old contents that must go\n";
+        const ProcessResult r = run_vmm({"--config", machine("write", "path = \"" + out.string() + "\"")});
+        show(r);
+        CHECK(r.exit_status == 0);
+        CHECK_THAT(r.err, Catch::Contains("isolated: plugin 'serial-file' runs in process") &&
+                              Catch::Contains("sandboxed"));
+        CHECK(read_file(out) == expected);
+    }
+    {
+        // append = true: the plugin's O_APPEND reaches vmm's descriptor.
+        const ProcessResult r =
+            run_vmm({"--config", machine("append", "path = \"" + out.string() + "\", append = true")});
+        show(r);
+        CHECK(r.exit_status == 0);
+        CHECK(read_file(out) == expected + expected);
+    }
+    {
+        // vmm's open fails: the plugin's open fails with the same errno, and
+        // its message is the one it gives in-process.
+        const std::string nowhere = (dir.path / "no-such-dir" / "out.txt").string();
+        const ProcessResult r = run_vmm({"--config", machine("nowhere", "path = \"" + nowhere + "\"")});
+        show(r);
+        CHECK(r.exit_status == 2);
+        CHECK_THAT(r.err, Catch::Contains("path: cannot open '" + nowhere + "': No such file or directory"));
+    }
 }

@@ -348,6 +348,49 @@ TEST_CASE("hot swap: the serial plugin changes while the guest streams, with no 
     CHECK_THAT(vmm.err, Catch::Contains("device 'com1': swapped plugin 'serial' for 'serial-file'"));
 }
 
+TEST_CASE("serial swap across the process boundary: in-process, isolated, back, with no byte lost or doubled",
+          "[e2e][swap][isolation]")
+{
+    TempDir dir("isolate-swap");
+    const int count = 4000;
+    const std::string machine = dir.write("m.toml", counter_machine(count, "plugin = \"serial\"\n"));
+    const std::string socket = (dir.path / "control.sock").string();
+
+    BackgroundVmm background({"--config", machine, "--control", socket});
+    json into, back, isolated_status;
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        const auto exits_above = [](uint64_t n) {
+            return [n](const json &s) { return value_at(s, "/vcpus/0/exits").is_number() && value_at(s, "/vcpus/0/exits") > n; };
+        };
+        json status = await_status(control, exits_above(3000));
+        CHECK_THAT(status, HasAt("/devices/0/isolated", false));
+        into = control.request({{"command", "swap"}, {"device", "com1"}, {"plugin", "serial"}, {"isolate", true}});
+        const uint64_t swapped_at = value_at(control.request({{"command", "status"}}), "/vcpus/0/exits").get<uint64_t>();
+        // Long enough isolated that the guest wrote many bytes through the child.
+        isolated_status = await_status(control, exits_above(swapped_at + 6000));
+        back = control.request({{"command", "swap"}, {"device", "com1"}, {"plugin", "serial"}, {"isolate", false}});
+        CHECK_THAT(control.request({{"command", "status"}}), HasAt("/devices/0/isolated", false));
+    }
+    const ProcessResult &vmm = background.wait();
+    show(vmm);
+    REQUIRE_THAT(into, IsOk());
+    REQUIRE_THAT(back, IsOk());
+    CHECK_THAT(into, HasAt("/isolated", true));
+    CHECK_THAT(back, HasAt("/isolated", false));
+    CHECK_THAT(isolated_status, HasAt("/devices/0/isolated", true));
+    CHECK_THAT(into, HasAt("/state_bytes", [](const json &n) { return n.is_number_unsigned() && n > 0; }, "> 0"));
+    CHECK_THAT(back, HasAt("/state_bytes", [](const json &n) { return n.is_number_unsigned() && n > 0; }, "> 0"));
+    std::cout << "swap into isolation: vCPUs paused for " << into["pause_us"].get<double>() << " us, back: "
+              << back["pause_us"].get<double>() << " us" << std::endl;
+    CHECK(vmm.exit_status == 0);
+    CHECK(vmm.out == counter_text(count));
+    CHECK_THAT(vmm.err, Catch::Contains("device 'com1': swapped plugin 'serial' for 'serial', in-process -> isolated"));
+    CHECK_THAT(vmm.err, Catch::Contains("isolated: plugin 'serial' runs in process"));
+    CHECK_THAT(vmm.err, Catch::Contains("device 'com1': swapped plugin 'serial' for 'serial', isolated -> in-process"));
+}
+
 TEST_CASE("the control socket answers bad requests with errors, reports status, and stops the VM", "[e2e][swap]")
 {
     TempDir dir("control");
@@ -384,6 +427,10 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
                    FailsWith("plugin 'debug-exit' cannot take device 'com1''s state (it has no load_state)"));
         CHECK_THAT(reply_to(R"({"command": "swap", "device": "com1", "plugin": "serial", "restart": "yes"})"),
                    FailsWith("\"restart\" must be true or false"));
+        CHECK_THAT(reply_to(R"({"command": "swap", "device": "com1", "plugin": "serial", "isolate": 1})"),
+                   FailsWith("\"isolate\" must be true or false"));
+        CHECK_THAT(reply_to(R"({"command": "swap", "device": "com1", "plugin": "profiler", "settings": {}, "isolate": true})"),
+                   FailsWith(Catch::StartsWith("device 'com1': isolate = true, but plugin 'profiler' observes exits")));
         // Last on this connection: the server answers, then closes it.
         CHECK_THAT(reply_to(std::string(70000, 'x')), FailsWith(Catch::Contains("longer than 64 KiB")));
 

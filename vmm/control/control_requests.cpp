@@ -41,6 +41,7 @@ json status(Machine &machine)
                            {"plugin", device->plugin().name()},
                            {"plugin_version", device->plugin().version()},
                            {"plugin_file", device->plugin().file().string()},
+                           {"isolated", device->wiring().isolation != nullptr},
                            {"ranges", ranges}});
     }
     json vcpus = json::array();
@@ -109,10 +110,17 @@ json handle(const json &request, Machine &machine)
                 throw InputError("\"restart\" must be true or false");
             restart = request["restart"].get<bool>();
         }
+        std::optional<bool> isolate;
+        if (request.contains("isolate")) {
+            if (!request["isolate"].is_boolean())
+                throw InputError("\"isolate\" must be true or false");
+            isolate = request["isolate"].get<bool>();
+        }
         const SwapResult r =
-            machine.swap_device(field(request, "device"), field(request, "plugin"), settings, restart);
+            machine.swap_device(field(request, "device"), field(request, "plugin"), settings, restart, isolate);
         return {{"ok", true},          {"device", r.device},           {"old_plugin", r.old_plugin},
-                {"new_plugin", r.new_plugin}, {"state_bytes", r.state_bytes}, {"pause_us", r.pause_us}};
+                {"new_plugin", r.new_plugin}, {"state_bytes", r.state_bytes}, {"pause_us", r.pause_us},
+                {"isolated", r.isolated}};
     }
     if (command == "wake") {
         // ACPI S3: a wake event, as a power button press or a wake-on-LAN

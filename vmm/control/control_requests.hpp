@@ -5,6 +5,8 @@
 //    "settings": {"path": "/tmp/out"}}            settings: optional
 //    (add "restart": true to swap a device whose plugin cannot save its
 //    state: the new instance then starts from scratch)
+//    (add "isolate": true or false to move it into a process of its own or
+//    back into vmm's; without it, it runs where it ran)
 //   {"command": "stop"}                          exit status 0
 //
 // Every reply has "ok": true or false; a false one has "error". Requests

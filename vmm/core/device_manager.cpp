@@ -30,18 +30,11 @@ std::shared_ptr<PluginLibrary> plugin_for(const PlannedDevice &planned, bool mac
     if (!spec.isolate.value_or(machine_isolate))
         return planned.plugin;
     const SourceLocation &where = spec.isolate ? spec.isolate_where : spec.where;
-    if (const auto why = why_not_isolatable(*planned.plugin))
-        throw InputError(where, fmt::format("device '{}': isolate = true, but {}", spec.name, *why));
-    auto options = std::make_shared<IsolationOptions>();
     try {
-        options->helper = find_device_host();
+        return isolate_device(spec.name, planned.plugin, spec.on_crash, wiring);
     } catch (const InputError &e) {
-        throw InputError(where, fmt::format("device '{}': isolate = true, but {}", spec.name, e.what()));
+        throw InputError(where, e.what());
     }
-    options->plugin_file = planned.plugin->file();
-    options->on_crash = spec.on_crash;
-    wiring.isolation = std::move(options);
-    return isolated_plugin(planned.plugin);
 }
 
 } // namespace

@@ -44,6 +44,7 @@ struct SwapResult {
     std::string new_plugin;
     uint64_t state_bytes = 0;
     double pause_us = 0; // vCPUs stopped, from the pause request to the resume
+    bool isolated = false; // the new instance runs in a process of its own
 };
 
 struct RunResult {
@@ -94,9 +95,11 @@ public:
     // InputError for a bad request, SystemError when the swap failed (the
     // old device then still runs). A device whose plugin cannot save its
     // state is swapped only when `restart` allows the new one to start
-    // afresh.
+    // afresh. `isolate`: run the new instance in a process of its own (true)
+    // or in vmm's (false); nothing: as the old one ran.
     SwapResult swap_device(const std::string &device, const std::string &plugin,
-                           const std::optional<std::vector<Setting>> &settings, bool restart = false);
+                           const std::optional<std::vector<Setting>> &settings, bool restart = false,
+                           std::optional<bool> isolate = std::nullopt);
 
 private:
     void build_memory();

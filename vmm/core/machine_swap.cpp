@@ -1,6 +1,7 @@
 // Hot swap: a device moves to another plugin while the guest runs.
 #include "core/machine.hpp"
 
+#include "isolation/isolated_plugin.hpp"
 #include "plugin/settings_check.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
@@ -12,7 +13,8 @@
 namespace vmm {
 
 SwapResult Machine::swap_device(const std::string &device, const std::string &plugin_reference,
-                                const std::optional<std::vector<Setting>> &settings, bool restart)
+                                const std::optional<std::vector<Setting>> &settings, bool restart,
+                                std::optional<bool> isolate)
 {
     std::lock_guard lock(group_mutex_);
     // The control socket answers from before run() starts the vCPUs. Until
@@ -33,6 +35,16 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     std::vector<InputError> problems = check_settings(device, planned.spec->where, new_settings, *plugin);
     if (!problems.empty())
         throw InputErrors(std::move(problems));
+    DeviceWiring wiring = old.wiring();
+    // Across the process boundary (docs/isolation.md): the state travels as
+    // it does between two in-process plugins, through save and load.
+    const bool was_isolated = wiring.isolation != nullptr;
+    const bool isolated = isolate.value_or(was_isolated);
+    const OnCrash on_crash = was_isolated ? wiring.isolation->on_crash : planned.spec->on_crash;
+    wiring.isolation.reset();
+    std::shared_ptr<PluginLibrary> instance_plugin = plugin;
+    if (isolated)
+        instance_plugin = isolate_device(device, plugin, on_crash, wiring);
     if (!old.has_state() && !restart)
         throw InputError(fmt::format("device '{}' (plugin '{}') cannot save its state: swapping it would restart it "
                                      "from scratch (ask with \"restart\": true if that is what you want)",
@@ -49,7 +61,6 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     // that uses fewer leaves the rest low; one that declares more gets the
     // extra lines unconnected (they reach nothing, as without an irqchip):
     // lines are checked against the whole machine only when it is built.
-    DeviceWiring wiring = old.wiring();
     const std::size_t wired = wiring.lines.size();
     if (plugin->default_irqs().size() > wired)
         logging::core().warn("device '{}': plugin '{}' declares {} interrupt line(s), the machine wired {} for this "
@@ -57,12 +68,13 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
                              device, plugin->name(), plugin->default_irqs().size(), wired);
     wiring.lines.resize(plugin->default_irqs().size());
     auto replacement =
-        std::make_unique<DeviceInstance>(plugin, device, old.regions(), new_settings, *this, std::move(wiring));
+        std::make_unique<DeviceInstance>(instance_plugin, device, old.regions(), new_settings, *this, std::move(wiring));
 
     SwapResult result;
     result.device = device;
     result.old_plugin = old.plugin().name();
     result.new_plugin = plugin->name();
+    result.isolated = isolated;
     const auto paused_at = std::chrono::steady_clock::now();
     if (group_ != nullptr && !group_->pause(std::chrono::seconds(5)))
         throw SystemError("the vCPUs did not pause (the VM is stopping, or a vCPU is stuck in a device)");
@@ -92,8 +104,12 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - paused_at).count();
     retired.reset(); // a device at rest is destroyed once the guest runs again
     planned.plugin = std::move(plugin); // the old library unloads if no device uses it
-    logging::core().info("device '{}': swapped plugin '{}' for '{}' ({} bytes of state); {}", device,
-                         result.old_plugin, result.new_plugin, result.state_bytes,
+    logging::core().info("device '{}': swapped plugin '{}' for '{}'{} ({} bytes of state); {}", device,
+                         result.old_plugin, result.new_plugin,
+                         isolated == was_isolated ? std::string()
+                                                  : isolated ? std::string(", in-process -> isolated")
+                                                             : std::string(", isolated -> in-process"),
+                         result.state_bytes,
                          group_ != nullptr ? fmt::format("vCPUs paused for {:.0f} us", result.pause_us)
                                            : std::string("before the vCPUs started"));
     return result;

@@ -3,6 +3,7 @@
 // rpc socket on 4; everything else arrives in the init message. See
 // vmm/isolation/channel.hpp for the protocol and docs/isolation.md.
 #include "device_host/child_host.hpp"
+#include "device_host/passed_files.hpp"
 #include "device_host/sandbox.hpp"
 #include "isolation/wire.hpp"
 
@@ -29,6 +30,11 @@ namespace {
 struct Plugin {
     vmm_plugin_descriptor descriptor{};
     void *instance = nullptr;
+    // Set (release) once create returned: the slot threads, started before
+    // it, read `instance` only after seeing it (acquire). vmm sends no
+    // access before create's reply, but that ordering runs through another
+    // process, where neither the memory model nor ThreadSanitizer sees it.
+    std::atomic<bool> created{false};
 };
 
 ChildHost *g_host = nullptr;
@@ -72,7 +78,10 @@ void serve_slot(AccessSlot *slot, int32_t vcpu)
             state = slot->state.load(std::memory_order_acquire);
         }
         if (state != slot_request) {
-            futex(&slot->state, FUTEX_WAIT, state);
+            slot->child_waiting.store(1);
+            if (slot->state.load() != slot_request)
+                futex(&slot->state, FUTEX_WAIT, state);
+            slot->child_waiting.store(0);
             continue;
         }
         const uint32_t op = slot->op;
@@ -80,7 +89,9 @@ void serve_slot(AccessSlot *slot, int32_t vcpu)
         uint8_t data[8];
         std::memcpy(data, slot->data, sizeof data);
         vmm_status status = VMM_ERROR_UNSUPPORTED;
-        {
+        if (!g_plugin.created.load(std::memory_order_acquire)) {
+            status = VMM_ERROR; // a request before create: vmm never sends one
+        } else {
             const auto lock = plugin_lock();
             if (op == op_read && g_plugin.descriptor.read != nullptr)
                 status = g_plugin.descriptor.read(g_plugin.instance, slot->region, slot->offset, data, size);
@@ -90,8 +101,9 @@ void serve_slot(AccessSlot *slot, int32_t vcpu)
         std::memcpy(slot->data, data, sizeof data);
         slot->status = status;
         slot->messages_sent = g_host->messages_sent.load();
-        slot->state.store(slot_response, std::memory_order_release);
-        futex(&slot->state, FUTEX_WAKE, 1);
+        slot->state.store(slot_response);
+        if (slot->vmm_waiting.load() != 0)
+            futex(&slot->state, FUTEX_WAKE, 1);
     }
 }
 
@@ -116,6 +128,8 @@ void initialize(Message &init)
     struct Setting {
         std::string key, text;
         vmm_setting entry{};
+        uint32_t path_kind = 0; // VMM_KEY_PATH_*: vmm opened it (an fd follows, unless open_error)
+        int32_t open_error = 0;
     };
     std::vector<Setting> settings(std::min<uint32_t>(in.u32(), 256));
     for (Setting &s : settings) {
@@ -125,6 +139,8 @@ void initialize(Message &init)
         s.entry.int_value = in.i64();
         s.entry.float_value = in.f64();
         s.text = in.str();
+        s.path_kind = in.u32();
+        s.open_error = static_cast<int32_t>(in.u32());
     }
     std::vector<vmm_region> regions(std::min<uint32_t>(in.u32(), 256));
     for (vmm_region &r : regions) {
@@ -140,8 +156,22 @@ void initialize(Message &init)
         m.size = in.u64();
         m.read_only = in.u32() != 0;
     }
-    if (!in.at_end() || slot_count == 0 || slot_count > kMaxSlots || init.fds.size() != 1 + memory.size())
+    std::size_t passed = 0;
+    for (const Setting &s : settings)
+        passed += s.path_kind != 0 && s.open_error == 0 ? 1 : 0;
+    if (!in.at_end() || slot_count == 0 || slot_count > kMaxSlots || init.fds.size() != 1 + memory.size() + passed)
         fail("vmm-device-host: a malformed init message");
+    std::vector<PassedFile> files;
+    std::size_t next_fd = 1 + memory.size();
+    for (const Setting &s : settings) {
+        if (s.path_kind == 0)
+            continue;
+        PassedFile file{s.text, s.path_kind, -1, s.open_error};
+        if (s.open_error == 0)
+            file.fd = init.take_fd(next_fd++);
+        files.push_back(std::move(file));
+    }
+    set_passed_files(std::move(files));
     auto *slots = static_cast<AccessSlot *>(map_fd(init.take_fd(0), sizeof(AccessSlot) * slot_count, true));
     if (slots == nullptr)
         fail("vmm-device-host: cannot map the access slots");
@@ -218,6 +248,7 @@ void initialize(Message &init)
     }
     if (status == VMM_OK && g_plugin.instance == nullptr)
         status = VMM_ERROR;
+    g_plugin.created.store(status == VMM_OK, std::memory_order_release);
     reply(status);
     if (status != VMM_OK)
         _exit(1);

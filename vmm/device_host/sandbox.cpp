@@ -1,7 +1,9 @@
 #include "device_host/sandbox.hpp"
 
+#include "device_host/passed_files.hpp"
 #include "isolation/wire.hpp"
 
+#include <fcntl.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -21,6 +23,7 @@ namespace vmm::device_host {
 namespace {
 
 int g_channel = -1;
+int g_own_maps = -1; // /proc/self/maps, opened before the filter
 
 // SIGSYS from the filter's trap on open/openat. The SDK's output code reopens
 // /proc/self/fd/N to get a non-blocking description of a pipe, and falls back
@@ -34,6 +37,21 @@ void on_sigsys(int, siginfo_t *info, void *context)
     greg_t *regs = uc->uc_mcontext.gregs;
     const long number = info->si_syscall;
     const char *path = reinterpret_cast<const char *>(number == SYS_open ? regs[REG_RDI] : regs[REG_RSI]);
+    const auto flags = static_cast<int>(number == SYS_open ? regs[REG_RSI] : regs[REG_RDX]);
+    // Its own memory map: harmless to the process it describes, and what
+    // the sanitizer runtimes read to name modules in a report. One
+    // description, rewound (its content is made at read time).
+    if (path != nullptr && g_own_maps >= 0 && std::strcmp(path, "/proc/self/maps") == 0) {
+        ::lseek(g_own_maps, 0, SEEK_SET);
+        const int copy = ::fcntl(g_own_maps, F_DUPFD_CLOEXEC, 0);
+        regs[REG_RAX] = copy >= 0 ? copy : -errno;
+        return;
+    }
+    // A file vmm opened for a path setting (passed_files.hpp).
+    if (long result = 0; open_passed_file(path, flags, result)) {
+        regs[REG_RAX] = result;
+        return;
+    }
     // Reads the C library and the SDK make on their own, each with a fallback:
     // the SDK's reopening of a pipe, glibc's CPU count for a new thread's
     // malloc arena (get_nprocs).
@@ -81,6 +99,7 @@ void allow(scmp_filter_ctx filter, int syscall)
 void enter_sandbox(int channel)
 {
     g_channel = channel;
+    g_own_maps = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw std::runtime_error("prctl(PR_SET_NO_NEW_PRIVS): " + std::string(std::strerror(errno)));
     const rlimit no_core{0, 0};
@@ -116,7 +135,11 @@ void enter_sandbox(int channel)
                             SCMP_SYS(epoll_pwait), SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime),
                             SCMP_SYS(timerfd_gettime), SCMP_SYS(eventfd2), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
                             SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(getsockopt), SCMP_SYS(memfd_create),
-                            SCMP_SYS(ftruncate), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit)})
+                            SCMP_SYS(ftruncate), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
+                            // A pipe reaches nothing outside the process. The sanitizer runtimes
+                            // probe whether memory is readable by writing it into one
+                            // (IsAccessibleMemoryRange, UBSan's vptr check).
+                            SCMP_SYS(pipe), SCMP_SYS(pipe2)})
             allow(filter, syscall);
         // Threads only (no new processes); clone3's flags are out of reach of
         // a filter, so it fails with ENOSYS and glibc falls back to clone.

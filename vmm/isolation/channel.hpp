@@ -35,6 +35,13 @@ struct alignas(64) AccessSlot {
     uint8_t data[8];             // little-endian; a write's value, a read's result
     int32_t status;              // the plugin's vmm_status (child writes)
     uint32_t messages_sent;      // channel messages the child sent before answering
+    // Set by a side about to FUTEX_WAIT on `state` (and cleared after): the
+    // other side makes the FUTEX_WAKE system call only then, so an access
+    // answered while both spin costs no system call. Sequentially
+    // consistent on both sides (store state / load flag vs store flag /
+    // load state), so that a wake-up cannot be lost.
+    std::atomic<uint32_t> child_waiting;
+    std::atomic<uint32_t> vmm_waiting;
 };
 static_assert(sizeof(AccessSlot) == 64);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);

@@ -1,5 +1,6 @@
 #include "isolation/isolated_device.hpp"
 
+#include "isolation/child_environment.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/host_context.hpp"
 #include "plugin/host_services.hpp"
@@ -21,8 +22,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-extern char **environ;
 
 namespace vmm {
 
@@ -102,7 +101,24 @@ IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOpti
     for (uint32_t i = 0; i < info.setting_count; ++i) {
         const vmm_setting &s = info.settings[i];
         m.str(s.key).u32(s.type).i64(s.int_value).f64(s.float_value);
-        m.str(s.type == VMM_VALUE_STRING ? std::string(s.string_value, s.string_length) : std::string());
+        const std::string text = s.type == VMM_VALUE_STRING ? std::string(s.string_value, s.string_length) : std::string();
+        m.str(text);
+        if (s.type == VMM_VALUE_STRING)
+            string_settings_.emplace_back(s.key, text);
+        // A path setting (ABI 1.5): opened here, the descriptor passed.
+        const auto path = options_.path_keys.find(s.key);
+        const uint32_t kind = s.type == VMM_VALUE_STRING && path != options_.path_keys.end() ? path->second : 0;
+        int error = 0;
+        if (kind != 0) {
+            const int flags = kind == VMM_KEY_PATH_WRITE ? O_WRONLY | O_CREAT : O_RDONLY;
+            // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of blocking vmm.
+            const int fd = ::open(text.c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0644);
+            if (fd >= 0)
+                passed_fds_.push_back(fd);
+            else
+                error = errno;
+        }
+        m.u32(kind).u32(static_cast<uint32_t>(error));
     }
     m.u32(info.region_count);
     for (uint32_t i = 0; i < info.region_count; ++i) {
@@ -115,17 +131,25 @@ IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOpti
     for (const auto &r : regions)
         m.u64(r->guest_address).u64(r->size).u32(r->read_only ? 1 : 0);
 
-    auto child = spawn();
-    {
-        const std::lock_guard lock(child_mutex_);
-        child_ = child;
+    try {
+        auto child = spawn();
+        {
+            const std::lock_guard lock(child_mutex_);
+            child_ = child;
+        }
+        initialize(*child); // throws
+    } catch (...) {
+        shut_down(); // no destructor runs for a constructor that throws
+        throw;
     }
-    initialize(*child); // throws
+    const auto child = current();
     log(VMM_LOG_INFO, fmt::format("isolated: plugin '{}' runs in process {} ({})", plugin_name_, child->pid,
                                   options_.sandbox ? "sandboxed" : "not sandboxed"));
 }
 
-IsolatedDevice::~IsolatedDevice()
+IsolatedDevice::~IsolatedDevice() { shut_down(); }
+
+void IsolatedDevice::shut_down()
 {
     destroying_ = true;
     if (auto child = current(); child && child->alive)
@@ -146,6 +170,8 @@ IsolatedDevice::~IsolatedDevice()
         else if (child->reader.joinable())
             child->reader.detach();
     }
+    for (int fd : passed_fds_)
+        ::close(fd);
 }
 
 std::shared_ptr<IsolatedDevice::Child> IsolatedDevice::current() const
@@ -202,7 +228,12 @@ std::shared_ptr<IsolatedDevice::Child> IsolatedDevice::spawn()
     const std::string helper = options_.helper.string();
     char *argv[] = {const_cast<char *>(helper.c_str()), const_cast<char *>("--serve"), nullptr};
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, &attributes, argv, environ);
+    std::vector<std::string> environment = child_environment();
+    std::vector<char *> envp;
+    for (std::string &entry : environment)
+        envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, &attributes, argv, envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     ::close(child_channel);
@@ -222,6 +253,7 @@ std::shared_ptr<IsolatedDevice::Child> IsolatedDevice::spawn()
     std::vector<int> fds = {slots_fd};
     for (const auto &r : host_->services->memory().regions())
         fds.push_back(r->fd);
+    fds.insert(fds.end(), passed_fds_.begin(), passed_fds_.end());
     {
         const std::lock_guard lock(reply_mutex_);
         reply_.reset(); // the init's reply is the next one
@@ -238,10 +270,30 @@ void IsolatedDevice::initialize(Child &child)
 {
     auto reply = call(Writer(0), {}, std::chrono::seconds(10)); // the init message is already on its way
     if (!reply) {
-        std::string how;
+        {
+            std::unique_lock lock(reply_mutex_);
+            reply_ready_.wait_for(lock, std::chrono::seconds(1), [&] { return child.handled.load(); });
+        }
+        std::string how, violation;
         {
             const std::lock_guard lock(child.why_mutex);
             how = child.cause;
+            violation = child.violation;
+        }
+        // A plugin opening a file named by one of its settings that it does
+        // not declare a path (older than ABI 1.5): say which, and what to do.
+        const auto quote = violation.find('"'), end = violation.rfind('"');
+        if (quote != std::string::npos && end > quote) {
+            const std::string path = violation.substr(quote + 1, end - quote - 1);
+            for (const auto &[key, value] : string_settings_) {
+                if (value == path && !options_.path_keys.contains(key))
+                    throw InputError(fmt::format(
+                        "device '{}': isolate = true, but plugin '{}' opens the file of its setting '{}' ('{}') "
+                        "itself, which its sandbox forbids; the plugin does not declare that setting a path "
+                        "(VMM_KEY_PATH_WRITE or VMM_KEY_PATH_READ, ABI 1.5) for vmm to open: run it in-process or "
+                        "rebuild it against SDK 1.5",
+                        name_, plugin_name_, key, value));
+            }
         }
         throw InputError(fmt::format("{}: its process ended during create{}{}", who(), how.empty() ? "" : ": ", how));
     }
@@ -313,8 +365,9 @@ vmm_status IsolatedDevice::access(uint32_t op, uint32_t region, uint64_t offset,
     std::memset(slot->data, 0, sizeof slot->data);
     if (op == op_write)
         std::memcpy(slot->data, data, size);
-    slot->state.store(slot_request, std::memory_order_release);
-    futex(&slot->state, FUTEX_WAKE, 1);
+    slot->state.store(slot_request);
+    if (slot->child_waiting.load() != 0) // else it is spinning and sees the request without a system call
+        futex(&slot->state, FUTEX_WAKE, 1);
 
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.access_timeout_ms);
     uint32_t state = slot->state.load(std::memory_order_acquire);
@@ -336,7 +389,10 @@ vmm_status IsolatedDevice::access(uint32_t op, uint32_t region, uint64_t offset,
             break;
         }
         const timespec slice{0, 10'000'000};
-        futex(&slot->state, FUTEX_WAIT, slot_request, &slice);
+        slot->vmm_waiting.store(1);
+        if (slot->state.load() == slot_request)
+            futex(&slot->state, FUTEX_WAIT, slot_request, &slice);
+        slot->vmm_waiting.store(0);
         state = slot->state.load(std::memory_order_acquire);
     }
     if (state != slot_response) {

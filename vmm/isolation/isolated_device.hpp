@@ -52,6 +52,7 @@ public:
 
 private:
     struct Child;
+    void shut_down(); // destroy in the child (bounded), then kill and reap it
     std::shared_ptr<Child> spawn();
     void initialize(Child &child);
     vmm_status access(uint32_t op, uint32_t region, uint64_t offset, uint8_t *data, uint32_t size);
@@ -75,6 +76,10 @@ private:
     std::string plugin_name_;
     isolation::Writer init_message_{isolation::msg_init};
     uint32_t slot_count_ = 1;
+    // Files vmm opened for the plugin's path settings, passed to every child
+    // (a restarted one too); closed when the device is destroyed.
+    std::vector<int> passed_fds_;
+    std::vector<std::pair<std::string, std::string>> string_settings_; // key, value
 
     mutable std::mutex child_mutex_;
     std::shared_ptr<Child> child_;
@@ -84,7 +89,7 @@ private:
     std::atomic<bool> detached_{false};
     std::atomic<uint32_t> restarts_{0};
     std::deque<std::chrono::steady_clock::time_point> restart_times_;
-    bool realized_ = false;
+    std::atomic<bool> realized_{false};
     std::optional<std::vector<uint8_t>> last_state_;
     std::vector<uint8_t> saved_blob_; // between save_state's two calls
 

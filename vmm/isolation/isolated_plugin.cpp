@@ -1,7 +1,9 @@
 #include "isolation/isolated_plugin.hpp"
 
 #include "isolation/isolated_device.hpp"
+#include "plugin/device_instance.hpp"
 #include "plugin/host_context.hpp"
+#include "support/errors.hpp"
 
 #include <fmt/format.h>
 
@@ -77,6 +79,27 @@ std::shared_ptr<PluginLibrary> isolated_plugin(std::shared_ptr<PluginLibrary> pl
     proxy.quiesce = proxy_quiesce;
     proxy.resume = proxy_resume;
     return PluginLibrary::with_functions(std::move(plugin), proxy);
+}
+
+std::shared_ptr<PluginLibrary> isolate_device(const std::string &device, std::shared_ptr<PluginLibrary> plugin,
+                                              OnCrash on_crash, DeviceWiring &wiring)
+{
+    if (const auto why = why_not_isolatable(*plugin))
+        throw InputError(fmt::format("device '{}': isolate = true, but {}", device, *why));
+    auto options = std::make_shared<IsolationOptions>();
+    try {
+        options->helper = find_device_host();
+    } catch (const InputError &e) {
+        throw InputError(fmt::format("device '{}': isolate = true, but {}", device, e.what()));
+    }
+    options->plugin_file = plugin->file();
+    options->on_crash = on_crash;
+    for (const ConfigKeyInfo &key : plugin->config_keys()) {
+        if (key.path_flags != 0)
+            options->path_keys[key.name] = key.path_flags;
+    }
+    wiring.isolation = std::move(options);
+    return isolated_plugin(std::move(plugin));
 }
 
 } // namespace vmm

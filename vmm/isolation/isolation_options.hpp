@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 namespace vmm {
@@ -23,6 +24,9 @@ struct IsolationOptions {
     uint32_t max_restarts = 3;
     uint32_t restart_window_s = 60;
     bool sandbox = true;
+    // The plugin's string settings that name files (VMM_KEY_PATH_WRITE or
+    // VMM_KEY_PATH_READ, ABI 1.5): vmm opens them and passes the descriptors.
+    std::map<std::string, uint32_t> path_keys;
 };
 
 // vmm-device-host: $VMM_DEVICE_HOST if set, else next to the installed

@@ -190,6 +190,17 @@ void PluginLibrary::read_descriptor()
         info.description =
             checked_string(key.description, fmt::format("the description of config key '{}'", info.name), false);
         info.required = key.required != 0;
+        // The field was "reserved, zero" before 1.5: any other bit is garbage.
+        info.path_flags = key.reserved;
+        if (const uint32_t unknown = info.path_flags & ~(VMM_KEY_PATH_WRITE | VMM_KEY_PATH_READ))
+            throw std::invalid_argument(fmt::format("config key '{}' has unknown flag bits {:#x} (this vmm knows "
+                                                    "VMM_KEY_PATH_WRITE and VMM_KEY_PATH_READ)",
+                                                    info.name, unknown));
+        if (info.path_flags != 0 && (info.type != VMM_VALUE_STRING ||
+                                     info.path_flags == (VMM_KEY_PATH_WRITE | VMM_KEY_PATH_READ)))
+            throw std::invalid_argument(fmt::format("config key '{}' is a path (VMM_KEY_PATH_*) but not a string, or "
+                                                    "both to write and to read",
+                                                    info.name));
         if (info.name.empty())
             throw std::invalid_argument(fmt::format("config key {} has an empty name", i));
         if (std::string(value_type_name(info.type)) == "unknown")

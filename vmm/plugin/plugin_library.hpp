@@ -26,6 +26,7 @@ struct ConfigKeyInfo {
     uint32_t type = 0; // VMM_VALUE_*
     std::string description;
     bool required = false;
+    uint32_t path_flags = 0; // ABI 1.5: VMM_KEY_PATH_WRITE / VMM_KEY_PATH_READ (a string naming a file)
 };
 
 struct RegionDecl {

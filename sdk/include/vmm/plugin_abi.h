@@ -121,6 +121,16 @@ typedef int32_t vmm_status;
 #define VMM_VALUE_FLOAT 3u
 #define VMM_VALUE_STRING 4u
 
+/* vmm_config_key.reserved (ABI 1.5, isolated plugins): a VMM_VALUE_STRING
+ * setting that names a file the plugin opens. The plugin still opens it by
+ * that path (open/fopen); in-process nothing changes. For an isolated device
+ * (`isolate = true`, docs/isolation.md) the host opens the file and hands its
+ * descriptor to the plugin's process, whose sandbox forbids opening files:
+ * the plugin's open() of exactly that path returns a copy of it. Older
+ * plugins leave the field zero. No struct changes layout. */
+#define VMM_KEY_PATH_WRITE 0x1u /* a file it writes: created if missing (0644) */
+#define VMM_KEY_PATH_READ 0x2u  /* a file it reads */
+
 /* vmm_plugin_descriptor.flags */
 #define VMM_PLUGIN_THREAD_SAFE 0x1u /* callbacks may run concurrently on one instance */
 /* ABI 1.2: keep every vCPU's registers as of its last exit, so that
@@ -168,7 +178,7 @@ typedef struct vmm_config_key {
     const char *name;
     const char *description; /* one line, shown by `vmm plugins` */
     uint32_t required;       /* non-zero: the machine file must set it */
-    uint32_t reserved;       /* zero */
+    uint32_t reserved;       /* zero; ABI 1.5: VMM_KEY_PATH_* for a string */
 } vmm_config_key;
 
 /* An address range the device occupies when the machine file gives none. */

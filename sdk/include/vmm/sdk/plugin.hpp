@@ -65,6 +65,15 @@ constexpr vmm_config_key string_key(const char *name, const char *description, b
 {
     return config_key(VMM_VALUE_STRING, name, description, required);
 }
+// ABI 1.5: a string setting naming a file the plugin opens (VMM_KEY_PATH_WRITE
+// or VMM_KEY_PATH_READ), so that an isolated instance gets it opened by the host.
+constexpr vmm_config_key path_key(const char *name, const char *description, uint32_t path_flags,
+                                  bool required = false) noexcept
+{
+    vmm_config_key key = config_key(VMM_VALUE_STRING, name, description, required);
+    key.reserved = path_flags;
+    return key;
+}
 constexpr vmm_region_decl pio_region(uint64_t base, uint64_t size) noexcept
 {
     return vmm_region_decl{sizeof(vmm_region_decl), VMM_SPACE_PIO, base, size};

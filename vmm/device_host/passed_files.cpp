@@ -1,0 +1,53 @@
+#include "device_host/passed_files.hpp"
+
+#include <vmm/plugin_abi.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vmm::device_host {
+namespace {
+
+std::vector<PassedFile> g_files;
+
+} // namespace
+
+void set_passed_files(std::vector<PassedFile> files) { g_files = std::move(files); }
+
+bool open_passed_file(const char *path, int flags, long &result)
+{
+    if (path == nullptr)
+        return false;
+    for (const PassedFile &file : g_files) {
+        if (std::strcmp(file.path.c_str(), path) != 0)
+            continue;
+        if (file.fd < 0) {
+            result = -file.error;
+            return true;
+        }
+        const int mode = flags & O_ACCMODE;
+        if ((file.kind == VMM_KEY_PATH_WRITE && mode == O_RDONLY) ||
+            (file.kind == VMM_KEY_PATH_READ && mode != O_RDONLY)) {
+            result = -EACCES; // declared for the other direction
+            return true;
+        }
+        const int copy = ::fcntl(file.fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+        if (copy < 0) {
+            result = -errno;
+            return true;
+        }
+        // The status flags belong to the open file, shared by every copy:
+        // the last open's say, as for the plugin's only user of it.
+        ::fcntl(copy, F_SETFL, flags & (O_APPEND | O_NONBLOCK));
+        if ((flags & O_TRUNC) && mode != O_RDONLY)
+            (void)::ftruncate(copy, 0); // fails harmlessly on a character device
+        result = copy;
+        return true;
+    }
+    return false;
+}
+
+} // namespace vmm::device_host
