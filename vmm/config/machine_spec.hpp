@@ -2,7 +2,7 @@
 // plain types, with the location of everything a later error may point at.
 #pragma once
 
-#include "isolation/isolation_options.hpp"
+#include "config/isolation_options.hpp"
 
 #include "bus/address_space.hpp"
 #include "kvm/cpuid_spec.hpp"

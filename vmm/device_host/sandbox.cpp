@@ -153,7 +153,7 @@ void enter_sandbox(int channel)
         for (unsigned long request : {TCGETS, TIOCGWINSZ, FIONREAD})
             seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, request));
         for (int option : {PR_SET_NAME, PR_SET_TIMERSLACK})
-            seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, option));
+            seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(option)));
         // Opening files: reported by name, then killed (see on_sigsys).
         seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(open), 0);
         seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(openat), 0);

@@ -11,7 +11,7 @@
 // (a new child, from the last state blob it had, counted and rate-limited).
 #pragma once
 
-#include "isolation/isolation_options.hpp"
+#include "config/isolation_options.hpp"
 #include "isolation/wire.hpp"
 
 #include <vmm/plugin_abi.h>

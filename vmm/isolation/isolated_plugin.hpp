@@ -3,7 +3,7 @@
 // to its process (IsolatedDevice).
 #pragma once
 
-#include "isolation/isolation_options.hpp"
+#include "config/isolation_options.hpp"
 #include "plugin/plugin_library.hpp"
 
 #include <memory>

@@ -1,4 +1,4 @@
-#include "isolation/isolation_options.hpp"
+#include "config/isolation_options.hpp"
 
 #include "support/errors.hpp"
 #include "support/paths.hpp"
@@ -30,17 +30,14 @@ std::filesystem::path find_device_host()
         throw InputError(std::string("the isolated-device helper $VMM_DEVICE_HOST = ") + given +
                          " is not an executable file");
     }
-    const std::vector<fs::path> candidates = {
-        paths::executable_dir() / paths::build_paths::kInstalledPluginDirFromBin / kName,
-        fs::path(paths::build_paths::kBuildPluginDir) / kName,
-    };
-    for (const fs::path &candidate : candidates) {
-        std::error_code error;
-        if (fs::is_regular_file(candidate, error) && ::access(candidate.c_str(), X_OK) == 0)
-            return candidate;
-    }
+    // Next to the plugins, relative to the binary: the build tree has the
+    // installed layout.
+    const fs::path candidate = paths::executable_dir() / paths::build_paths::kInstalledPluginDirFromBin / kName;
+    std::error_code error;
+    if (fs::is_regular_file(candidate, error) && ::access(candidate.c_str(), X_OK) == 0)
+        return candidate;
     throw InputError(std::string("the isolated-device helper ") + kName + " was not found (looked at " +
-                     candidates[0].string() + " and " + candidates[1].string() + ")");
+                     candidate.lexically_normal().string() + ")");
 }
 
 } // namespace vmm
