@@ -198,7 +198,7 @@ TEST_CASE("an isolated serial-file writes the file of its path setting, which vm
     {
         // An old file: truncated, as the plugin's own open (O_TRUNC) says.
         std::ofstream(out) << "old contents that must go\n";
-        const ProcessResult r = run_vmm({"--config", machine("write", "path = \"" + out.string() + "\"")});
+        const ProcessResult r = run_vmm({"--config", machine("write", "path = \"" + out.string() + "\""), "-v"});
         show(r);
         CHECK(r.exit_status == 0);
         CHECK_THAT(r.err, Catch::Contains("isolated: plugin 'serial-file' runs in process") &&

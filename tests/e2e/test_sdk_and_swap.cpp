@@ -356,7 +356,7 @@ TEST_CASE("serial swap across the process boundary: in-process, isolated, back, 
     const std::string machine = dir.write("m.toml", counter_machine(count, "plugin = \"serial\"\n"));
     const std::string socket = (dir.path / "control.sock").string();
 
-    BackgroundVmm background({"--config", machine, "--control", socket});
+    BackgroundVmm background({"--config", machine, "--control", socket, "-v"});
     json into, back, isolated_status;
     {
         ControlClient control(socket);
