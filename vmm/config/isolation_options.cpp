@@ -32,7 +32,7 @@ std::filesystem::path find_device_host()
     }
     // Next to the plugins, relative to the binary: the build tree has the
     // installed layout.
-    const fs::path candidate = paths::executable_dir() / paths::build_paths::kInstalledPluginDirFromBin / kName;
+    fs::path candidate = paths::executable_dir() / paths::build_paths::kInstalledPluginDirFromBin / kName;
     std::error_code error;
     if (fs::is_regular_file(candidate, error) && ::access(candidate.c_str(), X_OK) == 0)
         return candidate;

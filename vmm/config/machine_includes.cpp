@@ -55,7 +55,9 @@ bool is_array_of_tables(const toml::node &node)
 // Moving, not copying: TOML++ keeps a node's source position only on move.
 void merge_into(toml::table &base, toml::table &&overlay)
 {
-    for (auto &&[key, value] : overlay) {
+    for (auto &&entry : overlay) {
+        const toml::key &key = entry.first; // not a structured binding: lambdas capture it
+        toml::node &value = entry.second;
         toml::node *existing = base.get(key.str());
         if (existing != nullptr && existing->is_table() && value.is_table()) {
             merge_into(*existing->as_table(), std::move(*value.as_table()));
@@ -67,7 +69,7 @@ void merge_into(toml::table &base, toml::table &&overlay)
                 into.push_back(std::move(*element.as_table()));
             continue;
         }
-        value.visit([&](auto &&concrete) { base.insert_or_assign(key, std::move(concrete)); });
+        value.visit([&](auto &concrete) { base.insert_or_assign(key, std::move(concrete)); });
     }
 }
 

@@ -38,10 +38,11 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     DeviceWiring wiring = old.wiring();
     // Across the process boundary (docs/isolation.md): the state travels as
     // it does between two in-process plugins, through save and load.
-    const bool was_isolated = wiring.isolation != nullptr;
+    const IsolationOptions *was = wiring.isolation.get();
+    const bool was_isolated = was != nullptr;
+    const OnCrash on_crash = was_isolated ? was->on_crash : planned.spec->on_crash;
+    wiring.isolation.reset(); // `was` dangles from here on
     const bool isolated = isolate.value_or(was_isolated);
-    const OnCrash on_crash = was_isolated ? wiring.isolation->on_crash : planned.spec->on_crash;
-    wiring.isolation.reset();
     std::shared_ptr<PluginLibrary> instance_plugin = plugin;
     if (isolated)
         instance_plugin = isolate_device(device, plugin, on_crash, wiring);

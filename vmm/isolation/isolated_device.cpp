@@ -230,6 +230,7 @@ std::shared_ptr<IsolatedDevice::Child> IsolatedDevice::spawn()
     pid_t pid = -1;
     std::vector<std::string> environment = child_environment();
     std::vector<char *> envp;
+    envp.reserve(environment.size() + 1);
     for (std::string &entry : environment)
         envp.push_back(entry.data());
     envp.push_back(nullptr);
@@ -530,7 +531,9 @@ void IsolatedDevice::log(uint32_t level, const std::string &text) { api_->log(ho
 
 // ---- the reader thread ----------------------------------------------------
 
-void IsolatedDevice::serve(std::shared_ptr<Child> child)
+// By value: the reader thread owns a reference, so the child's descriptors
+// outlive every other owner while it reads.
+void IsolatedDevice::serve(std::shared_ptr<Child> child) // NOLINT(performance-unnecessary-value-param)
 {
     for (;;) {
         pollfd fds[4] = {{child->channel, POLLIN, 0}, {child->rpc, POLLIN, 0}, {child->pidfd, POLLIN, 0},
