@@ -125,3 +125,18 @@ TEST_CASE("pc: the test device's lines follow the plan's rules: one of them on C
     CHECK(r.exit_status == 2);
     CHECK_THAT(r.err, Catch::Contains("testdev") && Catch::Contains("com1"));
 }
+
+TEST_CASE("pc: the pc profile's port 0x80, port 0x92 and keyboard-controller reset, checked by a real-mode guest",
+          "[e2e][pc][pc-misc]")
+{
+    // The guest checks ports 0x80, 0x92 and 0x64 and resets the machine;
+    // a failed check would end it with 11, a reset that did nothing with 13.
+    for (const char *machine : {"pc-reset-92", "pc-reset-64"}) {
+        INFO(machine);
+        const ProcessResult r = run_machine(machine, {"-v"});
+        CHECK(r.exit_status == 4); // pc-misc's reset status
+        CHECK_THAT(r.err, Catch::Contains("[pc-misc] info: the guest reset the machine ("));
+    }
+    CHECK_THAT(run_machine("pc-reset-92", {"-v"}).err, Catch::Contains("port 0x92 fast reset"));
+    CHECK_THAT(run_machine("pc-reset-64", {"-v"}).err, Catch::Contains("keyboard controller command 0xfe"));
+}
