@@ -9,7 +9,7 @@
 // Missing: the keyboard controller itself (no keyboard, no data port 0x60,
 //          no other command), a real A20 gate (KVM's is always open).
 // Documentation: README.md beside this file; QEMU's hw/i386/port92.c,
-// hw/input/pckbd.c, hw/misc/debugexit-like ioport80 in hw/i386/pc.c.
+// hw/input/pckbd.c and ioport80_read/write in hw/i386/pc.c.
 #include <vmm/sdk.hpp>
 
 #include <array>
