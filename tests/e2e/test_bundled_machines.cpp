@@ -58,6 +58,10 @@ const std::map<std::string, Expected> kRun = {
     // debug-exit has QEMU's encoding, so a guest's 0 ("passed") exits with 1.
     {"pc-pit-real.toml", {{"woken by the PIT 10 times"}, {}, 1}},
     {"pc-rtc.toml", {{"rtc: all checks passed"}, {}, 1}},
+    {"pc-testdev.toml", {{"pc-testdev: all checks passed"}, {}, 1}},
+    // pc-misc: the guest resets the machine, which ends the VM with status 4.
+    {"pc-reset-92.toml", {{}, {}, 4}},
+    {"pc-reset-64.toml", {{}, {}, 4}},
     // ACPI (plugins/acpi-pm, docs/acpi.md; test_acpi.cpp checks more).
     {"pc-acpi.toml", {{"lapics=2 ", " ok\n"}, {}, 0}},
     {"pc-acpi-pmtimer.toml", {{"pmtimer: ticks="}, {}, 0}},
