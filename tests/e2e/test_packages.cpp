@@ -189,10 +189,12 @@ TEST_CASE("the bash completion parses and completes options, subcommands, machin
         return r.out;
     };
     CHECK_THAT(complete("--log"), Catch::Contains("--log-level\n"));
-    CHECK_THAT(complete("--log-level w"), Catch::Equals("warn\n"));
+    CHECK_THAT(complete("--log-level w"), Catch::Equals("warn\nwarning\n"));
     CHECK_THAT(complete("pl"), Catch::Equals("plugins\n"));
     CHECK_THAT(complete("--config machines/simv"),
                Catch::Contains("machines/simvirtio.toml\n") && Catch::Contains("machines/simvirtio-poll.toml\n"));
     CHECK_THAT(complete("plugins serial"), Catch::Contains("serial\n") && Catch::Contains("serial-file\n"));
     CHECK_THAT(complete("plugins --j"), Catch::Equals("--json\n"));
+    CHECK_THAT(complete("--gdb"), Catch::Contains("--gdb\n") && Catch::Contains("--gdb-wait\n"));
+    CHECK_THAT(complete("ctl /tmp/vmm.sock s"), Catch::Equals("status\nstop\nswap\n"));
 }
