@@ -1,6 +1,7 @@
 #include "config/machine_includes.hpp"
 
 #include "config/toml_guard.hpp"
+#include "config/toml_reader.hpp"
 #include "support/errors.hpp"
 #include "support/paths.hpp"
 
@@ -32,17 +33,6 @@ fs::path identity_of(const fs::path &path)
     std::error_code ec;
     fs::path canonical = fs::weakly_canonical(path, ec);
     return ec ? path.lexically_normal() : canonical;
-}
-
-SourceLocation location_of_node(const toml::node &node)
-{
-    const toml::source_region &source = node.source();
-    SourceLocation where;
-    if (source.path)
-        where.file = *source.path;
-    where.line = source.begin.line;
-    where.column = source.begin.column;
-    return where;
 }
 
 bool is_array_of_tables(const toml::node &node)
@@ -128,13 +118,13 @@ private:
         std::vector<std::pair<std::string, SourceLocation>> names;
         const toml::array *array = include.as_array();
         if (array == nullptr)
-            throw InputError(location_of_node(include),
+            throw InputError(location_of(include),
                              "'include' must be an array of file names, e.g. include = [\"platforms/pc.toml\"]");
         for (const toml::node &element : *array) {
             const auto *name = element.as_string();
             if (name == nullptr || name->get().empty())
-                throw InputError(location_of_node(element), "'include': each entry must be a non-empty file name");
-            names.emplace_back(name->get(), location_of_node(element));
+                throw InputError(location_of(element), "'include': each entry must be a non-empty file name");
+            names.emplace_back(name->get(), location_of(element));
         }
         return names;
     }
