@@ -56,6 +56,33 @@ std::vector<uint8_t> read_guest()
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// Runs the vCPU until its HLT, counting port exits, and returns the seconds
+// it took; exits with a message (`what` first) on any other exit, or when
+// the count is not `writes`. Shared by the CPL 0 and CPL 3 raw loops.
+double time_port_exits(int vcpu, const kvm_run &run, uint64_t writes, const char *what)
+{
+    uint64_t exits = 0;
+    const auto start = Clock::now();
+    for (;;) {
+        if (::ioctl(vcpu, KVM_RUN, 0) < 0)
+            die("KVM_RUN");
+        if (run.exit_reason == KVM_EXIT_IO) {
+            ++exits;
+            continue;
+        }
+        if (run.exit_reason == KVM_EXIT_HLT)
+            break;
+        std::fprintf(stderr, "%s: unexpected exit %u\n", what, run.exit_reason);
+        std::exit(1);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (exits != writes) {
+        std::fprintf(stderr, "%s: %lu exits for %lu writes\n", what, (unsigned long)exits, (unsigned long)writes);
+        std::exit(1);
+    }
+    return seconds;
+}
+
 // Seconds for one raw run of `writes` exits: a minimal KVM host, as in the
 // kvm-hello-world seed, with only an exit-reason check in its loop.
 double raw_run(const std::vector<uint8_t> &code, uint64_t writes)
@@ -88,25 +115,7 @@ double raw_run(const std::vector<uint8_t> &code, uint64_t writes)
     regs.rflags = 2;
     ::ioctl(vcpu, KVM_SET_REGS, &regs);
 
-    uint64_t exits = 0;
-    const auto start = Clock::now();
-    for (;;) {
-        if (::ioctl(vcpu, KVM_RUN, 0) < 0)
-            die("KVM_RUN");
-        if (run->exit_reason == KVM_EXIT_IO) {
-            ++exits;
-            continue;
-        }
-        if (run->exit_reason == KVM_EXIT_HLT)
-            break;
-        std::fprintf(stderr, "raw loop: unexpected exit %u\n", run->exit_reason);
-        std::exit(1);
-    }
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    if (exits != writes) {
-        std::fprintf(stderr, "raw loop: %lu exits for %lu writes\n", (unsigned long)exits, (unsigned long)writes);
-        std::exit(1);
-    }
+    const double seconds = time_port_exits(vcpu, *run, writes, "raw loop");
     ::munmap(run, run_size);
     ::munmap(mem, mem_size);
     ::close(vcpu);
@@ -190,25 +199,7 @@ double raw_user_run(uint64_t writes)
     regs.rflags = 2;
     ::ioctl(vcpu, KVM_SET_REGS, &regs);
 
-    uint64_t exits = 0;
-    const auto start = Clock::now();
-    for (;;) {
-        if (::ioctl(vcpu, KVM_RUN, 0) < 0)
-            die("KVM_RUN");
-        if (run->exit_reason == KVM_EXIT_IO) {
-            ++exits;
-            continue;
-        }
-        if (run->exit_reason == KVM_EXIT_HLT)
-            break;
-        std::fprintf(stderr, "raw CPL 3 loop: unexpected exit %u\n", run->exit_reason);
-        std::exit(1);
-    }
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    if (exits != writes) {
-        std::fprintf(stderr, "raw CPL 3 loop: %lu exits for %lu writes\n", (unsigned long)exits, (unsigned long)writes);
-        std::exit(1);
-    }
+    const double seconds = time_port_exits(vcpu, *run, writes, "raw CPL 3 loop");
     ::munmap(run, run_size);
     ::munmap(mem, kUserRam);
     ::close(vcpu);
