@@ -91,12 +91,6 @@ static void put_hex(uint64_t value)
     put(digits);
 }
 
-static void wait_uip(int level)
-{
-    while (((cmos_read(RTC_A) & A_UIP) != 0) != level)
-        ;
-}
-
 static int check(int ok, const char *what)
 {
     put(ok ? "ok: " : "FAILED: ");
