@@ -148,7 +148,7 @@ TEST_CASE("a C plugin whose create fails is explained by what it logged", "[devi
 TEST_CASE("instances of plugins built for earlier minor versions work in this host", "[device][abi]")
 {
   for (const char *file : {"vmm-old-minor-1.0.so", "vmm-old-minor-1.1.so", "vmm-old-minor-1.2.so", "vmm-old-minor-1.3.so",
-                           "vmm-old-minor-1.4.so"}) {
+                           "vmm-old-minor-1.4.so", "vmm-old-minor-1.5.so"}) {
     INFO(file);
     FakeHost host;
     auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / file);
