@@ -28,6 +28,22 @@ std::string describe_irq(const IrqDecl &irq)
                        (irq.flags & VMM_IRQ_SHARED) != 0 ? ", shared" : "");
 }
 
+// ABI 1.6: "default 4096, range 2..65535", "default \"exit\", one of ...";
+// a string's default quoted, so that an empty one shows as "".
+std::string describe_limits(const ConfigKeyInfo &key)
+{
+    std::string text;
+    const auto add = [&text](const std::string &part) { text += (text.empty() ? "" : ", ") + part; };
+    if (key.default_text)
+        add("default " + (key.type == VMM_VALUE_STRING ? "\"" + escaped(*key.default_text) + "\""
+                                                       : escaped(*key.default_text)));
+    if (key.has_range)
+        add("range " + range_text(key));
+    if (!key.choices.empty())
+        add("one of " + choices_text(key));
+    return text;
+}
+
 // The plugin's strings are its own: escaped, so that an ESC sequence or a
 // line break in them cannot drive the terminal or forge lines.
 void print_text(const PluginLibrary &p)
@@ -60,22 +76,6 @@ void print_text(const PluginLibrary &p)
                                      escaped(key.description));
         }
     }
-}
-
-// ABI 1.6: "default 4096, range 2..65535", "default \"exit\", one of ...";
-// a string's default quoted, so that an empty one shows as "".
-std::string describe_limits(const ConfigKeyInfo &key)
-{
-    std::string text;
-    const auto add = [&text](const std::string &part) { text += (text.empty() ? "" : ", ") + part; };
-    if (key.default_text)
-        add("default " + (key.type == VMM_VALUE_STRING ? "\"" + escaped(*key.default_text) + "\""
-                                                       : escaped(*key.default_text)));
-    if (key.has_range)
-        add("range " + range_text(key));
-    if (!key.choices.empty())
-        add("one of " + choices_text(key));
-    return text;
 }
 
 bool saves_state(const PluginLibrary &p)
