@@ -17,13 +17,14 @@
 namespace {
 
 constexpr vmm_config_key kTimerBitsKey = vmm::sdk::with_range(
-    vmm::sdk::with_default(vmm::sdk::int_key("timer_bits", "PM timer width, 24 or 32; the FADT's TMR_VAL_EXT follows it"),
+    vmm::sdk::with_default(vmm::sdk::int_key("timer_bits",
+                                             "PM timer width, 24 or 32; the FADT's TMR_VAL_EXT follows it"),
                            "24"),
     24, 32);
 constexpr vmm_config_key kPowerButtonKey = vmm::sdk::with_range(
-    vmm::sdk::with_default(
-        vmm::sdk::int_key("power_button_ms", "press the power button (PWRBTN_STS) this many ms after start; 0: never"),
-        "0"),
+    vmm::sdk::with_default(vmm::sdk::int_key("power_button_ms",
+                                             "press the power button (PWRBTN_STS) this many ms after start; 0: never"),
+                           "0"),
     0, 86'400'000);
 constexpr std::array kKeys = {kTimerBitsKey, kPowerButtonKey};
 constexpr std::array kDefaultRegions = {vmm::sdk::pio_region(0x600, 12)}; // QEMU's PM base

@@ -19,12 +19,13 @@ namespace {
         vmm::sdk::string_key("file" #n "_path", "its bytes: a host file (relative to the machine file)"),   \
         vmm::sdk::string_key("file" #n "_text", "its bytes: this string")
 
-constexpr vmm_config_key kMaxFileSizeKey = vmm::sdk::with_range(
-    vmm::sdk::with_default(vmm::sdk::int_key("max_file_size", "largest file in bytes"), "16777216"), 0,
-    static_cast<int64_t>(fwcfg::kLargestMaxFileSize));
-constexpr std::array kKeys = {kMaxFileSizeKey,
-                              FWCFG_SLOT_KEYS(1), FWCFG_SLOT_KEYS(2), FWCFG_SLOT_KEYS(3), FWCFG_SLOT_KEYS(4),
-                              FWCFG_SLOT_KEYS(5), FWCFG_SLOT_KEYS(6), FWCFG_SLOT_KEYS(7), FWCFG_SLOT_KEYS(8)};
+constexpr vmm_config_key kMaxFileSizeKey =
+    vmm::sdk::with_range(vmm::sdk::with_default(vmm::sdk::int_key("max_file_size", "largest file in bytes"),
+                                                "16777216"),
+                         0, static_cast<int64_t>(fwcfg::kLargestMaxFileSize));
+constexpr std::array kKeys = {kMaxFileSizeKey,    FWCFG_SLOT_KEYS(1), FWCFG_SLOT_KEYS(2),
+                              FWCFG_SLOT_KEYS(3), FWCFG_SLOT_KEYS(4), FWCFG_SLOT_KEYS(5),
+                              FWCFG_SLOT_KEYS(6), FWCFG_SLOT_KEYS(7), FWCFG_SLOT_KEYS(8)};
 static_assert(kKeys.size() == 1 + 3 * fwcfg::kSlots);
 #undef FWCFG_SLOT_KEYS
 

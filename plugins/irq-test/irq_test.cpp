@@ -36,8 +36,8 @@ enum Counter : uint32_t { pulses, raises, lowers, msis, rings, refused, counter_
 constexpr uint32_t kLevelNow = counter_count;
 
 constexpr std::array kKeys = {vmm::sdk::with_default(
-    vmm::sdk::bool_key("doorbell",
-                       "true: RING is an ioeventfd doorbell (rings absorbed in the kernel); false: each ring is an exit"),
+    vmm::sdk::bool_key(
+        "doorbell", "true: RING is an ioeventfd doorbell (rings absorbed in the kernel); false: each ring is an exit"),
     "false")};
 constexpr std::array kRegions = {vmm::sdk::pio_region(0x500, kRegisterBytes)};
 // Line 0 pulses (edge), line 1 is held (level). GSIs 5 and 10 by default.

@@ -22,7 +22,7 @@ constexpr std::array kRegions = {vmm::sdk::pio_region(0x80, 1), vmm::sdk::pio_re
                                  vmm::sdk::pio_region(0x64, 1)};
 constexpr vmm_config_key kResetStatusKey = vmm::sdk::with_range(
     vmm::sdk::with_default(vmm::sdk::int_key("reset-status", "exit status when the guest resets the machine (port 0x92 "
-                                                              "bit 0, or 0xfe to port 0x64)"),
+                                                             "bit 0, or 0xfe to port 0x64)"),
                            "4"),
     0, 255);
 constexpr std::array kKeys = {kResetStatusKey};

@@ -68,8 +68,8 @@ constexpr std::array kKeys = {
         0, kMaxTraceLimit),
     vmm::sdk::with_default(
         vmm::sdk::int_key("top", "rows of the port and MMIO tables in the printed summary (the JSON has all)"), "16"),
-    vmm::sdk::with_default(
-        vmm::sdk::bool_key("summary", "print the summary table through the log when the VM stops"), "true"),
+    vmm::sdk::with_default(vmm::sdk::bool_key("summary", "print the summary table through the log when the VM stops"),
+                           "true"),
 };
 
 class Profiler final : public vmm::sdk::Device {

@@ -53,16 +53,18 @@ constexpr vmm_config_key kNotifyKey = vmm::sdk::with_choices(
                                        "(control blocks in guest RAM, TX/RX doorbell registers absorbed by KVM)"),
         "exit"),
     kNotifyModes);
-constexpr vmm_config_key kMaxQueueLengthKey = vmm::sdk::with_range(
-    vmm::sdk::with_default(vmm::sdk::int_key("max_queue_length", "largest queue length the driver may configure"),
-                           "4096"),
-    2, 65535);
+constexpr vmm_config_key kMaxQueueLengthKey =
+    vmm::sdk::with_range(vmm::sdk::with_default(vmm::sdk::int_key("max_queue_length",
+                                                                  "largest queue length the driver may configure"),
+                                                "4096"),
+                         2, 65535);
 constexpr vmm_config_key kGreetingKey =
     vmm::sdk::with_default(vmm::sdk::string_key("greeting", "bytes the device sends on RX once READY"), "");
-constexpr vmm_config_key kOutputKey = vmm::sdk::with_default(
-    vmm::sdk::string_key("output", "where TX data goes: \"stdout\", \"discard\", \"file:PATH\" or "
-                                   "\"unix:PATH\" (a listening UNIX stream socket)"),
-    "stdout");
+constexpr vmm_config_key kOutputKey =
+    vmm::sdk::with_default(vmm::sdk::string_key("output",
+                                                "where TX data goes: \"stdout\", \"discard\", \"file:PATH\" or "
+                                                "\"unix:PATH\" (a listening UNIX stream socket)"),
+                           "stdout");
 
 constexpr std::array kKeys = {
     vmm::sdk::int_key("device_table", "guest-physical address of the guest's device_table_t (8-byte aligned); "

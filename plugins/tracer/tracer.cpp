@@ -38,10 +38,12 @@ constexpr int64_t kMaxCapacity = int64_t{1} << 24; // 16 Mi exits, 768 MiB of re
 constexpr std::size_t kReasonSlots = 64;
 
 constexpr std::array kKeys = {
-    vmm::sdk::path_key("file", "where to write the trace when the VM stops (created or truncated at start); "
-                               "default: standard output",
+    vmm::sdk::path_key("file",
+                       "where to write the trace when the VM stops (created or truncated at start); "
+                       "default: standard output",
                        VMM_KEY_PATH_WRITE),
-    vmm::sdk::with_range(vmm::sdk::with_default(vmm::sdk::int_key("capacity", "exits kept: the last this many"), "65536"),
+    vmm::sdk::with_range(vmm::sdk::with_default(vmm::sdk::int_key("capacity", "exits kept: the last this many"),
+                                                "65536"),
                          1, kMaxCapacity),
 };
 

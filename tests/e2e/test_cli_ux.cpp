@@ -179,14 +179,19 @@ TEST_CASE("vmm plugins NAME: one plugin's full help, as text and JSON, options b
     CHECK_THAT(r.err, Catch::Contains("plugin 'no-such-plugin' not found"));
 }
 
-TEST_CASE("vmm plugins NAME: each setting's default, range and choices (ABI 1.6), as text and JSON", "[e2e][ux][plugins]")
+TEST_CASE("vmm plugins NAME: each setting's default, range and choices (ABI 1.6), as text and JSON",
+          "[e2e][ux][plugins]")
 {
     ProcessResult r = run_vmm({"plugins", "simvirtio"});
     show(r);
     CHECK(r.exit_status == 0);
     // One line of facts per setting, its description on the next.
-    CHECK(std::regex_search(r.out, std::regex(R"(\n    max_queue_length +integer +optional +default 4096, range 2\.\.65535\n +largest queue length the driver may configure\n)")));
-    CHECK(std::regex_search(r.out, std::regex(R"(\n    notify +string +optional +default "exit", one of "exit", "poll", "doorbell"\n)")));
+    CHECK(std::regex_search(
+        r.out,
+        std::regex(
+            R"(\n    max_queue_length +integer +optional +default 4096, range 2\.\.65535\n +largest queue length the driver may configure\n)")));
+    CHECK(std::regex_search(
+        r.out, std::regex(R"(\n    notify +string +optional +default "exit", one of "exit", "poll", "doorbell"\n)")));
     CHECK(std::regex_search(r.out, std::regex(R"(\n    greeting +string +optional +default ""\n)")));
     // A setting without a default says nothing about one.
     CHECK(std::regex_search(r.out, std::regex(R"(\n    device_table +integer +optional\n)")));

@@ -7,5 +7,5 @@
 
 class MyDev : public vmm::sdk::Device {
 public:
-// EXAMPLE
+    // EXAMPLE
 };

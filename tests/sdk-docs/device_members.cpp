@@ -10,7 +10,7 @@
 
 class MyDev : public vmm::sdk::Device {
 public:
-// EXAMPLE
+    // EXAMPLE
 
 private:
     void on_input(uint32_t) {}

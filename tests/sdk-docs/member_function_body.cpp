@@ -9,6 +9,6 @@ class MyDev : public vmm::sdk::Device {
 public:
     void example(uint64_t gpa, unsigned count, unsigned value)
     {
-// EXAMPLE
+        // EXAMPLE
     }
 };

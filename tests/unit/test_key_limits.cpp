@@ -19,7 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fixture(const std::string &name) { return fs::path(vmm::test::paths::fixture_dir()) / ("vmm-" + name + ".so"); }
+fs::path fixture(const std::string &name)
+{
+    return fs::path(vmm::test::paths::fixture_dir()) / ("vmm-" + name + ".so");
+}
 
 std::string load_error(const std::string &name)
 {

@@ -40,8 +40,9 @@ std::vector<Example> examples(const fs::path &doc)
             continue;
         }
         if (line == "```cpp") {
-            INFO("docs/sdk.md:" << number << ": a ```cpp block needs a marker before it: <!-- example: whole file "
-                                             "--> or <!-- example: wrapped in NAME --> (tests/sdk-docs/README.md)");
+            INFO("docs/sdk.md:" << number
+                                << ": a ```cpp block needs a marker before it: <!-- example: whole file "
+                                   "--> or <!-- example: wrapped in NAME --> (tests/sdk-docs/README.md)");
             const std::string whole = "<!-- example: whole file -->";
             const std::string wrapped = "<!-- example: wrapped in ";
             Example example;
@@ -78,7 +79,8 @@ TEST_CASE("every C++ example in docs/sdk.md compiles against the SDK headers", "
     REQUIRE(all.size() >= 8);
     TempDir dir("sdk-doc-examples");
     for (const Example &example : all) {
-        INFO("docs/sdk.md:" << example.line << (example.wrapper.empty() ? "" : " in tests/sdk-docs/" + example.wrapper));
+        INFO("docs/sdk.md:" << example.line
+                            << (example.wrapper.empty() ? "" : " in tests/sdk-docs/" + example.wrapper));
         std::string unit = example.code;
         if (!example.wrapper.empty()) {
             const fs::path wrapper = source / "tests" / "sdk-docs" / example.wrapper;
@@ -87,8 +89,8 @@ TEST_CASE("every C++ example in docs/sdk.md compiles against the SDK headers", "
             const std::string slot = "// EXAMPLE\n";
             const auto at = unit.find(slot);
             REQUIRE(at != std::string::npos);
-            unit.replace(at, slot.size(), "#line " + std::to_string(example.line + 1) + " \"docs/sdk.md\"\n" +
-                                              example.code);
+            unit.replace(at, slot.size(),
+                         "#line " + std::to_string(example.line + 1) + " \"docs/sdk.md\"\n" + example.code);
         }
         const fs::path file = dir.path / ("example-" + std::to_string(example.line) + ".cpp");
         std::ofstream(file) << unit;
@@ -107,9 +109,9 @@ TEST_CASE("the example check refuses a fragment that does not compile", "[sdk][d
     const fs::path file = dir.path / "rotten.cpp";
     std::ofstream(file) << "#include <vmm/sdk/plugin.hpp>\nconstexpr vmm_config_key k = vmm::sdk::int_key(\"a\", "
                            "\"b\", vmm::sdk::no_such_option);\n";
-    const ProcessResult r = run_process({paths::cxx_compiler(), "-std=c++20", "-fsyntax-only",
-                                         "-I" + (fs::path(paths::source_dir()) / "sdk" / "include").string(),
-                                         file.string()});
+    const ProcessResult r =
+        run_process({paths::cxx_compiler(), "-std=c++20", "-fsyntax-only",
+                     "-I" + (fs::path(paths::source_dir()) / "sdk" / "include").string(), file.string()});
     CHECK(r.exit_status != 0);
     CHECK_THAT(r.err, Catch::Contains("no_such_option"));
 }

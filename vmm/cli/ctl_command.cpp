@@ -166,11 +166,11 @@ std::string describe_control_reply(const json &request, const json &reply)
             out += fmt::format("  vcpu {}: {}, {} exits\n", text_of(vcpu.value("index", json(0))),
                                text_of(vcpu.value("state", json(""))), text_of(vcpu.value("exits", json(0))));
     } else if (command == "swap") {
-        out += fmt::format("swapped device {}: {} -> {} ({} bytes of state, vCPUs paused {} us{})\n",
-                           text_of(reply.value("device", json(""))), text_of(reply.value("old_plugin", json(""))),
-                           text_of(reply.value("new_plugin", json(""))), text_of(reply.value("state_bytes", json(0))),
-                           text_of(reply.value("pause_us", json(0))),
-                           reply.value("isolated", false) ? ", isolated" : "");
+        out +=
+            fmt::format("swapped device {}: {} -> {} ({} bytes of state, vCPUs paused {} us{})\n",
+                        text_of(reply.value("device", json(""))), text_of(reply.value("old_plugin", json(""))),
+                        text_of(reply.value("new_plugin", json(""))), text_of(reply.value("state_bytes", json(0))),
+                        text_of(reply.value("pause_us", json(0))), reply.value("isolated", false) ? ", isolated" : "");
     } else {
         out += "stopping\n";
     }

@@ -103,9 +103,9 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
     ctl->add_flag("--restart", options.ctl_restart,
                   "swap: allow the swap of a device whose plugin cannot save its state (the new instance starts "
                   "from scratch)");
-    CLI::Option *ctl_isolate =
-        ctl->add_flag_callback("--isolate", [&options] { options.ctl_isolate = true; },
-                               "swap: run the new instance in a sandboxed process of its own (docs/isolation.md)");
+    CLI::Option *ctl_isolate = ctl->add_flag_callback(
+        "--isolate", [&options] { options.ctl_isolate = true; },
+        "swap: run the new instance in a sandboxed process of its own (docs/isolation.md)");
     CLI::Option *ctl_in_process = ctl->add_flag_callback(
         "--in-process", [&options] { options.ctl_isolate = false; }, "swap: run the new instance inside vmm");
     ctl_isolate->excludes(ctl_in_process);

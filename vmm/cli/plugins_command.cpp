@@ -35,8 +35,8 @@ std::string describe_limits(const ConfigKeyInfo &key)
     std::string text;
     const auto add = [&text](const std::string &part) { text += (text.empty() ? "" : ", ") + part; };
     if (key.default_text)
-        add("default " + (key.type == VMM_VALUE_STRING ? "\"" + escaped(*key.default_text) + "\""
-                                                       : escaped(*key.default_text)));
+        add("default " +
+            (key.type == VMM_VALUE_STRING ? "\"" + escaped(*key.default_text) + "\"" : escaped(*key.default_text)));
     if (key.has_range)
         add("range " + range_text(key));
     if (!key.choices.empty())

@@ -251,8 +251,8 @@ void PluginLibrary::read_key_limits(const vmm_config_key &key, ConfigKeyInfo &in
     info.has_range = (key.limits & VMM_KEY_HAS_RANGE) != 0;
     if (info.has_range) {
         if (info.type != VMM_VALUE_INT && info.type != VMM_VALUE_FLOAT)
-            throw std::invalid_argument(fmt::format("{} declares a range, but is a {}, not an integer or a float",
-                                                    what, value_type_name(info.type)));
+            throw std::invalid_argument(fmt::format("{} declares a range, but is a {}, not an integer or a float", what,
+                                                    value_type_name(info.type)));
         if (key.min_value > key.max_value)
             throw std::invalid_argument(fmt::format("{} declares the range {}..{}, whose minimum is above its maximum",
                                                     what, key.min_value, key.max_value));
@@ -261,8 +261,8 @@ void PluginLibrary::read_key_limits(const vmm_config_key &key, ConfigKeyInfo &in
     }
     if (key.choices != nullptr) {
         if (info.type != VMM_VALUE_STRING)
-            throw std::invalid_argument(fmt::format("{} declares choices, but is a {}, not a string", what,
-                                                    value_type_name(info.type)));
+            throw std::invalid_argument(
+                fmt::format("{} declares choices, but is a {}, not a string", what, value_type_name(info.type)));
         constexpr std::size_t kMaxChoices = 64;
         for (std::size_t i = 0; key.choices[i] != nullptr; ++i) {
             if (i == kMaxChoices)
@@ -279,8 +279,8 @@ void PluginLibrary::read_key_limits(const vmm_config_key &key, ConfigKeyInfo &in
     }
     if (info.default_text) {
         if (const auto problem = value_problem(info, *info.default_text))
-            throw std::invalid_argument(fmt::format("{}: its default \"{}\" {}", what, escaped(*info.default_text),
-                                                    *problem));
+            throw std::invalid_argument(
+                fmt::format("{}: its default \"{}\" {}", what, escaped(*info.default_text), *problem));
     }
 }
 

@@ -54,9 +54,9 @@ std::vector<InputError> check_settings(const std::string &device, const SourceLo
             continue;
         }
         if (auto problem = limits_problem(*key, setting.value))
-            errors.emplace_back(setting.where, fmt::format("device '{}': setting '{}' = {} {} declared by plugin '{}'",
-                                                           device, setting.key, problem->first, problem->second,
-                                                           plugin.name()));
+            errors.emplace_back(setting.where,
+                                fmt::format("device '{}': setting '{}' = {} {} declared by plugin '{}'", device,
+                                            setting.key, problem->first, problem->second, plugin.name()));
     }
     for (const ConfigKeyInfo &key : plugin.config_keys()) {
         if (!key.required)

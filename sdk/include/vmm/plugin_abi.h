@@ -197,9 +197,9 @@ typedef struct vmm_config_key {
      * hand it to the device: the plugin applies its own default (the C++
      * SDK's Settings::get(key) reads this very field). */
     const char *default_text;
-    uint32_t limits;            /* VMM_KEY_HAS_RANGE */
-    uint32_t reserved_1_6;      /* zero */
-    int64_t min_value;          /* with VMM_KEY_HAS_RANGE: inclusive bounds */
+    uint32_t limits;       /* VMM_KEY_HAS_RANGE */
+    uint32_t reserved_1_6; /* zero */
+    int64_t min_value;     /* with VMM_KEY_HAS_RANGE: inclusive bounds */
     int64_t max_value;
     /* NULL, or the only values a string setting accepts: a NULL-terminated
      * array of non-empty strings (at most 64). */

@@ -47,8 +47,8 @@ struct PluginInfo {
 constexpr vmm_config_key config_key(uint32_t type, const char *name, const char *description,
                                     bool required = false) noexcept
 {
-    return vmm_config_key{sizeof(vmm_config_key), type, name, description, required ? 1u : 0u, 0u,
-                          nullptr, 0u, 0u, 0, 0, nullptr};
+    return vmm_config_key{
+        sizeof(vmm_config_key), type, name, description, required ? 1u : 0u, 0u, nullptr, 0u, 0u, 0, 0, nullptr};
 }
 constexpr vmm_config_key int_key(const char *name, const char *description, bool required = false) noexcept
 {
