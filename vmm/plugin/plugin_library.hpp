@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct ConfigKeyInfo {
     std::string description;
     bool required = false;
     uint32_t path_flags = 0; // ABI 1.5: VMM_KEY_PATH_WRITE / VMM_KEY_PATH_READ (a string naming a file)
+    // ABI 1.6, all checked at load: the default as the plugin wrote it, an
+    // inclusive range (integer and float keys), the values a string accepts.
+    std::optional<std::string> default_text;
+    bool has_range = false;
+    int64_t min_value = 0;
+    int64_t max_value = 0;
+    std::vector<std::string> choices;
 };
 
 struct RegionDecl {
@@ -85,6 +93,7 @@ private:
     PluginLibrary() = default;
     void read_descriptor();
     void read_default_irqs(uint32_t raw_descriptor_size);
+    void read_key_limits(const vmm_config_key &key, ConfigKeyInfo &info) const;
 
     std::filesystem::path file_;
     boost::dll::shared_library library_;
