@@ -9,7 +9,6 @@
 #include "support/utf8.hpp"
 
 #include <boost/dll/shared_library_load_mode.hpp>
-#include <boost/system/system_error.hpp>
 
 #include <fmt/format.h>
 
@@ -114,7 +113,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &
     try {
         plugin->library_.load(boost::dll::fs::path(file.string()),
                               boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    } catch (const boost::system::system_error &error) {
+    } catch (const boost::dll::fs::system_error &error) { // std::system_error (BOOST_DLL_USE_STD_FS)
         throw InputError(fmt::format("{} is not a loadable shared object: {}", where, dlerror_text(error.what())));
     }
 
