@@ -843,8 +843,6 @@ void IsolatedDevice::restart()
             retired_.push_back(old);
         }
         initialize(*fresh);
-        if (rings_)
-            attach_rings();
         std::vector<int> fds;
         const Writer request = realize_message(fds);
         if (status_of(call(request, fds)) != VMM_OK)
@@ -853,6 +851,10 @@ void IsolatedDevice::restart()
             throw SystemError("its last state was refused");
         ++restarts_;
         log(VMM_LOG_INFO, fmt::format("restarted (pid {})", fresh->pid));
+        // Last: the events waiting in the rings flow at once, and may crash
+        // it again (its next crash is then handled as a crash of a running device).
+        if (rings_)
+            attach_rings();
     } catch (const std::exception &e) {
         const std::string reason = fmt::format("{}: restarting it failed: {}", who(), e.what());
         log(VMM_LOG_ERROR, reason);
