@@ -96,8 +96,9 @@ void observer_comparison(uint64_t large, int repetitions)
     for (int k = 0; k < 3; ++k)
         std::printf("%-30s %12.0f %12.3f %14.1f\n", names[k], 1.0 / per_exit[k], per_exit[k] * 1e6,
                     (per_exit[k] - per_exit[0]) * 1e9);
-    std::printf("isolated / in-process time per exit with the profiler: %.3f; events dropped (all isolated runs): %lu\n",
-                per_exit[2] / per_exit[1], (unsigned long)dropped);
+    std::printf(
+        "isolated / in-process time per exit with the profiler: %.3f; events dropped (all isolated runs): %lu\n",
+        per_exit[2] / per_exit[1], (unsigned long)dropped);
 }
 
 } // namespace

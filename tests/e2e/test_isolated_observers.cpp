@@ -162,9 +162,10 @@ TEST_CASE("an isolated observer that crashes mid-run is named and handled under 
 {
     TempDir dir("isolated-observer-crash");
     const auto run = [&](const std::string &policy) {
-        const std::string machine = dir.write(
-            policy + ".toml", pio_loop_with(20000, "crashing-observer",
-                                            "on_crash = \"" + policy + "\"\nsettings = { crash_after = 100 }\n"));
+        const std::string machine =
+            dir.write(policy + ".toml",
+                      pio_loop_with(20000, "crashing-observer",
+                                    "on_crash = \"" + policy + "\"\nsettings = { crash_after = 100 }\n"));
         return run_in(dir, {"--config", machine, "--plugin-path", paths::fixture_dir()});
     };
     const std::string named = "device 'prof' (plugin 'crashing-observer', " + paths::fixture_dir() +
@@ -198,7 +199,8 @@ TEST_CASE("a stopped observer process: events are dropped and counted, the VM go
 {
     TempDir dir("isolated-observer-stopped");
     // Long enough to outlast the test's steps (it is stopped by SIGTERM).
-    const std::string machine = dir.write("m.toml", pio_loop_with(50000000, "profiler", "settings = { json = \"p.json\" }\n"));
+    const std::string machine =
+        dir.write("m.toml", pio_loop_with(50000000, "profiler", "settings = { json = \"p.json\" }\n"));
     const std::string log = (dir.path / "log.txt").string();
     int vmm_pid = 0;
     std::atomic<int> pid{0};
@@ -242,7 +244,8 @@ TEST_CASE("a stopped observer process: events are dropped and counted, the VM go
     // The stop waits at most 500 ms for the child's last events, then kills it.
     CHECK(took < std::chrono::milliseconds(2000));
     CHECK_THAT(text, Catch::Contains("did not take its last"));
-    CHECK_THAT(text, Catch::Matches("(.|\n)*[1-9][0-9]* exit event\\(s\\) dropped: its process did not take them(.|\n)*"));
+    CHECK_THAT(text,
+               Catch::Matches("(.|\n)*[1-9][0-9]* exit event\\(s\\) dropped: its process did not take them(.|\n)*"));
     const json report = json::parse(dir.read("report.json"));
     CHECK(report.at("observer_events_dropped").at("prof").get<uint64_t>() > 0);
     CHECK(::kill(child, 0) != 0); // gone (killed and reaped)

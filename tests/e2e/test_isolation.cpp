@@ -158,8 +158,9 @@ TEST_CASE("a plugin that cannot run isolated is refused as bad input, naming why
 {
     TempDir dir("isolated-refused");
     const std::string machine = dir.write(
-        "m.toml", "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[image]]\nfile = \"hello.bin\"\n"
-                  "address = 0x1000\n[[device]]\nname = \"hc\"\nplugin = \"hypercall\"\nisolate = true\n");
+        "m.toml",
+        "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[image]]\nfile = \"hello.bin\"\n"
+        "address = 0x1000\n[[device]]\nname = \"hc\"\nplugin = \"hypercall\"\nisolate = true\n");
     const ProcessResult r = run_vmm({"--config", machine});
     show(r);
     CHECK(r.exit_status == 2);

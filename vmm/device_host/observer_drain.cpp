@@ -109,7 +109,8 @@ void ObserverDrain::run()
             due = ring->head.load() - ring->tail.load(std::memory_order_relaxed) >= kObserverWakeThreshold;
         }
         if (!due && !stopping_)
-            ::syscall(SYS_futex, reinterpret_cast<uint32_t *>(&control->wake_seq), FUTEX_WAIT, seq, &period, nullptr, 0);
+            ::syscall(SYS_futex, reinterpret_cast<uint32_t *>(&control->wake_seq), FUTEX_WAIT, seq, &period, nullptr,
+                      0);
         control->child_sleeping.store(0);
     }
 }

@@ -67,9 +67,6 @@ enum MessageType : uint32_t {
     msg_load_state = 6, // fd: a memfd holding the blob
     msg_destroy = 7,
     msg_doorbell_rang = 8, // not answered: a doorbell's rings, for its callback
-    // Isolated observers (isolation/observer_ring.hpp), each answered by msg_reply:
-    msg_observer_rings = 9,  // ring count; fd: the memfd of the event rings
-    msg_observer_flush = 10, // deliver every published event now (before destroy)
     // child -> vmm, on the channel.
     msg_reply = 20,        // status, captured error text; save_state: fd of a memfd with the blob
     msg_log = 21,          // level, text

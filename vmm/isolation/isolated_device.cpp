@@ -164,7 +164,8 @@ void IsolatedDevice::shut_down()
         // events are in (a child that cannot even flush is not waited for).
         if (!rings_ || flush_rings(*child))
             call(Writer(msg_destroy), {},
-                 rings_ ? std::chrono::milliseconds(kObserverDestroyLimitMs) : std::chrono::milliseconds(kDestroyLimitMs));
+                 rings_ ? std::chrono::milliseconds(kObserverDestroyLimitMs)
+                        : std::chrono::milliseconds(kDestroyLimitMs));
     }
     report_drops();
     std::vector<std::shared_ptr<Child>> children;

@@ -70,8 +70,8 @@ private:
     void died(Child &child);
     void restart();
     isolation::Writer realize_message(std::vector<int> &fds);
-    void attach_rings();                 // hands the observer's rings to the current child; throws
-    bool flush_rings(Child &child);      // every event delivered (before destroy); false: it did not answer
+    void attach_rings();            // hands the observer's rings to the current child; throws
+    bool flush_rings(Child &child); // every event delivered (before destroy); false: it did not answer
     void report_drops();
     std::shared_ptr<Child> current() const;
     void log(uint32_t level, const std::string &text);

@@ -29,6 +29,14 @@ inline constexpr uint64_t kObserverWakeThreshold = kObserverRingCapacity / 4;
 // The child drains every ring at least this often, woken or not.
 inline constexpr uint32_t kObserverFlushMs = 10;
 
+// Channel messages (isolation/channel.hpp's MessageType numbering; numbers
+// of their own, away from the others), vmm -> child, each answered by
+// msg_reply: the ring count with the rings' memfd, after create (and after a
+// restarted child's realize); and deliver every published event now, before
+// destroy (the reply's value: how many were delivered).
+inline constexpr uint32_t msg_observer_rings = 60;
+inline constexpr uint32_t msg_observer_flush = 61;
+
 // One vmm_exit_event, flattened: the two strings copied in.
 struct ObserverRecord {
     uint64_t address;

@@ -50,7 +50,7 @@ private:
     void *base_ = nullptr;
     std::unique_ptr<Producer[]> producers_;
     std::shared_ptr<std::atomic<uint64_t>> dropped_;
-    std::atomic<bool> claimed_{false};  // a vCPU is writing violation_
+    std::atomic<bool> claimed_{false}; // a vCPU is writing violation_
     std::atomic<bool> violated_{false};
     std::string violation_; // written once, before violated_ is set
 };
