@@ -7,6 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <string>
@@ -144,4 +147,12 @@ TEST_CASE("observer rings: a read index the child moves where it cannot be is a 
         CHECK(rings.publish(event_on(0, 9)) == ObserverRings::Result::violation);
         CHECK(rings.violation().empty() == false);
     }
+}
+
+TEST_CASE("observer rings: the child cannot shrink the shared memory under vmm", "[unit][isolation]")
+{
+    ObserverRings rings(1, std::make_shared<std::atomic<uint64_t>>(0));
+    CHECK(::ftruncate(rings.fd(), 4096) != 0);
+    CHECK(errno == EPERM);
+    CHECK(rings.publish(event_on(0, 1)) == ObserverRings::Result::published);
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -33,8 +34,11 @@ ObserverRings::ObserverRings(uint32_t rings, std::shared_ptr<std::atomic<uint64_
       dropped_(std::move(dropped))
 {
     const std::size_t size = observer_shared_size(rings_);
-    fd_ = ::memfd_create("vmm-observer-rings", MFD_CLOEXEC);
-    if (fd_ < 0 || ::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    fd_ = ::memfd_create("vmm-observer-rings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    // Sealed at its size: the child holds the descriptor, and a memfd it
+    // could shrink would make vmm's next record write fault (SIGBUS).
+    if (fd_ < 0 || ::ftruncate(fd_, static_cast<off_t>(size)) != 0 ||
+        ::fcntl(fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         const int error = errno;
         if (fd_ >= 0)
             ::close(fd_);
