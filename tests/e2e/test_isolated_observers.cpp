@@ -161,10 +161,12 @@ TEST_CASE("an isolated observer that crashes mid-run is named and handled under 
           "[e2e][isolation][observers]")
 {
     TempDir dir("isolated-observer-crash");
-    const auto run = [&](const std::string &policy) {
+    // `writes` outlasts what the policy needs: for "restart", four children
+    // started and crashed (each spawn takes a while, longer under a sanitizer).
+    const auto run = [&](const std::string &policy, uint64_t writes = 20000) {
         const std::string machine =
             dir.write(policy + ".toml",
-                      pio_loop_with(20000, "crashing-observer",
+                      pio_loop_with(writes, "crashing-observer",
                                     "on_crash = \"" + policy + "\"\nsettings = { crash_after = 100 }\n"));
         return run_in(dir, {"--config", machine, "--plugin-path", paths::fixture_dir()});
     };
@@ -186,7 +188,7 @@ TEST_CASE("an isolated observer that crashes mid-run is named and handled under 
     }
     {
         // Each new instance crashes on its 100th event: three restarts, then the limit.
-        const ProcessResult r = run("restart");
+        const ProcessResult r = run("restart", 2000000);
         CHECK(r.exit_status == 3);
         CHECK_THAT(r.err, Catch::Contains("on_crash = \"restart\": restart 1 from scratch"));
         CHECK_THAT(r.err, Catch::Contains("on_crash = \"restart\": restart 3 from scratch"));
