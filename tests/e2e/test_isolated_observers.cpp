@@ -108,6 +108,22 @@ std::string pio_loop_with(uint64_t writes, const std::string &plugin, const std:
            plugin + "\"\nisolate = true\n" + extra;
 }
 
+// The Chrome trace's events without their timings (ts, dur, guest_ns),
+// sorted: the same exits, whatever the order the vCPUs' events came in.
+std::vector<std::string> trace_events(const json &trace)
+{
+    std::vector<std::string> events;
+    for (json event : trace.at("traceEvents")) {
+        event.erase("ts");
+        event.erase("dur");
+        if (event.contains("args"))
+            event["args"].erase("guest_ns");
+        events.push_back(event.dump());
+    }
+    std::sort(events.begin(), events.end());
+    return events;
+}
+
 } // namespace
 
 TEST_CASE("isolated profiler: the same counts as in-process, its files complete", "[e2e][isolation][observers]")
@@ -116,11 +132,13 @@ TEST_CASE("isolated profiler: the same counts as in-process, its files complete"
     const fs::path machines = fs::path(paths::configs_dir()) / "machines";
     const ProcessResult in_process =
         run_in(dir, {"--config", (machines / "exit-counts.toml").string(), "--set",
-                     "device.profiler.settings.json=in.json", "--set", "device.profiler.settings.html=in.html"});
+                     "device.profiler.settings.json=in.json", "--set", "device.profiler.settings.html=in.html", "--set",
+                     "device.profiler.settings.trace=in-trace.json"});
     const ProcessResult isolated =
-        run_in(dir, {"--config", (machines / "exit-counts.toml").string(), "--set", "device.profiler.isolate=true",
-                     "--set", "device.profiler.settings.json=iso.json", "--set",
-                     "device.profiler.settings.html=iso.html", "--report", "report.json", "-v"});
+        run_in(dir,
+               {"--config", (machines / "exit-counts.toml").string(), "--set", "device.profiler.isolate=true", "--set",
+                "device.profiler.settings.json=iso.json", "--set", "device.profiler.settings.html=iso.html", "--set",
+                "device.profiler.settings.trace=iso-trace.json", "--report", "report.json", "-v"});
     REQUIRE(in_process.exit_status == 0);
     REQUIRE(isolated.exit_status == 0);
     CHECK_THAT(isolated.err, Catch::Contains("isolated: plugin 'profiler' runs in process"));
@@ -128,9 +146,18 @@ TEST_CASE("isolated profiler: the same counts as in-process, its files complete"
     const json a = json::parse(dir.read("in.json"));
     const json b = json::parse(dir.read("iso.json"));
     CHECK(b.at("exits") == 23);
-    CHECK(without_timings(a) == without_timings(b));
+    json counts_a = without_timings(a), counts_b = without_timings(b);
+    CHECK(counts_b.at("trace").at("events") == 23);
+    counts_a.at("trace").erase("file"); // in-trace.json, iso-trace.json
+    counts_b.at("trace").erase("file");
+    CHECK(counts_a == counts_b);
     CHECK(b.at("by_port").at("0x603").at("exits") == 4);
     CHECK(b.at("by_port").at("0x603").at("device") == "ports");
+    // The Chrome trace: the same 23 exits (and its metadata events).
+    const auto trace_a = trace_events(json::parse(dir.read("in-trace.json")));
+    const auto trace_b = trace_events(json::parse(dir.read("iso-trace.json")));
+    CHECK(trace_b.size() >= 23);
+    CHECK(trace_a == trace_b);
     // The HTML page is written whole (its closing tag is last).
     const std::string html = dir.read("iso.html");
     CHECK_THAT(html, Catch::EndsWith("</html>\n"));
