@@ -2,6 +2,8 @@
 // and the tracer give the same counts and output isolated as in-process; an
 // observer that crashes mid-run is named and handled under on_crash; a
 // child that stops taking events makes vmm drop and count them, never wait.
+#include "background_vmm.hpp"
+#include "control_client.hpp"
 #include "e2e_support.hpp"
 #include "run_process.hpp"
 #include "temp_dir.hpp"
@@ -278,4 +280,47 @@ TEST_CASE("a stopped observer process: events are dropped and counted, the VM go
     const json report = json::parse(dir.read("report.json"));
     CHECK(report.at("observer_events_dropped").at("prof").get<uint64_t>() > 0);
     CHECK(::kill(child, 0) != 0); // gone (killed and reaped)
+}
+
+TEST_CASE("a profiler swapped from in-process to isolated while the guest runs: no exit lost or counted twice",
+          "[e2e][isolation][observers]")
+{
+    TempDir dir("isolated-observer-swap");
+    const uint64_t writes = 200000; // seconds of exits: the swap lands while they run
+    std::string text = pio_loop_with(writes, "profiler", "log = \"info\"\n");
+    text.replace(text.find("isolate = true"), 14, "isolate = false");
+    const std::string machine = dir.write("m.toml", text);
+    const std::string socket = (dir.path / "control.sock").string();
+    const std::string log = (dir.path / "log.txt").string();
+    BackgroundVmm background(
+        {"--config", machine, "--control", socket, "--log-file", log, "--report", (dir.path / "report.json").string()});
+    {
+        ControlClient control(socket);
+        REQUIRE(control.connected());
+        const json reply = json::parse(control.raw(
+            R"({"command": "swap", "device": "prof", "plugin": "profiler", "isolate": true, "restart": true})"));
+        INFO(reply.dump());
+        REQUIRE(reply.at("ok") == true);
+        CHECK(reply.at("isolated") == true);
+    }
+    const ProcessResult &r = background.wait();
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    // Each instance prints its own profile when it is destroyed: the
+    // in-process one at the swap, the isolated one at the end.
+    const std::string text_log = read_file(log);
+    INFO(text_log.substr(0, 4000));
+    const std::regex profile(R"(\[prof\] info: profile: ([0-9]+) exits)");
+    uint64_t total = 0;
+    int profiles = 0;
+    for (auto it = std::sregex_iterator(text_log.begin(), text_log.end(), profile); it != std::sregex_iterator();
+         ++it) {
+        total += std::stoull((*it)[1]);
+        ++profiles;
+    }
+    CHECK(profiles == 2);
+    CHECK(total == writes + 1); // every OUT and the HLT, once
+    const json report = json::parse(dir.read("report.json"));
+    CHECK(report.at("observer_events_dropped").at("prof") == 0);
+    CHECK_THAT(text_log, Catch::Contains("[prof] info: isolated: plugin 'profiler' runs in process"));
 }
