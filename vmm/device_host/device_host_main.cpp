@@ -341,16 +341,19 @@ void start_observer(Message &message)
             ::close(fd);
         return reply(VMM_ERROR_INVALID);
     }
+    // Answered before the first event is delivered: an event that crashes
+    // the plugin is then a crash of a running device, not of this call.
+    reply(VMM_OK);
     try {
         g_observer = std::make_unique<ObserverDrain>(fd, rings, [](const vmm_exit_event &event) {
             const auto lock = plugin_lock();
             g_plugin.descriptor.observe_exit(g_plugin.instance, &event);
         });
     } catch (const std::exception &e) {
+        // The rings cannot be mapped: vmm's events pile up and are dropped
+        // and counted; say why.
         g_host->log(VMM_LOG_ERROR, std::string("vmm-device-host: ") + e.what());
-        return reply(VMM_ERROR);
     }
-    reply(VMM_OK);
 }
 
 } // namespace

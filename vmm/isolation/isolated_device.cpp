@@ -168,21 +168,31 @@ void IsolatedDevice::shut_down()
                         : std::chrono::milliseconds(kDestroyLimitMs));
     }
     report_drops();
-    std::vector<std::shared_ptr<Child>> children;
-    {
-        const std::lock_guard lock(child_mutex_);
-        children = std::move(retired_);
-        if (child_)
-            children.push_back(child_);
-    }
-    for (const auto &child : children) {
-        ::syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
-        const uint64_t one = 1;
-        (void)!::write(child->wake, &one, sizeof one);
-        if (child->reader.joinable() && child->reader.get_id() != std::this_thread::get_id())
-            child->reader.join();
-        else if (child->reader.joinable())
-            child->reader.detach();
+    // Until no reader thread is left: one that was restarting its device
+    // when we started may have made a new child (and reader) meanwhile,
+    // which the next pass finds once the first reader has been joined.
+    for (bool joined = true; joined;) {
+        joined = false;
+        std::vector<std::shared_ptr<Child>> children;
+        {
+            const std::lock_guard lock(child_mutex_);
+            children = std::move(retired_);
+            retired_.clear();
+            if (child_)
+                children.push_back(child_);
+        }
+        for (const auto &child : children) {
+            if (!child->reader.joinable())
+                continue;
+            joined = true;
+            ::syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
+            const uint64_t one = 1;
+            (void)!::write(child->wake, &one, sizeof one);
+            if (child->reader.get_id() != std::this_thread::get_id())
+                child->reader.join();
+            else
+                child->reader.detach();
+        }
     }
     for (int fd : passed_fds_)
         ::close(fd);
