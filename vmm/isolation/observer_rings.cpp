@@ -35,8 +35,9 @@ ObserverRings::ObserverRings(uint32_t rings, std::shared_ptr<std::atomic<uint64_
 {
     const std::size_t size = observer_shared_size(rings_);
     fd_ = ::memfd_create("vmm-observer-rings", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    // Sealed at its size: the child holds the descriptor, and a memfd it
-    // could shrink would make vmm's next record write fault (SIGBUS).
+    // Sealed at its size: a child that kept the descriptor (it closes it
+    // once mapped) could otherwise shrink it and make vmm's next record
+    // write fault (SIGBUS).
     if (fd_ < 0 || ::ftruncate(fd_, static_cast<off_t>(size)) != 0 ||
         ::fcntl(fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
         const int error = errno;
