@@ -36,8 +36,9 @@ struct Expected {
     int status = 0;
 };
 
-// Bundled machines whose devices can all be isolated (the observers and
-// hypercall, which reads vCPU registers, cannot), with what they must give.
+// Bundled machines whose devices can all be isolated (hypercall, which reads
+// vCPU registers, cannot; the observers are in test_isolated_observers.cpp),
+// with what they must give.
 const std::map<std::string, Expected> kIsolated = {
     {"hello.toml", {{"4\n"}, {"rax=0xa"}, 0}},
     {"so2-long64.toml", {{"Hello, world!"}, {"check rax of vcpu 0 = 0x2a: ok"}, 0}},
@@ -157,13 +158,14 @@ TEST_CASE("a plugin that cannot run isolated is refused as bad input, naming why
 {
     TempDir dir("isolated-refused");
     const std::string machine = dir.write(
-        "m.toml", "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[image]]\nfile = \"hello.bin\"\n"
-                  "address = 0x1000\n[[device]]\nname = \"prof\"\nplugin = \"profiler\"\nisolate = true\n");
+        "m.toml",
+        "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[image]]\nfile = \"hello.bin\"\n"
+        "address = 0x1000\n[[device]]\nname = \"hc\"\nplugin = \"hypercall\"\nisolate = true\n");
     const ProcessResult r = run_vmm({"--config", machine});
     show(r);
     CHECK(r.exit_status == 2);
-    CHECK_THAT(r.err, Catch::Contains("m.toml:12:11: device 'prof': isolate = true, but plugin 'profiler' observes "
-                                      "exits (observe_exit), which an isolated device cannot do"));
+    CHECK_THAT(r.err, Catch::Contains("m.toml:12:11: device 'hc': isolate = true, but plugin 'hypercall' reads vCPU "
+                                      "registers (VMM_PLUGIN_NEEDS_VCPU_STATE), which stay in vmm"));
 }
 
 TEST_CASE("isolated devices: a missing helper program is bad input, named", "[e2e][isolation]")

@@ -429,8 +429,10 @@ TEST_CASE("the control socket answers bad requests with errors, reports status, 
                    FailsWith("\"restart\" must be true or false"));
         CHECK_THAT(reply_to(R"({"command": "swap", "device": "com1", "plugin": "serial", "isolate": 1})"),
                    FailsWith("\"isolate\" must be true or false"));
-        CHECK_THAT(reply_to(R"({"command": "swap", "device": "com1", "plugin": "profiler", "settings": {}, "isolate": true})"),
-                   FailsWith(Catch::StartsWith("device 'com1': isolate = true, but plugin 'profiler' observes exits")));
+        CHECK_THAT(
+            reply_to(
+                R"({"command": "swap", "device": "com1", "plugin": "hypercall", "settings": {}, "isolate": true})"),
+            FailsWith(Catch::StartsWith("device 'com1': isolate = true, but plugin 'hypercall' reads vCPU registers")));
         // Last on this connection: the server answers, then closes it.
         CHECK_THAT(reply_to(std::string(70000, 'x')), FailsWith(Catch::Contains("longer than 64 KiB")));
 

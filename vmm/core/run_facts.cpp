@@ -1,6 +1,7 @@
 #include "core/run_facts.hpp"
 
 #include "core/machine.hpp"
+#include "isolation/observer_drops.hpp"
 #include "vmm_version.hpp"
 
 #include <sys/utsname.h>
@@ -77,15 +78,19 @@ json RunFacts::to_json() const
 {
     const HostFacts host = host_facts();
     const std::lock_guard lock(mutex_);
-    return {{"vmm", {{"version", kVmmVersion}, {"plugin_abi", kVmmAbiVersion}}},
-            {"plugins", plugins_},
-            {"swaps", swaps_},
-            {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
-            {"host",
-             {{"kernel", host.kernel},
-              {"kvm_module", host.kvm_module},
-              {"supervisor_code_native", host.supervisor_native},
-              {"why", host.why}}}};
+    json facts = {{"vmm", {{"version", kVmmVersion}, {"plugin_abi", kVmmAbiVersion}}},
+                  {"plugins", plugins_},
+                  {"swaps", swaps_},
+                  {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
+                  {"host",
+                   {{"kernel", host.kernel},
+                    {"kvm_module", host.kvm_module},
+                    {"supervisor_code_native", host.supervisor_native},
+                    {"why", host.why}}}};
+    // Isolated observers only (docs/isolation.md): events their full ring dropped.
+    if (const auto drops = observer_drops(); !drops.empty())
+        facts["observer_events_dropped"] = drops;
+    return facts;
 }
 
 } // namespace vmm

@@ -3,6 +3,7 @@
 // rpc socket on 4; everything else arrives in the init message. See
 // vmm/isolation/channel.hpp for the protocol and docs/isolation.md.
 #include "device_host/child_host.hpp"
+#include "device_host/observer_drain.hpp"
 #include "device_host/passed_files.hpp"
 #include "device_host/sandbox.hpp"
 #include "isolation/wire.hpp"
@@ -17,6 +18,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -324,6 +326,36 @@ void realize(Message &message)
     reply(lifecycle(g_plugin.descriptor.realize));
 }
 
+// An isolated observer's event rings (msg_observer_rings): drained on a
+// thread of their own into the plugin's observe_exit.
+std::unique_ptr<ObserverDrain> g_observer;
+
+void start_observer(Message &message)
+{
+    Reader in(message.bytes.data(), message.bytes.size());
+    const uint32_t rings = in.u32();
+    const int fd = message.take_fd(0);
+    if (!in.at_end() || fd < 0 || rings == 0 || rings > kMaxSlots || g_observer ||
+        g_plugin.descriptor.observe_exit == nullptr || !g_plugin.created.load(std::memory_order_acquire)) {
+        if (fd >= 0)
+            ::close(fd);
+        return reply(VMM_ERROR_INVALID);
+    }
+    // Answered before the first event is delivered: an event that crashes
+    // the plugin is then a crash of a running device, not of this call.
+    reply(VMM_OK);
+    try {
+        g_observer = std::make_unique<ObserverDrain>(fd, rings, [](const vmm_exit_event &event) {
+            const auto lock = plugin_lock();
+            g_plugin.descriptor.observe_exit(g_plugin.instance, &event);
+        });
+    } catch (const std::exception &e) {
+        // The rings cannot be mapped: vmm's events pile up and are dropped
+        // and counted; say why.
+        g_host->log(VMM_LOG_ERROR, std::string("vmm-device-host: ") + e.what());
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -361,7 +393,11 @@ int main(int argc, char **argv)
             host.runtime().doorbell_rang(handle, rings);
             break;
         }
+        case msg_observer_rings: start_observer(*message); break;
+        case msg_observer_flush: reply(VMM_OK, g_observer ? g_observer->flush() : 0); break;
         case msg_destroy:
+            if (g_observer)
+                g_observer->stop(); // every event delivered before the plugin's destroy
             host.runtime().stop();
             {
                 const auto lock = plugin_lock();

@@ -1,6 +1,7 @@
 #include "isolation/isolated_device.hpp"
 
 #include "isolation/child_environment.hpp"
+#include "isolation/observer_drops.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/host_context.hpp"
 #include "plugin/host_services.hpp"
@@ -30,6 +31,7 @@ using namespace isolation;
 namespace {
 
 constexpr int kDestroyLimitMs = 500;
+constexpr int kObserverDestroyLimitMs = 10000;
 
 long futex(std::atomic<uint32_t> *word, int op, uint32_t value, const timespec *timeout = nullptr)
 {
@@ -88,7 +90,7 @@ struct IsolatedDevice::Child {
     }
 };
 
-IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOptions options)
+IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOptions options, bool observer)
     : options_(std::move(options)), host_(info.host), api_(info.host_api), name_(info.instance_name),
       plugin_name_(info.host->plugin_name)
 {
@@ -132,12 +134,16 @@ IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOpti
         m.u64(r->guest_address).u64(r->size).u32(r->read_only ? 1 : 0);
 
     try {
+        if (observer)
+            rings_ = std::make_unique<ObserverRings>(vcpus, observer_drop_counter(name_));
         auto child = spawn();
         {
             const std::lock_guard lock(child_mutex_);
             child_ = child;
         }
         initialize(*child); // throws
+        if (rings_)
+            attach_rings();
     } catch (...) {
         shut_down(); // no destructor runs for a constructor that throws
         throw;
@@ -152,23 +158,41 @@ IsolatedDevice::~IsolatedDevice() { shut_down(); }
 void IsolatedDevice::shut_down()
 {
     destroying_ = true;
-    if (auto child = current(); child && child->alive)
-        call(Writer(msg_destroy), {}, std::chrono::milliseconds(kDestroyLimitMs));
-    std::vector<std::shared_ptr<Child>> children;
-    {
-        const std::lock_guard lock(child_mutex_);
-        children = std::move(retired_);
-        if (child_)
-            children.push_back(child_);
+    if (auto child = current(); child && child->alive) {
+        // An observer writes its output in destroy, as in-process, where
+        // nothing limits it: give it as long as a lifecycle call, once its
+        // events are in (a child that cannot even flush is not waited for).
+        if (!rings_ || flush_rings(*child))
+            call(Writer(msg_destroy), {},
+                 rings_ ? std::chrono::milliseconds(kObserverDestroyLimitMs)
+                        : std::chrono::milliseconds(kDestroyLimitMs));
     }
-    for (const auto &child : children) {
-        ::syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
-        const uint64_t one = 1;
-        (void)!::write(child->wake, &one, sizeof one);
-        if (child->reader.joinable() && child->reader.get_id() != std::this_thread::get_id())
-            child->reader.join();
-        else if (child->reader.joinable())
-            child->reader.detach();
+    report_drops();
+    // Until no reader thread is left: one that was restarting its device
+    // when we started may have made a new child (and reader) meanwhile,
+    // which the next pass finds once the first reader has been joined.
+    for (bool joined = true; joined;) {
+        joined = false;
+        std::vector<std::shared_ptr<Child>> children;
+        {
+            const std::lock_guard lock(child_mutex_);
+            children = std::move(retired_);
+            retired_.clear();
+            if (child_)
+                children.push_back(child_);
+        }
+        for (const auto &child : children) {
+            if (!child->reader.joinable())
+                continue;
+            joined = true;
+            ::syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
+            const uint64_t one = 1;
+            (void)!::write(child->wake, &one, sizeof one);
+            if (child->reader.get_id() != std::this_thread::get_id())
+                child->reader.join();
+            else
+                child->reader.detach();
+        }
     }
     for (int fd : passed_fds_)
         ::close(fd);
@@ -527,6 +551,57 @@ vmm_status IsolatedDevice::load_state(const void *data, uint64_t size)
     return status;
 }
 
+// ---- an isolated observer's events ----------------------------------------
+
+void IsolatedDevice::attach_rings()
+{
+    Writer request(msg_observer_rings);
+    request.u32(rings_->ring_count());
+    if (status_of(call(request, {rings_->fd()})) != VMM_OK)
+        throw SystemError(fmt::format("{}: its process did not take its exit-event rings", who()));
+}
+
+void IsolatedDevice::observe(const vmm_exit_event &event)
+{
+    if (detached_.load(std::memory_order_relaxed))
+        return; // on_crash = "detach": the VM goes on without it
+    switch (rings_->publish(event)) {
+    case ObserverRings::Result::published: return;
+    case ObserverRings::Result::violation:
+        if (!violation_handled_.exchange(true)) {
+            if (auto child = current())
+                child->kill(rings_->violation());
+        }
+        return;
+    case ObserverRings::Result::dropped:
+        if (!drop_logged_.exchange(true))
+            log(VMM_LOG_WARN, fmt::format("its process is not taking exit events (its ring of {} on vCPU {} is full): "
+                                          "events are dropped and counted until it catches up",
+                                          kObserverRingCapacity, event.vcpu));
+        return;
+    }
+}
+
+bool IsolatedDevice::flush_rings(Child &child)
+{
+    const uint64_t pending = rings_->pending();
+    if (call(Writer(msg_observer_flush), {}, std::chrono::milliseconds(kDestroyLimitMs)))
+        return true;
+    child.kill("it did not take its last exit events");
+    log(VMM_LOG_ERROR, fmt::format("its process did not take its last {} exit event(s) within {} ms: killed, "
+                                   "so what it writes at the end is missing",
+                                   pending, kDestroyLimitMs));
+    return false;
+}
+
+void IsolatedDevice::report_drops()
+{
+    if (rings_ && rings_->dropped() != 0)
+        log(VMM_LOG_WARN, fmt::format("{} exit event(s) dropped: its process did not take them as fast as the vCPUs "
+                                      "made them (rings of {} events per vCPU); its output misses them",
+                                      rings_->dropped(), kObserverRingCapacity));
+}
+
 void IsolatedDevice::log(uint32_t level, const std::string &text) { api_->log(host_, level, text.c_str()); }
 
 // ---- the reader thread ----------------------------------------------------
@@ -742,7 +817,8 @@ void IsolatedDevice::died(Child &child)
         return;
     case OnCrash::detach:
         detached_ = true;
-        log(VMM_LOG_ERROR, reason + "; on_crash = \"detach\": its ranges read as all ones from now on");
+        log(VMM_LOG_ERROR, reason + (rings_ ? "; on_crash = \"detach\": its exit events are no longer delivered"
+                                            : "; on_crash = \"detach\": its ranges read as all ones from now on"));
         return;
     case OnCrash::restart: {
         const auto now = std::chrono::steady_clock::now();
@@ -786,6 +862,10 @@ void IsolatedDevice::restart()
             throw SystemError("its last state was refused");
         ++restarts_;
         log(VMM_LOG_INFO, fmt::format("restarted (pid {})", fresh->pid));
+        // Last: the events waiting in the rings flow at once, and may crash
+        // it again (its next crash is then handled as a crash of a running device).
+        if (rings_)
+            attach_rings();
     } catch (const std::exception &e) {
         const std::string reason = fmt::format("{}: restarting it failed: {}", who(), e.what());
         log(VMM_LOG_ERROR, reason);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "config/isolation_options.hpp"
+#include "isolation/observer_rings.hpp"
 #include "isolation/wire.hpp"
 
 #include <vmm/plugin_abi.h>
@@ -37,7 +38,9 @@ class IsolatedDevice {
 public:
     // Starts the child and creates the instance there; throws InputError
     // with the plugin's logged reason (or how the child failed).
-    IsolatedDevice(const vmm_device_create_info &info, IsolationOptions options);
+    // `observer`: the plugin observes exits; its events go through the
+    // rings of observer_rings.hpp.
+    IsolatedDevice(const vmm_device_create_info &info, IsolationOptions options, bool observer = false);
     ~IsolatedDevice(); // destroy in the child (bounded), then kill and reap it
 
     vmm_status read(uint32_t region, uint64_t offset, void *data, uint32_t size);
@@ -47,6 +50,8 @@ public:
     vmm_status resume();
     vmm_status save_state(void *buffer, uint64_t capacity, uint64_t *size);
     vmm_status load_state(const void *data, uint64_t size);
+    // An exit, for an observer: written into the vCPU's ring, never waited for.
+    void observe(const vmm_exit_event &event);
 
     uint32_t restarts() const { return restarts_.load(); }
 
@@ -65,6 +70,9 @@ private:
     void died(Child &child);
     void restart();
     isolation::Writer realize_message(std::vector<int> &fds);
+    void attach_rings();            // hands the observer's rings to the current child; throws
+    bool flush_rings(Child &child); // every event delivered (before destroy); false: it did not answer
+    void report_drops();
     std::shared_ptr<Child> current() const;
     void log(uint32_t level, const std::string &text);
     std::string who() const;
@@ -92,6 +100,12 @@ private:
     std::atomic<bool> realized_{false};
     std::optional<std::vector<uint8_t>> last_state_;
     std::vector<uint8_t> saved_blob_; // between save_state's two calls
+
+    // An isolated observer's event rings; they outlive each child, so a
+    // restarted one takes the events its predecessor had not consumed.
+    std::unique_ptr<ObserverRings> rings_;
+    std::atomic<bool> drop_logged_{false};
+    std::atomic<bool> violation_handled_{false};
 
     // Replies and processed messages, from the reader thread to callers.
     std::mutex reply_mutex_;

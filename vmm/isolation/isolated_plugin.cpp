@@ -12,18 +12,28 @@ namespace {
 
 IsolatedDevice *of(void *instance) { return static_cast<IsolatedDevice *>(instance); }
 
-vmm_status proxy_create(const vmm_device_create_info *info, void **instance)
+vmm_status create(const vmm_device_create_info *info, void **instance, bool observer)
 {
     if (info == nullptr || info->host == nullptr || !info->host->isolation)
         return VMM_ERROR_INVALID;
     try {
-        *instance = new IsolatedDevice(*info, *info->host->isolation);
+        *instance = new IsolatedDevice(*info, *info->host->isolation, observer);
         return VMM_OK;
     } catch (const std::exception &e) {
         info->host_api->log(info->host, VMM_LOG_ERROR, e.what());
         return VMM_ERROR;
     }
 }
+
+vmm_status proxy_create(const vmm_device_create_info *info, void **instance) { return create(info, instance, false); }
+
+// An exit observer's instance also gets the event rings (observer_rings.hpp).
+vmm_status proxy_create_observer(const vmm_device_create_info *info, void **instance)
+{
+    return create(info, instance, true);
+}
+
+void proxy_observe_exit(void *instance, const vmm_exit_event *event) { of(instance)->observe(*event); }
 
 void proxy_destroy(void *instance) { delete of(instance); }
 
@@ -55,9 +65,6 @@ vmm_status proxy_load_state(void *instance, const void *data, uint64_t size)
 
 std::optional<std::string> why_not_isolatable(const PluginLibrary &plugin)
 {
-    if (plugin.observes_exits())
-        return fmt::format("plugin '{}' observes exits (observe_exit), which an isolated device cannot do",
-                           plugin.name());
     if (plugin.needs_vcpu_state())
         return fmt::format("plugin '{}' reads vCPU registers (VMM_PLUGIN_NEEDS_VCPU_STATE), which stay in vmm",
                            plugin.name());
@@ -67,11 +74,11 @@ std::optional<std::string> why_not_isolatable(const PluginLibrary &plugin)
 std::shared_ptr<PluginLibrary> isolated_plugin(std::shared_ptr<PluginLibrary> plugin)
 {
     vmm_plugin_descriptor proxy = plugin->descriptor();
-    proxy.create = proxy_create;
+    proxy.create = plugin->observes_exits() ? proxy_create_observer : proxy_create;
     proxy.destroy = proxy_destroy;
     proxy.read = proxy.read != nullptr ? proxy_read : nullptr;
     proxy.write = proxy.write != nullptr ? proxy_write : nullptr;
-    proxy.observe_exit = nullptr;
+    proxy.observe_exit = proxy.observe_exit != nullptr ? proxy_observe_exit : nullptr;
     proxy.save_state = proxy.save_state != nullptr ? proxy_save_state : nullptr;
     proxy.load_state = proxy.load_state != nullptr ? proxy_load_state : nullptr;
     // Always: the child mutes its own timers and watches around them.
