@@ -302,6 +302,10 @@ VMM_FIELD(vmm_host_api, machine_blob, 200, machine_blob_fn);
 VMM_FIELD(vmm_host_api, request_suspend, 208, request_suspend_fn);
 #endif
 
+#if VMM_ABI_MINOR >= 6
+VMM_CONSTANT(VMM_KEY_SOCKET_CONNECT, 0x4);
+#endif
+
 /* ---- sizes of the current minor ------------------------------------------ */
 #if VMM_ABI_MINOR == 0
 VMM_SIZE(vmm_config_key, 32);
@@ -354,7 +358,7 @@ VMM_SIZE(vmm_vcpu_info, 32);
 VMM_SIZE(vmm_exit_event, 88);
 VMM_SIZE(vmm_irq_decl, 16);
 VMM_SIZE(vmm_doorbell, 32);
-#elif VMM_ABI_MINOR == 5
+#elif VMM_ABI_MINOR == 5 || VMM_ABI_MINOR == 6 /* 1.6 (hostdesc) adds a flag only: VMM_KEY_SOCKET_CONNECT */
 VMM_SIZE(vmm_config_key, 32);
 VMM_SIZE(vmm_region_decl, 24);
 VMM_SIZE(vmm_setting, 48);

@@ -28,7 +28,7 @@ namespace uart {
 
 inline constexpr vmm_config_key kInputKey =
     vmm::sdk::string_key("input", "bytes the guest reads from RBR, in order, before any other input");
-inline constexpr vmm_config_key kInputFromKey = vmm::sdk::string_key(
+inline constexpr vmm_config_key kInputFromKey = vmm::sdk::socket_key(
     "input_from", "\"none\" (default), \"stdin\", \"file:PATH\", \"listen:PATH\" or \"connect:PATH\"");
 inline constexpr std::array kDefaultIrqs = {vmm::sdk::edge_irq(4)}; // COM1's ISA line
 // Keys typed ahead on a terminal that the guest has not read yet.

@@ -53,7 +53,7 @@ constexpr std::array kKeys = {
                                    "(control blocks in guest RAM, TX/RX doorbell registers absorbed by KVM)"),
     vmm::sdk::string_key("greeting", "bytes the device sends on RX once READY (default: none)"),
     vmm::sdk::int_key("max_queue_length", "largest queue length the driver may configure, 2..65535 (default 4096)"),
-    vmm::sdk::string_key("output", "where TX data goes: \"stdout\" (default), \"discard\", \"file:PATH\" or "
+    vmm::sdk::socket_key("output", "where TX data goes: \"stdout\" (default), \"discard\", \"file:PATH\" or "
                                    "\"unix:PATH\" (a listening UNIX stream socket)"),
 };
 

@@ -34,7 +34,8 @@
  * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count);
  * 1.5 machine facts for platform devices such as fw_cfg and the CMOS
  * (vmm_host_api.machine_info, machine_blob) and ACPI sleep
- * (vmm_host_api.request_suspend).
+ * (vmm_host_api.request_suspend); 1.6 sockets for sandboxed plugins
+ * (VMM_KEY_SOCKET_CONNECT, a vmm_config_key.reserved flag: no layout change).
  *
  * A device's life (1.4), in the order the host calls it:
  *  1. create      before the VM exists: check settings and regions, allocate.
@@ -83,7 +84,7 @@ extern "C" {
 #endif
 
 #define VMM_ABI_MAJOR 1u
-#define VMM_ABI_MINOR 5u
+#define VMM_ABI_MINOR 6u
 #define VMM_ABI_MAKE_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffffu)))
 #define VMM_ABI_VERSION VMM_ABI_MAKE_VERSION(VMM_ABI_MAJOR, VMM_ABI_MINOR)
 #define VMM_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -130,6 +131,17 @@ typedef int32_t vmm_status;
  * plugins leave the field zero. No struct changes layout. */
 #define VMM_KEY_PATH_WRITE 0x1u /* a file it writes: created if missing (0644) */
 #define VMM_KEY_PATH_READ 0x2u  /* a file it reads */
+/* ---- ABI 1.6: sockets for sandboxed plugins (hostdesc) ----
+ * A VMM_VALUE_STRING setting naming a UNIX stream socket the plugin connects
+ * to: the value's text after "unix:" or "connect:" when it starts so, else
+ * the whole value. In-process nothing changes. For an isolated device the
+ * host connects (non-blocking: a listener with a full backlog fails with
+ * EAGAIN instead of waiting) and hands the connected descriptor to the
+ * plugin's process, whose sandbox forbids sockets: the plugin's
+ * socket(AF_UNIX, SOCK_STREAM) + connect() to exactly that path gives it a
+ * copy; a failed connect fails the plugin's with the host's errno. Not to be
+ * combined with VMM_KEY_PATH_*. */
+#define VMM_KEY_SOCKET_CONNECT 0x4u
 
 /* vmm_plugin_descriptor.flags */
 #define VMM_PLUGIN_THREAD_SAFE 0x1u /* callbacks may run concurrently on one instance */
@@ -178,7 +190,7 @@ typedef struct vmm_config_key {
     const char *name;
     const char *description; /* one line, shown by `vmm plugins` */
     uint32_t required;       /* non-zero: the machine file must set it */
-    uint32_t reserved;       /* zero; ABI 1.5: VMM_KEY_PATH_* for a string */
+    uint32_t reserved;       /* zero; ABI 1.5: VMM_KEY_PATH_*, 1.6: VMM_KEY_SOCKET_CONNECT for a string */
 } vmm_config_key;
 
 /* An address range the device occupies when the machine file gives none. */

@@ -74,6 +74,15 @@ constexpr vmm_config_key path_key(const char *name, const char *description, uin
     key.reserved = path_flags;
     return key;
 }
+// ABI 1.6: a string setting naming a UNIX stream socket the plugin connects
+// to ("unix:PATH", "connect:PATH" or PATH), so that an isolated instance gets
+// it connected by the host (VMM_KEY_SOCKET_CONNECT).
+constexpr vmm_config_key socket_key(const char *name, const char *description, bool required = false) noexcept
+{
+    vmm_config_key key = config_key(VMM_VALUE_STRING, name, description, required);
+    key.reserved = VMM_KEY_SOCKET_CONNECT;
+    return key;
+}
 constexpr vmm_region_decl pio_region(uint64_t base, uint64_t size) noexcept
 {
     return vmm_region_decl{sizeof(vmm_region_decl), VMM_SPACE_PIO, base, size};
