@@ -397,3 +397,29 @@ TEST_CASE("an isolated plugin older than ABI 1.6 that connects to its setting's 
                                       socket.string() + "') itself, which its sandbox forbids"));
     CHECK(listener.clients().empty()); // nobody connected: not vmm, not the plugin
 }
+
+TEST_CASE("a device host that lies while describing a plugin is refused as bad input, naming the plugin",
+          "[e2e][isolation]")
+{
+    TempDir dir("isolated-lying-host");
+    const std::string machine = dir.write(
+        "m.toml", "[machine]\nmemory = \"8K\"\nisolate = true\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[image]]\n"
+                  "file = \"hello.bin\"\naddress = 0x1000\n[[device]]\nname = \"com1\"\nplugin = \"serial\"\n");
+    const std::string file = paths::plugin_dir() + "/vmm-serial.so";
+    const std::map<std::string, std::string> kRefusals = {
+        {"counts", "m.toml:12:10: device 'com1': " + file + ": malformed plugin descriptor: more than 1024 config keys"},
+        {"garbage", "m.toml:12:10: device 'com1': " + file + ": vmm-device-host sent a malformed description of the "
+                    "plugin (message type 0 is not a description); it is treated as a plugin that lies about itself"},
+        {"silent", "m.toml:12:10: device 'com1': " + file + " (described in vmm-device-host, process "},
+    };
+    for (const auto &[mode, refusal] : kRefusals) {
+        ProcessOptions options;
+        options.environment = {{"VMM_DEVICE_HOST", paths::fixture_dir() + "/lying-device-host"}, {"LYING_HOST", mode}};
+        const ProcessResult r = run_vmm({"--config", machine, "--plugin-path", paths::plugin_dir()}, options);
+        INFO(mode);
+        show(r);
+        CHECK(r.exit_status == 2);
+        CHECK(r.out.empty()); // the guest never ran
+        CHECK_THAT(r.err, Catch::Contains(refusal));
+    }
+}
