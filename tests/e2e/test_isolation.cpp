@@ -423,3 +423,33 @@ TEST_CASE("a device host that lies while describing a plugin is refused as bad i
         CHECK_THAT(r.err, Catch::Contains(refusal));
     }
 }
+
+TEST_CASE("an isolated serial-file's socket and connect: input share the one connection vmm makes",
+          "[e2e][isolation]")
+{
+    TempDir dir("isolated-serial-socket");
+    const fs::path socket = dir.path / "s.sock";
+    std::string expected;
+    for (int i = 0; i < 40; ++i)
+        expected += std::to_string(i) + "\n";
+    std::vector<std::string> sent[2];
+    for (const bool isolate : {false, true}) {
+        Listener listener(socket);
+        const std::string machine = dir.write(
+            std::string("m-") + (isolate ? "true" : "false") + ".toml",
+            "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 40 }\n[[image]]\n"
+            "file = \"counter.elf\"\n[[device]]\nname = \"com1\"\nplugin = \"serial-file\"\nisolate = " +
+                std::string(isolate ? "true" : "false") + "\nsettings = { socket = \"" + socket.string() +
+                "\", input_from = \"connect:" + socket.string() + "\" }\n");
+        const ProcessResult r = run_vmm({"--config", machine, "-v"});
+        show(r);
+        CHECK(r.exit_status == 0);
+        CHECK((r.err.find("isolated: plugin 'serial-file' runs in process") != std::string::npos) == isolate);
+        sent[isolate] = listener.clients();
+        fs::remove(socket);
+    }
+    REQUIRE(sent[0].size() == 1); // one client: output and input on one connection
+    REQUIRE(sent[1].size() == 1);
+    CHECK(sent[0][0] == expected);
+    CHECK(sent[1][0] == expected);
+}
