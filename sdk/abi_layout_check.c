@@ -302,8 +302,17 @@ VMM_FIELD(vmm_host_api, machine_blob, 200, machine_blob_fn);
 VMM_FIELD(vmm_host_api, request_suspend, 208, request_suspend_fn);
 #endif
 
+/* ---- ABI 1.6: settings' defaults, ranges and choices ----------------------- */
 #if VMM_ABI_MINOR >= 6
-VMM_CONSTANT(VMM_KEY_SOCKET_CONNECT, 0x4);
+typedef const char *const *string_list;
+VMM_CONSTANT(VMM_KEY_HAS_RANGE, 0x1);
+VMM_FIELD(vmm_config_key, default_text, 32, string);
+VMM_FIELD(vmm_config_key, limits, 40, uint32_t);
+VMM_FIELD(vmm_config_key, reserved_1_6, 44, uint32_t);
+VMM_FIELD(vmm_config_key, min_value, 48, int64_t);
+VMM_FIELD(vmm_config_key, max_value, 56, int64_t);
+VMM_FIELD(vmm_config_key, choices, 64, string_list);
+VMM_CONSTANT(VMM_KEY_SOCKET_CONNECT, 0x4); /* sockets for sandboxed plugins (hostdesc) */
 #endif
 
 /* ---- sizes of the current minor ------------------------------------------ */
@@ -358,8 +367,22 @@ VMM_SIZE(vmm_vcpu_info, 32);
 VMM_SIZE(vmm_exit_event, 88);
 VMM_SIZE(vmm_irq_decl, 16);
 VMM_SIZE(vmm_doorbell, 32);
-#elif VMM_ABI_MINOR == 5 || VMM_ABI_MINOR == 6 /* 1.6 (hostdesc) adds a flag only: VMM_KEY_SOCKET_CONNECT */
+#elif VMM_ABI_MINOR == 5
 VMM_SIZE(vmm_config_key, 32);
+VMM_SIZE(vmm_region_decl, 24);
+VMM_SIZE(vmm_setting, 48);
+VMM_SIZE(vmm_region, 16);
+VMM_SIZE(vmm_host_api, 216);
+VMM_SIZE(vmm_device_create_info, 64);
+VMM_SIZE(vmm_plugin_descriptor, 152);
+VMM_SIZE(vmm_vcpu_registers, 152);
+VMM_SIZE(vmm_vcpu_info, 32);
+VMM_SIZE(vmm_exit_event, 88);
+VMM_SIZE(vmm_irq_decl, 16);
+VMM_SIZE(vmm_doorbell, 32);
+VMM_SIZE(vmm_machine_info, 72);
+#elif VMM_ABI_MINOR == 6
+VMM_SIZE(vmm_config_key, 72);
 VMM_SIZE(vmm_region_decl, 24);
 VMM_SIZE(vmm_setting, 48);
 VMM_SIZE(vmm_region, 16);

@@ -16,9 +16,17 @@
 
 namespace {
 
-constexpr std::array kKeys = {
-    vmm::sdk::int_key("timer_bits", "PM timer width, 24 (default) or 32; the FADT's TMR_VAL_EXT follows it"),
-    vmm::sdk::int_key("power_button_ms", "press the power button (PWRBTN_STS) this many ms after start; 0: never")};
+constexpr vmm_config_key kTimerBitsKey = vmm::sdk::with_range(
+    vmm::sdk::with_default(vmm::sdk::int_key("timer_bits",
+                                             "PM timer width, 24 or 32; the FADT's TMR_VAL_EXT follows it"),
+                           "24"),
+    24, 32);
+constexpr vmm_config_key kPowerButtonKey = vmm::sdk::with_range(
+    vmm::sdk::with_default(vmm::sdk::int_key("power_button_ms",
+                                             "press the power button (PWRBTN_STS) this many ms after start; 0: never"),
+                           "0"),
+    0, 86'400'000);
+constexpr std::array kKeys = {kTimerBitsKey, kPowerButtonKey};
 constexpr std::array kDefaultRegions = {vmm::sdk::pio_region(0x600, 12)}; // QEMU's PM base
 constexpr std::array kDefaultIrqs = {vmm::sdk::level_irq(9)};              // the SCI, level, as QEMU's pc
 
@@ -50,12 +58,12 @@ public:
     explicit AcpiPm(const vmm::sdk::DeviceContext &context) : Device(context)
     {
         context.require_regions(vmm::sdk::Space::pio, 1, kRegisterBytes);
-        const int64_t bits = context.settings().get_int("timer_bits", 24);
+        const int64_t bits = context.settings().get_int(kTimerBitsKey).value();
         if (bits != 24 && bits != 32)
             throw vmm::sdk::ConfigError("timer_bits must be 24 or 32, got " + std::to_string(bits));
         timer_mask_ = bits == 32 ? 0xffffffffu : 0xffffffu;
         msb_period_ns_ = ((uint64_t{timer_mask_} + 1) / 2) * 1'000'000'000 / kTimerHz;
-        const int64_t button = context.settings().get_int("power_button_ms", 0);
+        const int64_t button = context.settings().get_int(kPowerButtonKey).value();
         if (button < 0 || button > 86'400'000)
             throw vmm::sdk::ConfigError("power_button_ms must be 0 to 86400000, got " + std::to_string(button));
         power_button_ms_ = static_cast<uint64_t>(button);

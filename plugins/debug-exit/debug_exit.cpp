@@ -15,8 +15,13 @@
 
 namespace {
 
-constexpr std::array kKeys = {vmm::sdk::string_key(
-    "encoding", "\"plain\" (default): a write of v exits with v; \"qemu\": with (v << 1) | 1, as isa-debug-exit")};
+constexpr const char *kEncodings[] = {"plain", "qemu", nullptr};
+constexpr vmm_config_key kEncodingKey = vmm::sdk::with_choices(
+    vmm::sdk::with_default(vmm::sdk::string_key("encoding", "\"plain\": a write of v exits with v; \"qemu\": with "
+                                                            "(v << 1) | 1, as isa-debug-exit"),
+                           "plain"),
+    kEncodings);
+constexpr std::array kKeys = {kEncodingKey};
 constexpr std::array kRegions = {vmm::sdk::pio_region(0xf4, 4)};
 
 class DebugExit final : public vmm::sdk::Device {
@@ -30,7 +35,7 @@ public:
     }
 
     explicit DebugExit(const vmm::sdk::DeviceContext &context)
-        : Device(context), qemu_(parse_encoding(context.settings().get_string("encoding", "plain")))
+        : Device(context), qemu_(parse_encoding(context.settings().get_string(kEncodingKey).value()))
     {
         if (context.regions().empty())
             throw vmm::sdk::ConfigError("needs at least one port I/O or MMIO region");

@@ -19,9 +19,13 @@ namespace {
         vmm::sdk::string_key("file" #n "_path", "its bytes: a host file (relative to the machine file)"),   \
         vmm::sdk::string_key("file" #n "_text", "its bytes: this string")
 
-constexpr std::array kKeys = {vmm::sdk::int_key("max_file_size", "largest file in bytes (default 16 MiB, at most 1 GiB)"),
-                              FWCFG_SLOT_KEYS(1), FWCFG_SLOT_KEYS(2), FWCFG_SLOT_KEYS(3), FWCFG_SLOT_KEYS(4),
-                              FWCFG_SLOT_KEYS(5), FWCFG_SLOT_KEYS(6), FWCFG_SLOT_KEYS(7), FWCFG_SLOT_KEYS(8)};
+constexpr vmm_config_key kMaxFileSizeKey =
+    vmm::sdk::with_range(vmm::sdk::with_default(vmm::sdk::int_key("max_file_size", "largest file in bytes"),
+                                                "16777216"),
+                         0, static_cast<int64_t>(fwcfg::kLargestMaxFileSize));
+constexpr std::array kKeys = {kMaxFileSizeKey,    FWCFG_SLOT_KEYS(1), FWCFG_SLOT_KEYS(2),
+                              FWCFG_SLOT_KEYS(3), FWCFG_SLOT_KEYS(4), FWCFG_SLOT_KEYS(5),
+                              FWCFG_SLOT_KEYS(6), FWCFG_SLOT_KEYS(7), FWCFG_SLOT_KEYS(8)};
 static_assert(kKeys.size() == 1 + 3 * fwcfg::kSlots);
 #undef FWCFG_SLOT_KEYS
 
@@ -154,7 +158,7 @@ private:
                                                   settings.get_string(prefix + "_path"),
                                                   settings.get_string(prefix + "_text")};
         }
-        const int64_t max_size = settings.get_int("max_file_size", fwcfg::kDefaultMaxFileSize);
+        const int64_t max_size = settings.get_int(kMaxFileSizeKey).value();
         if (max_size < 0 || static_cast<uint64_t>(max_size) > fwcfg::kLargestMaxFileSize)
             throw vmm::sdk::ConfigError("max_file_size must be 0 to " + std::to_string(fwcfg::kLargestMaxFileSize) +
                                         " bytes, got " + std::to_string(max_size));

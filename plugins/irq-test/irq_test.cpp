@@ -35,8 +35,10 @@ constexpr uint32_t kSelectCounter = 0x10; // 0x10 + i: COMMAND reads return coun
 enum Counter : uint32_t { pulses, raises, lowers, msis, rings, refused, counter_count };
 constexpr uint32_t kLevelNow = counter_count;
 
-constexpr std::array kKeys = {vmm::sdk::bool_key(
-    "doorbell", "true: RING is an ioeventfd doorbell (rings absorbed in the kernel); false: each ring is an exit")};
+constexpr std::array kKeys = {vmm::sdk::with_default(
+    vmm::sdk::bool_key(
+        "doorbell", "true: RING is an ioeventfd doorbell (rings absorbed in the kernel); false: each ring is an exit"),
+    "false")};
 constexpr std::array kRegions = {vmm::sdk::pio_region(0x500, kRegisterBytes)};
 // Line 0 pulses (edge), line 1 is held (level). GSIs 5 and 10 by default.
 constexpr std::array kIrqs = {vmm::sdk::edge_irq(5), vmm::sdk::level_irq(10)};
@@ -54,7 +56,7 @@ public:
     }
 
     explicit IrqTest(const vmm::sdk::DeviceContext &context)
-        : Device(context), doorbell_(context.settings().get_bool("doorbell", false))
+        : Device(context), doorbell_(context.settings().get_bool(kKeys[0]).value())
     {
         context.require_regions(vmm::sdk::Space::pio, 1, kRegisterBytes);
         if (context.irq_count() != kIrqs.size())

@@ -20,8 +20,12 @@ namespace {
 enum RegionIndex : uint32_t { post_region, port92_region, kbc_command_region, region_count };
 constexpr std::array kRegions = {vmm::sdk::pio_region(0x80, 1), vmm::sdk::pio_region(0x92, 1),
                                  vmm::sdk::pio_region(0x64, 1)};
-constexpr std::array kKeys = {vmm::sdk::int_key(
-    "reset-status", "exit status when the guest resets the machine (port 0x92 bit 0, or 0xfe to port 0x64); default 4")};
+constexpr vmm_config_key kResetStatusKey = vmm::sdk::with_range(
+    vmm::sdk::with_default(vmm::sdk::int_key("reset-status", "exit status when the guest resets the machine (port 0x92 "
+                                                             "bit 0, or 0xfe to port 0x64)"),
+                           "4"),
+    0, 255);
+constexpr std::array kKeys = {kResetStatusKey};
 
 constexpr uint8_t kFastReset = 0x01; // port 0x92 bit 0: a 0 -> 1 change resets
 constexpr uint8_t kKbcReset = 0xfe;  // 8042 command: pulse the CPU's reset line
@@ -41,7 +45,7 @@ public:
     }
 
     explicit PcMisc(const vmm::sdk::DeviceContext &context)
-        : Device(context), reset_status_(context.settings().get_int("reset-status", 4))
+        : Device(context), reset_status_(context.settings().get_int(kResetStatusKey).value())
     {
         if (reset_status_ < 0 || reset_status_ > 255)
             throw vmm::sdk::ConfigError("reset-status must be an exit status from 0 to 255, got " +

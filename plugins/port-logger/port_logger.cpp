@@ -27,7 +27,8 @@ namespace {
 using vmm::sdk::Space;
 
 constexpr std::array kKeys = {
-    vmm::sdk::int_key("read_value", "value every read returns, truncated to the access size (default 0xffffffff)"),
+    vmm::sdk::with_default(vmm::sdk::int_key("read_value", "value every read returns, truncated to the access size"),
+                           "0xffffffff"),
 };
 
 class PortLogger final : public vmm::sdk::Device {
@@ -42,7 +43,7 @@ public:
 
     explicit PortLogger(const vmm::sdk::DeviceContext &context)
         : Device(context), regions_(context.regions()),
-          read_value_(static_cast<uint64_t>(context.settings().get_int("read_value", 0xffffffff)))
+          read_value_(static_cast<uint64_t>(context.settings().get_int(kKeys[0]).value()))
     {
         if (regions_.empty())
             throw vmm::sdk::ConfigError("needs at least one port I/O or MMIO region (give pio or mmio)");

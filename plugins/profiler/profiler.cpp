@@ -49,7 +49,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int64_t kDefaultTraceLimit = 100000;
 constexpr int64_t kMaxTraceLimit = int64_t{1} << 26; // 64 Mi events: 4.5 GiB of 72-byte records
 constexpr int64_t kDefaultTop = 16;
 
@@ -62,10 +61,15 @@ constexpr std::array kKeys = {
                        "write a self-contained HTML page of charts (exits over time per vCPU, by reason "
                        "and device, latency histograms) to this file",
                        VMM_KEY_PATH_WRITE),
-    vmm::sdk::int_key("trace_limit", "at most this many exits in the trace; later ones are counted as dropped "
-                                     "(default 100000)"),
-    vmm::sdk::int_key("top", "rows of the port and MMIO tables in the printed summary (default 16; the JSON has all)"),
-    vmm::sdk::bool_key("summary", "print the summary table through the log when the VM stops (default true)"),
+    vmm::sdk::with_range(
+        vmm::sdk::with_default(
+            vmm::sdk::int_key("trace_limit", "at most this many exits in the trace; later ones are counted as dropped"),
+            "100000"),
+        0, kMaxTraceLimit),
+    vmm::sdk::with_default(
+        vmm::sdk::int_key("top", "rows of the port and MMIO tables in the printed summary (the JSON has all)"), "16"),
+    vmm::sdk::with_default(vmm::sdk::bool_key("summary", "print the summary table through the log when the VM stops"),
+                           "true"),
 };
 
 class Profiler final : public vmm::sdk::Device {
@@ -86,13 +90,13 @@ public:
         if (!context.regions().empty())
             throw vmm::sdk::ConfigError("occupies no address range: remove its pio/mmio entries");
         const vmm::sdk::Settings &s = context.settings();
-        summary_ = s.get_bool("summary", true);
-        top_ = s.get_int("top", kDefaultTop);
+        summary_ = s.get_bool(kKeys[5]).value();
+        top_ = s.get_int(kKeys[4]).value();
         if (top_ < 0)
             throw vmm::sdk::ConfigError("top must be >= 0");
         json_path_ = s.get_string("json", "");
         trace_path_ = s.get_string("trace", "");
-        const int64_t limit = s.get_int("trace_limit", kDefaultTraceLimit);
+        const int64_t limit = s.get_int(kKeys[3]).value();
         if (limit < 0 || limit > kMaxTraceLimit)
             throw vmm::sdk::ConfigError("trace_limit must be between 0 and " + std::to_string(kMaxTraceLimit));
         if (s.has("trace_limit") && trace_path_.empty())

@@ -26,7 +26,7 @@ using vmm::sdk::ConfigError;
 
 constexpr std::array kKeys = {
     vmm::sdk::path_key("path", "file to write the output to (created if missing)", VMM_KEY_PATH_WRITE),
-    vmm::sdk::bool_key("append", "append to the file instead of truncating it (default false)"),
+    vmm::sdk::with_default(vmm::sdk::bool_key("append", "append to the file instead of truncating it"), "false"),
     vmm::sdk::socket_key("socket", "UNIX stream socket to connect to and write the output to"),
     uart::kInputKey,
     uart::kInputFromKey,
@@ -52,7 +52,7 @@ public:
         if (path && socket_path)
             throw ConfigError("give one of `path` (a file) and `socket` (a UNIX socket), not both");
         if (path) {
-            fd_ = open_file(*path, settings.get_bool("append", false));
+            fd_ = open_file(*path, settings.get_bool(kKeys[1]).value());
         } else if (socket_path) {
             fd_ = connect_socket(*socket_path);
             share_connection(fd_, *socket_path);

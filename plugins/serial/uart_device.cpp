@@ -24,11 +24,11 @@ UartDevice::UartDevice(const vmm::sdk::DeviceContext &context, std::string outpu
 {
     context.require_regions(vmm::sdk::Space::pio, 1, reg::kCount);
     const auto &settings = context.settings();
-    spec_ = InputSpec::parse(settings.get_string("input_from", "none"));
+    spec_ = InputSpec::parse(settings.get_string(kInputFromKey).value());
     spec_.check();
     if (spec_.kind != InputSpec::Kind::none)
         input_.emplace(spec_);
-    const std::string input = settings.get_string("input", "");
+    const std::string input = settings.get_string(kInputKey).value();
     uart_.queue_input(std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(input.data()), input.size()));
 }
 

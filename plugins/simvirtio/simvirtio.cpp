@@ -45,16 +45,34 @@ using vmm::sdk::DeviceContext;
 using vmm::sdk::Host;
 using vmm::sdk::PluginInfo;
 
+constexpr const char *kNotifyModes[] = {"exit", "poll", "doorbell", nullptr};
+constexpr vmm_config_key kNotifyKey = vmm::sdk::with_choices(
+    vmm::sdk::with_default(
+        vmm::sdk::string_key("notify", "\"exit\" (control blocks are MMIO registers), \"poll\" "
+                                       "(control blocks in guest RAM, polled by a device thread) or \"doorbell\" "
+                                       "(control blocks in guest RAM, TX/RX doorbell registers absorbed by KVM)"),
+        "exit"),
+    kNotifyModes);
+constexpr vmm_config_key kMaxQueueLengthKey =
+    vmm::sdk::with_range(vmm::sdk::with_default(vmm::sdk::int_key("max_queue_length",
+                                                                  "largest queue length the driver may configure"),
+                                                "4096"),
+                         2, 65535);
+constexpr vmm_config_key kGreetingKey =
+    vmm::sdk::with_default(vmm::sdk::string_key("greeting", "bytes the device sends on RX once READY"), "");
+constexpr vmm_config_key kOutputKey =
+    vmm::sdk::with_default(vmm::sdk::socket_key("output",
+                                                "where TX data goes: \"stdout\", \"discard\", \"file:PATH\" or "
+                                                "\"unix:PATH\" (a listening UNIX stream socket)"),
+                           "stdout");
+
 constexpr std::array kKeys = {
     vmm::sdk::int_key("device_table", "guest-physical address of the guest's device_table_t (8-byte aligned); "
                                       "default: none, the driver writes it to the DEVICE_TABLE register"),
-    vmm::sdk::string_key("notify", "\"exit\" (control blocks are MMIO registers; default), \"poll\" "
-                                   "(control blocks in guest RAM, polled by a device thread) or \"doorbell\" "
-                                   "(control blocks in guest RAM, TX/RX doorbell registers absorbed by KVM)"),
-    vmm::sdk::string_key("greeting", "bytes the device sends on RX once READY (default: none)"),
-    vmm::sdk::int_key("max_queue_length", "largest queue length the driver may configure, 2..65535 (default 4096)"),
-    vmm::sdk::socket_key("output", "where TX data goes: \"stdout\" (default), \"discard\", \"file:PATH\" or "
-                                   "\"unix:PATH\" (a listening UNIX stream socket)"),
+    kNotifyKey,
+    kGreetingKey,
+    kMaxQueueLengthKey,
+    kOutputKey,
 };
 
 // The default region: where a driver looks when nothing tells it (README,
@@ -101,7 +119,7 @@ simvirtio::Config read_config(const DeviceContext &context)
         config.device_table = static_cast<uint64_t>(*table);
     }
 
-    const std::string notify = settings.get_string("notify", "exit");
+    const std::string notify = settings.get_string(kNotifyKey).value();
     if (notify == "exit")
         config.notify = simvirtio::kNotifyExit;
     else if (notify == "poll")
@@ -111,12 +129,12 @@ simvirtio::Config read_config(const DeviceContext &context)
     else
         throw ConfigError("notify must be \"exit\", \"poll\" or \"doorbell\", got \"" + notify + "\"");
 
-    const int64_t max_length = settings.get_int("max_queue_length", 4096);
+    const int64_t max_length = settings.get_int(kMaxQueueLengthKey).value();
     if (max_length < 2 || max_length > 0xffff)
         throw ConfigError("max_queue_length must be 2..65535, got " + std::to_string(max_length));
     config.max_queue_length = static_cast<uint32_t>(max_length);
 
-    config.greeting = settings.get_string("greeting", "");
+    config.greeting = settings.get_string(kGreetingKey).value();
 
     context.require_regions(vmm::sdk::Space::mmio, 1, simvirtio::reg::kSpaceSize);
     const auto base = context.host().region_address(0);
@@ -155,7 +173,7 @@ public:
 
     explicit SimVirtio(const DeviceContext &context)
         : Device(context), ram_(context.host()),
-          sink_(context.host(), context.settings().get_string("output", "stdout")), log_(context.host()),
+          sink_(context.host(), context.settings().get_string(kOutputKey).value()), log_(context.host()),
           core_(read_config(context), ram_, sink_, log_)
     {
         if (core_.poll_mode())

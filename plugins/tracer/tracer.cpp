@@ -34,15 +34,17 @@
 
 namespace {
 
-constexpr int64_t kDefaultCapacity = 65536;
 constexpr int64_t kMaxCapacity = int64_t{1} << 24; // 16 Mi exits, 768 MiB of records
 constexpr std::size_t kReasonSlots = 64;
 
 constexpr std::array kKeys = {
-    vmm::sdk::path_key("file", "where to write the trace when the VM stops (created or truncated at start); "
-                               "default: standard output",
+    vmm::sdk::path_key("file",
+                       "where to write the trace when the VM stops (created or truncated at start); "
+                       "default: standard output",
                        VMM_KEY_PATH_WRITE),
-    vmm::sdk::int_key("capacity", "exits kept: the last this many (default 65536)"),
+    vmm::sdk::with_range(vmm::sdk::with_default(vmm::sdk::int_key("capacity", "exits kept: the last this many"),
+                                                "65536"),
+                         1, kMaxCapacity),
 };
 
 struct Record {
@@ -78,7 +80,7 @@ public:
         // No file unless asked for: a bundled machine run from any directory
         // leaves nothing behind, and the trace goes to standard output.
         path_ = context.settings().get_string("file", "");
-        const int64_t capacity = context.settings().get_int("capacity", kDefaultCapacity);
+        const int64_t capacity = context.settings().get_int(kKeys[1]).value();
         if (capacity < 1 || capacity > kMaxCapacity)
             throw vmm::sdk::ConfigError("capacity must be between 1 and " + std::to_string(kMaxCapacity));
         capacity_ = static_cast<uint64_t>(capacity);

@@ -179,6 +179,70 @@ TEST_CASE("vmm plugins NAME: one plugin's full help, as text and JSON, options b
     CHECK_THAT(r.err, Catch::Contains("plugin 'no-such-plugin' not found"));
 }
 
+TEST_CASE("vmm plugins NAME: each setting's default, range and choices (ABI 1.6), as text and JSON",
+          "[e2e][ux][plugins]")
+{
+    ProcessResult r = run_vmm({"plugins", "simvirtio"});
+    show(r);
+    CHECK(r.exit_status == 0);
+    // One line of facts per setting, its description on the next.
+    CHECK(std::regex_search(
+        r.out,
+        std::regex(
+            R"(\n    max_queue_length +integer +optional +default 4096, range 2\.\.65535\n +largest queue length the driver may configure\n)")));
+    CHECK(std::regex_search(
+        r.out, std::regex(R"(\n    notify +string +optional +default "exit", one of "exit", "poll", "doorbell"\n)")));
+    CHECK(std::regex_search(r.out, std::regex(R"(\n    greeting +string +optional +default ""\n)")));
+    // A setting without a default says nothing about one.
+    CHECK(std::regex_search(r.out, std::regex(R"(\n    device_table +integer +optional\n)")));
+
+    r = run_vmm({"plugins", "simvirtio", "--json"});
+    CHECK(r.exit_status == 0);
+    const json j = json::parse(r.out);
+    json by_name;
+    for (const json &key : j["settings"])
+        by_name[key["name"].get<std::string>()] = key;
+    CHECK(by_name["max_queue_length"]["default"] == "4096");
+    CHECK(by_name["max_queue_length"]["range"] == json{{"min", 2}, {"max", 65535}});
+    CHECK(by_name["max_queue_length"]["choices"].is_null());
+    CHECK(by_name["notify"]["choices"] == json{"exit", "poll", "doorbell"});
+    CHECK(by_name["notify"]["range"].is_null());
+    CHECK(by_name["device_table"]["default"].is_null());
+
+    // The list shows them too, and a hex default stays as written.
+    r = run_vmm({"plugins"});
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.out, Catch::Contains("    read_value (integer, default 0xffffffff): "));
+    CHECK_THAT(r.out, Catch::Contains("    reset-status (integer, default 4, range 0..255): "));
+
+    // A plugin lying about its own limits is refused by name.
+    r = run_vmm({"plugins", "--plugin-path", paths::fixture_dir(), "bad-limits-default"});
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("malformed plugin descriptor: plugin 'bad-limits-default': config key 'size': "
+                                      "its default \"100\" is outside the range 1..10"));
+}
+
+TEST_CASE("a declared default is the value the device uses when the machine file sets none", "[e2e][ux][plugins]")
+{
+    // pc-misc's reset-status defaults to 4 (its declaration, the one
+    // `vmm plugins` shows): a guest resetting through port 0x92 ends with it.
+    TempDir dir("ux-default");
+    ProcessResult r = run_vmm({"plugins", "pc-misc", "--json"});
+    REQUIRE(r.exit_status == 0);
+    const json help = json::parse(r.out);
+    REQUIRE(help["settings"][0]["name"] == "reset-status");
+    const int declared = std::stoi(help["settings"][0]["default"].get<std::string>());
+    dir.write("reset.bin", std::string("\xb0\x01\xe6\x92\xf4", 5)); // mov al, 1; out 0x92, al; hlt
+    const std::string machine = dir.write("m.toml", "[machine]\nmemory = \"64K\"\n[cpu]\nmode = \"real\"\n"
+                                                    "entry = 0x1000\n[[image]]\nfile = \"reset.bin\"\n"
+                                                    "address = 0x1000\n[[device]]\nname = \"misc\"\n"
+                                                    "plugin = \"pc-misc\"\n");
+    r = run_vmm({"--config", machine});
+    show(r);
+    CHECK(r.exit_status == declared);
+    CHECK(declared == 4);
+}
+
 TEST_CASE("vmm plugins: of two plugins of one name on the path, the first wins, and it says so", "[e2e][ux][plugins]")
 {
     TempDir dir("ux-shadow");
@@ -261,6 +325,54 @@ TEST_CASE("vmm ctl: status, swap and stop through the control socket, for people
     r = run_vmm({"ctl", socket, "status"});
     CHECK(r.exit_status == 1);
     CHECK_THAT(r.err, Catch::Contains("cannot connect to " + socket));
+}
+
+TEST_CASE("vmm ctl swap --restart, --isolate and --in-process ask for what the socket's JSON can", "[e2e][ux][ctl]")
+{
+    TempDir dir("ux-ctl-flags");
+    const std::string socket = (dir.path / "c.sock").string();
+    const std::string machine =
+        dir.write("m.toml", "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 1000000000 }\n"
+                            "[[image]]\nfile = \"counter.elf\"\n[[device]]\nname = \"com1\"\nplugin = \"serial\"\n"
+                            "[[device]]\nname = \"exit\"\nplugin = \"debug-exit\"\n");
+    const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    SpawnedVmm vmm({"--config", machine, "--control", socket, "--timeout", "60"}, null_fd, null_fd, null_fd);
+    ::close(null_fd);
+    REQUIRE(wait_for([&] { return fs::exists(socket); }, std::chrono::seconds(10)));
+
+    // debug-exit saves no state: refused without --restart, done with it.
+    ProcessResult r = run_vmm({"ctl", socket, "swap", "exit", "debug-exit"});
+    CHECK(r.exit_status == 1);
+    CHECK_THAT(r.err, Catch::Contains("cannot save its state") && Catch::Contains("\"restart\": true"));
+    r = run_vmm({"ctl", socket, "swap", "exit", "debug-exit", "--restart"});
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("swapped device exit: debug-exit -> debug-exit (0 bytes of state"));
+
+    // Into a sandboxed process of its own and back, its state with it.
+    r = run_vmm({"ctl", "--json", socket, "swap", "com1", "serial", "--isolate"});
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK(json::parse(r.out)["isolated"] == true);
+    r = run_vmm({"ctl", socket, "status", "--json"});
+    CHECK(json::parse(r.out)["devices"][0]["isolated"] == true);
+    r = run_vmm({"ctl", socket, "swap", "com1", "serial", "--in-process"});
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("swapped device com1: serial -> serial (") && !Catch::Contains("isolated"));
+    r = run_vmm({"ctl", socket, "status", "--json"});
+    CHECK(json::parse(r.out)["devices"][0]["isolated"] == false);
+
+    // The flags belong to swap, and --isolate excludes --in-process.
+    r = run_vmm({"ctl", socket, "status", "--restart"});
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("--restart, --isolate and --in-process apply to swap, not to 'status'"));
+    r = run_vmm({"ctl", socket, "swap", "com1", "serial", "--isolate", "--in-process"});
+    CHECK(r.exit_status == 2);
+    CHECK_THAT(r.err, Catch::Contains("--isolate excludes --in-process"));
+
+    r = run_vmm({"ctl", socket, "stop"});
+    CHECK(r.exit_status == 0);
+    CHECK(vmm.wait(std::chrono::seconds(10)) == 0);
 }
 
 // ------------------------------------------------------------ stray files

@@ -230,4 +230,5 @@ TEST_CASE("the bash completion parses and completes options, subcommands, machin
     CHECK_THAT(complete("plugins --j"), Catch::Equals("--json\n"));
     CHECK_THAT(complete("--gdb"), Catch::Contains("--gdb\n") && Catch::Contains("--gdb-wait\n"));
     CHECK_THAT(complete("ctl /tmp/vmm.sock s"), Catch::Equals("status\nstop\nswap\n"));
+    CHECK_THAT(complete("ctl /tmp/vmm.sock swap com1 serial --i"), Catch::Equals("--isolate\n--in-process\n"));
 }

@@ -147,22 +147,22 @@ TEST_CASE("a C plugin whose create fails is explained by what it logged", "[devi
 
 TEST_CASE("instances of plugins built for earlier minor versions work in this host", "[device][abi]")
 {
-  for (const char *file : {"vmm-old-minor-1.0.so", "vmm-old-minor-1.1.so", "vmm-old-minor-1.2.so", "vmm-old-minor-1.3.so",
-                           "vmm-old-minor-1.4.so"}) {
-    INFO(file);
-    FakeHost host;
-    auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / file);
-    DeviceInstance device(plugin, "old", {{Space::pio, 4}}, {setting("value", int64_t{0x1234})}, host);
-    uint8_t bytes[2] = {};
-    device.read(0, 0, bytes, 2);
-    CHECK(bytes[0] == 0x34);
-    CHECK(bytes[1] == 0x12);
-    const uint8_t status = 9;
-    device.write(0, 0, &status, 1);
-    CHECK(host.stops == 1);
-    CHECK(host.last_status == 9);
-    CHECK(device.failed_calls() == 0);
-  }
+    for (const char *file : {"vmm-old-minor-1.0.so", "vmm-old-minor-1.1.so", "vmm-old-minor-1.2.so",
+                             "vmm-old-minor-1.3.so", "vmm-old-minor-1.4.so", "vmm-old-minor-1.5.so"}) {
+        INFO(file);
+        FakeHost host;
+        auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / file);
+        DeviceInstance device(plugin, "old", {{Space::pio, 4}}, {setting("value", int64_t{0x1234})}, host);
+        uint8_t bytes[2] = {};
+        device.read(0, 0, bytes, 2);
+        CHECK(bytes[0] == 0x34);
+        CHECK(bytes[1] == 0x12);
+        const uint8_t status = 9;
+        device.write(0, 0, &status, 1);
+        CHECK(host.stops == 1);
+        CHECK(host.last_status == 9);
+        CHECK(device.failed_calls() == 0);
+    }
 }
 
 TEST_CASE("a device learns its own region's address only by asking (ABI 1.1)", "[device][abi]")

@@ -32,10 +32,27 @@ Writer description(const std::function<void(Writer &)> &keys, uint32_t functions
     return m;
 }
 
+// ABI 1.6's fields of a key that declares none: no default, no range, no choices.
+void no_limits(Writer &m) { m.u32(0).u32(0).u32(0).i64(0).i64(0).u32(0); }
+
 void one_key(Writer &m)
 {
     m.u32(1).u32(1).u32(sizeof(vmm_config_key)).u32(VMM_VALUE_STRING);
     m.u32(1).str("output").u32(1).str("where bytes go").u32(0).u32(VMM_KEY_PATH_WRITE);
+    no_limits(m);
+}
+
+// A string key `mode` with a default and `choices` (ABI 1.6).
+std::function<void(Writer &)> key_with_choices(const std::string &default_text, const std::vector<std::string> &choices)
+{
+    return [=](Writer &m) {
+        m.u32(1).u32(1).u32(sizeof(vmm_config_key)).u32(VMM_VALUE_STRING);
+        m.u32(1).str("mode").u32(0).u32(0).u32(0);
+        m.u32(1).str(default_text).u32(0).u32(0).i64(0).i64(0);
+        m.u32(1).u32(static_cast<uint32_t>(choices.size()));
+        for (const std::string &choice : choices)
+            m.u32(1).str(choice);
+    };
 }
 
 Message as_message(const Writer &w)
@@ -82,6 +99,16 @@ TEST_CASE("an honest description gives the plugin as loading it would", "[isolat
     CHECK_FALSE(plugin->observes_exits());
 }
 
+TEST_CASE("a description carries a key's default and choices (ABI 1.6)", "[isolation]")
+{
+    const auto plugin = plugin_from_description(kFile, as_message(description(key_with_choices("poll", {"exit", "poll"}))));
+    REQUIRE(plugin->config_keys().size() == 1);
+    const ConfigKeyInfo &key = plugin->config_keys()[0];
+    CHECK(key.default_text == std::optional<std::string>("poll"));
+    CHECK(key.choices == std::vector<std::string>{"exit", "poll"});
+    CHECK_FALSE(key.has_range);
+}
+
 TEST_CASE("a lying description is refused, naming the file and what is wrong", "[isolation]")
 {
     const std::string file = kFile.string();
@@ -116,7 +143,18 @@ TEST_CASE("a lying description is refused, naming the file and what is wrong", "
     {
         CHECK(refusal(description([](Writer &m) {
                   m.u32(1).u32(1).u32(sizeof(vmm_config_key)).u32(9).u32(1).str("x").u32(0).u32(0).u32(0);
+                  no_limits(m);
               })) == file + ": malformed plugin descriptor: config key 'x' has unknown type 9");
+    }
+    SECTION("a default its own choices refuse, and more choices than a list may hold")
+    {
+        CHECK_THAT(refusal(description(key_with_choices("fast", {"exit", "poll"}))),
+                   Catch::StartsWith(file + ": malformed plugin descriptor: plugin 'liar': config key 'mode': its "
+                                            "default \"fast\""));
+        CHECK_THAT(refusal(description(key_with_choices("a", std::vector<std::string>(70, "a")))),
+                   Catch::Contains("malformed description") && Catch::Contains("70 choices sent, more than 65"));
+        CHECK_THAT(refusal(description(key_with_choices("a", std::vector<std::string>(65, "a")))),
+                   Catch::Contains("declares more than 64 choices"));
     }
     SECTION("a string with a NUL inside")
     {

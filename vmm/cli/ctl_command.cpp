@@ -103,9 +103,14 @@ std::string text_of(const json &value)
 
 } // namespace
 
-std::optional<json> control_request_from_words(const std::vector<std::string> &words, std::string &error)
+std::optional<json> control_request_from_words(const std::vector<std::string> &words, std::string &error,
+                                               const SwapFlags &flags)
 {
     const std::string command = words.empty() ? "" : words[0];
+    if (command != "swap" && (flags.restart || flags.isolate)) {
+        error = fmt::format("--restart, --isolate and --in-process apply to swap, not to '{}'", escaped(command));
+        return std::nullopt;
+    }
     if ((command == "status" || command == "stop") && words.size() == 1)
         return json{{"command", command}};
     if (command == "swap" && words.size() >= 3) {
@@ -123,6 +128,10 @@ std::optional<json> control_request_from_words(const std::vector<std::string> &w
         }
         if (any)
             request["settings"] = settings;
+        if (flags.restart)
+            request["restart"] = true;
+        if (flags.isolate)
+            request["isolate"] = *flags.isolate;
         return request;
     }
     if (command == "status" || command == "stop")
@@ -157,10 +166,11 @@ std::string describe_control_reply(const json &request, const json &reply)
             out += fmt::format("  vcpu {}: {}, {} exits\n", text_of(vcpu.value("index", json(0))),
                                text_of(vcpu.value("state", json(""))), text_of(vcpu.value("exits", json(0))));
     } else if (command == "swap") {
-        out += fmt::format("swapped device {}: {} -> {} ({} bytes of state, vCPUs paused {} us)\n",
-                           text_of(reply.value("device", json(""))), text_of(reply.value("old_plugin", json(""))),
-                           text_of(reply.value("new_plugin", json(""))), text_of(reply.value("state_bytes", json(0))),
-                           text_of(reply.value("pause_us", json(0))));
+        out +=
+            fmt::format("swapped device {}: {} -> {} ({} bytes of state, vCPUs paused {} us{})\n",
+                        text_of(reply.value("device", json(""))), text_of(reply.value("old_plugin", json(""))),
+                        text_of(reply.value("new_plugin", json(""))), text_of(reply.value("state_bytes", json(0))),
+                        text_of(reply.value("pause_us", json(0))), reply.value("isolated", false) ? ", isolated" : "");
     } else {
         out += "stopping\n";
     }
@@ -170,7 +180,8 @@ std::string describe_control_reply(const json &request, const json &reply)
 int control_client_command(const Options &options)
 {
     std::string error;
-    const auto request = control_request_from_words(options.ctl_words, error);
+    const auto request =
+        control_request_from_words(options.ctl_words, error, SwapFlags{options.ctl_restart, options.ctl_isolate});
     if (!request) {
         std::cerr << "vmm ctl: " << error << std::endl;
         return kExitBadInput;

@@ -21,10 +21,16 @@
 
 namespace vmm {
 
+// How a swap is asked for beyond its words (--restart, --isolate, --in-process).
+struct SwapFlags {
+    bool restart = false;
+    std::optional<bool> isolate;
+};
+
 // The request the words ask for ({"command": "swap", ...}), or nothing with
-// `error` saying why.
+// `error` saying why (also when `flags` are given to a command other than swap).
 std::optional<nlohmann::ordered_json> control_request_from_words(const std::vector<std::string> &words,
-                                                                 std::string &error);
+                                                                 std::string &error, const SwapFlags &flags = {});
 
 // A reply as people read it: several lines, each ending in '\n'.
 std::string describe_control_reply(const nlohmann::ordered_json &request, const nlohmann::ordered_json &reply);

@@ -100,6 +100,15 @@ ParsedCommandLine parse_command_line(int argc, char **argv)
     ctl->add_option("socket", options.ctl_socket, "the socket vmm was started with (--control)")->required();
     ctl->add_option("command", options.ctl_words, "status, stop, or swap DEVICE PLUGIN [KEY=VALUE ...]")->required();
     ctl->add_flag("--json", options.json, "print the reply as JSON, as the socket sent it");
+    ctl->add_flag("--restart", options.ctl_restart,
+                  "swap: allow the swap of a device whose plugin cannot save its state (the new instance starts "
+                  "from scratch)");
+    CLI::Option *ctl_isolate = ctl->add_flag_callback(
+        "--isolate", [&options] { options.ctl_isolate = true; },
+        "swap: run the new instance in a sandboxed process of its own (docs/isolation.md)");
+    CLI::Option *ctl_in_process = ctl->add_flag_callback(
+        "--in-process", [&options] { options.ctl_isolate = false; }, "swap: run the new instance inside vmm");
+    ctl_isolate->excludes(ctl_in_process);
     ctl->fallthrough();
     app.require_subcommand(0, 1);
     app.footer("Exit status: the guest's own (debug-exit), 0 when every vCPU halted, 1 when the guest died or a\n"

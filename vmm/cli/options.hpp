@@ -32,6 +32,8 @@ struct Options {
     std::string plugin_name;       // `plugins NAME`
     std::string ctl_socket;        // `ctl SOCKET COMMAND ...`
     std::vector<std::string> ctl_words;
+    bool ctl_restart = false;        // `ctl ... swap --restart`: "restart": true
+    std::optional<bool> ctl_isolate; // `ctl ... swap --isolate` / `--in-process`: "isolate"
 };
 
 // Parses argv. Returns the options, or an exit status when the program

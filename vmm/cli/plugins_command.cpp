@@ -1,5 +1,6 @@
 #include "cli/plugins_command.hpp"
 
+#include "plugin/key_limits.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/escape.hpp"
@@ -27,6 +28,22 @@ std::string describe_irq(const IrqDecl &irq)
                        (irq.flags & VMM_IRQ_SHARED) != 0 ? ", shared" : "");
 }
 
+// ABI 1.6: "default 4096, range 2..65535", "default \"exit\", one of ...";
+// a string's default quoted, so that an empty one shows as "".
+std::string describe_limits(const ConfigKeyInfo &key)
+{
+    std::string text;
+    const auto add = [&text](const std::string &part) { text += (text.empty() ? "" : ", ") + part; };
+    if (key.default_text)
+        add("default " +
+            (key.type == VMM_VALUE_STRING ? "\"" + escaped(*key.default_text) + "\"" : escaped(*key.default_text)));
+    if (key.has_range)
+        add("range " + range_text(key));
+    if (!key.choices.empty())
+        add("one of " + choices_text(key));
+    return text;
+}
+
 // The plugin's strings are its own: escaped, so that an ESC sequence or a
 // line break in them cannot drive the terminal or forge lines.
 void print_text(const PluginLibrary &p)
@@ -52,9 +69,12 @@ void print_text(const PluginLibrary &p)
         std::cout << "  settings: none\n";
     } else {
         std::cout << "  settings:\n";
-        for (const ConfigKeyInfo &key : p.config_keys())
-            std::cout << fmt::format("    {} ({}{}): {}\n", escaped(key.name), value_type_name(key.type),
-                                     key.required ? ", required" : "", escaped(key.description));
+        for (const ConfigKeyInfo &key : p.config_keys()) {
+            const std::string limits = describe_limits(key);
+            std::cout << fmt::format("    {} ({}{}{}): {}\n", escaped(key.name), value_type_name(key.type),
+                                     key.required ? ", required" : "", limits.empty() ? "" : ", " + limits,
+                                     escaped(key.description));
+        }
     }
 }
 
@@ -96,19 +116,36 @@ void print_help(const PluginLibrary &p)
     std::size_t width = 0;
     for (const ConfigKeyInfo &key : p.config_keys())
         width = std::max(width, escaped(key.name).size());
-    for (const ConfigKeyInfo &key : p.config_keys())
-        std::cout << fmt::format("    {:<{}}  {:<7}  {:<8}  {}\n", escaped(key.name), width, value_type_name(key.type),
-                                 key.required ? "required" : "optional", escaped(key.description));
+    // One line of facts (type, required, ABI 1.6's default and range or
+    // choices), then the description under it.
+    for (const ConfigKeyInfo &key : p.config_keys()) {
+        const std::string limits = describe_limits(key);
+        std::cout << fmt::format("    {:<{}}  {:<7}  {:<8}{}\n", escaped(key.name), width, value_type_name(key.type),
+                                 key.required ? "required" : "optional", limits.empty() ? "" : "  " + limits);
+        std::cout << fmt::format("    {:<{}}  {}\n", "", width, escaped(key.description));
+    }
 }
 
 nlohmann::ordered_json to_json(const PluginLibrary &p)
 {
     nlohmann::ordered_json keys = nlohmann::ordered_json::array();
-    for (const ConfigKeyInfo &key : p.config_keys())
+    for (const ConfigKeyInfo &key : p.config_keys()) {
+        // ABI 1.6: null where the plugin declares nothing; the default as
+        // the plugin wrote it (text, whatever the type: "0x3f8" stays hex).
+        nlohmann::ordered_json range = nullptr;
+        if (key.has_range)
+            range = {{"min", key.min_value}, {"max", key.max_value}};
+        nlohmann::ordered_json choices = nullptr;
+        if (!key.choices.empty())
+            choices = key.choices;
         keys.push_back({{"name", key.name},
                         {"type", value_type_name(key.type)},
                         {"required", key.required},
+                        {"default", key.default_text ? nlohmann::ordered_json(*key.default_text) : nullptr},
+                        {"range", range},
+                        {"choices", choices},
                         {"description", key.description}});
+    }
     nlohmann::ordered_json ranges = nlohmann::ordered_json::array();
     for (const RegionDecl &r : p.default_regions())
         ranges.push_back({{"space", space_name(r.space)}, {"base", r.base}, {"size", r.size}});

@@ -22,7 +22,7 @@ using namespace isolation;
 
 // The largest string and arrays vmm accepts: whatever lies beyond is not sent.
 constexpr std::size_t kMaxString = 4096;
-constexpr uint32_t kMaxKeys = 1024, kMaxDecls = 64, kMaxStride = 4096;
+constexpr uint32_t kMaxKeys = 1024, kMaxDecls = 64, kMaxStride = 4096, kMaxChoices = 64;
 
 // present flag, then at most kMaxString bytes (a string without its
 // terminator in that many is sent cut, which vmm refuses as it would have).
@@ -31,6 +31,24 @@ void put_string(Writer &m, const char *text)
     m.u32(text != nullptr ? 1 : 0);
     if (text != nullptr)
         m.str(std::string(text, ::strnlen(text, kMaxString)));
+}
+
+// ABI 1.6's fields of a config key: the default, the range, and the
+// choices (up to one more than vmm accepts, so that a list too long, or
+// without its terminating NULL, is refused there by the same check).
+void put_key_limits(Writer &m, const vmm_config_key &k)
+{
+    put_string(m, k.default_text);
+    m.u32(k.limits).u32(k.reserved_1_6).i64(k.min_value).i64(k.max_value);
+    m.u32(k.choices != nullptr ? 1 : 0);
+    if (k.choices == nullptr)
+        return;
+    uint32_t count = 0;
+    while (count < kMaxChoices + 1 && k.choices[count] != nullptr)
+        ++count;
+    m.u32(count);
+    for (uint32_t i = 0; i < count; ++i)
+        put_string(m, k.choices[i]);
 }
 
 bool usable_stride(uint32_t size, uint32_t min_size) { return size >= min_size && size <= kMaxStride && size % 8 == 0; }
@@ -87,6 +105,8 @@ void put_descriptor(Writer &m, const vmm_plugin_descriptor *raw, uint32_t versio
             put_string(m, k.name);
             put_string(m, k.description);
             m.u32(k.required).u32(k.reserved);
+            if (VMM_ABI_VERSION_MINOR(version) >= 6) // defaults, ranges, choices
+                put_key_limits(m, k);
         }))
         return;
     if (!put_array(m, d.default_regions, d.default_region_count, kMaxDecls, 24,

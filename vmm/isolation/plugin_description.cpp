@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 
 // Same bounds as the checks the rebuilt descriptor goes through
 // (plugin_library.cpp); what lies beyond them is refused there, by name.
-constexpr uint32_t kMaxKeys = 1024, kMaxDecls = 64, kMaxStride = 4096, kMaxString = 4096;
+constexpr uint32_t kMaxKeys = 1024, kMaxDecls = 64, kMaxStride = 4096, kMaxString = 4096, kMaxChoices = 64;
 
 // The functions of a described plugin: never called (the isolated device's
 // proxy replaces every one); each says so if it ever were.
@@ -54,6 +54,7 @@ vmm_status refused_lifecycle(void *) { return VMM_ERROR_UNSUPPORTED; }
 struct Storage {
     std::deque<std::string> strings;
     std::deque<std::vector<uint64_t>> arrays;
+    std::deque<std::vector<const char *>> choice_lists; // ABI 1.6: each NULL-terminated
     vmm_plugin_descriptor descriptor{};
 };
 
@@ -123,6 +124,31 @@ public:
         return complete;
     }
 
+    // ABI 1.6's default, range and choices of a key, as put_key_limits
+    // sent them; the choices rebuilt as the NULL-terminated list they were.
+    void key_limits(vmm_config_key &k)
+    {
+        k.default_text = string("a config key's default");
+        k.limits = in_.u32();
+        k.reserved_1_6 = in_.u32();
+        k.min_value = in_.i64();
+        k.max_value = in_.i64();
+        if (in_.u32() == 0)
+            return;
+        const uint32_t count = in_.u32();
+        if (count > kMaxChoices + 1)
+            throw std::invalid_argument(fmt::format("{} choices sent, more than {}", count, kMaxChoices + 1));
+        auto &list = storage_.choice_lists.emplace_back();
+        for (uint32_t i = 0; i < count; ++i) {
+            const char *choice = string("a choice");
+            if (choice == nullptr)
+                throw std::invalid_argument(fmt::format("choice {} is sent as NULL (which ends the list)", i));
+            list.push_back(choice);
+        }
+        list.push_back(nullptr);
+        k.choices = list.data();
+    }
+
 private:
     Reader in_;
     Storage &storage_;
@@ -166,6 +192,8 @@ std::shared_ptr<PluginLibrary> decode_descriptor(const fs::path &file, uint32_t 
                                       k.description = decoder.string("a config key's description");
                                       k.required = in.u32();
                                       k.reserved = in.u32();
+                                      if (VMM_ABI_VERSION_MINOR(version) >= 6)
+                                          decoder.key_limits(k);
                                   });
     complete = complete && decoder.array("default region", d.default_region_count, d.default_regions, kMaxDecls,
                                          kMinRegionDeclSize, [&](vmm_region_decl &r) {

@@ -1,8 +1,11 @@
 #include "plugin/plugin_library.hpp"
 
+#include "plugin/key_limits.hpp"
+
 #include "plugin/plugin_call.hpp"
 #include "plugin/plugin_crash.hpp"
 #include "support/errors.hpp"
+#include "support/escape.hpp"
 #include "support/utf8.hpp"
 
 #include <boost/dll/shared_library_load_mode.hpp>
@@ -248,6 +251,10 @@ void PluginLibrary::take_descriptor(const vmm_plugin_descriptor *raw)
             throw std::invalid_argument(fmt::format("config key '{}' has unknown type {}", info.name, info.type));
         if (!seen.insert(info.name).second)
             throw std::invalid_argument(fmt::format("config key '{}' is declared twice", info.name));
+        // 1.6's fields; an older plugin's key may be longer than it knew
+        // (padding, garbage): not ours to read, as with default_irqs.
+        if (VMM_ABI_VERSION_MINOR(abi_version_) >= 6)
+            read_key_limits(key, info);
         config_keys_.push_back(std::move(info));
     }
 
@@ -268,6 +275,54 @@ void PluginLibrary::take_descriptor(const vmm_plugin_descriptor *raw)
                                               decl.size});
     }
     read_default_irqs(raw_size);
+}
+
+// ABI 1.6's default, range and choices of one key. A plugin lying about
+// them (a default outside its own range) would make `vmm plugins` wrong and
+// machine files fail for no reason of theirs: a malformed plugin, named.
+void PluginLibrary::read_key_limits(const vmm_config_key &key, ConfigKeyInfo &info) const
+{
+    const std::string what = fmt::format("plugin '{}': config key '{}'", name_, info.name);
+    if (const uint32_t unknown = key.limits & ~VMM_KEY_HAS_RANGE)
+        throw std::invalid_argument(fmt::format("{} has unknown limits bits {:#x} (this vmm knows "
+                                                "VMM_KEY_HAS_RANGE)",
+                                                what, unknown));
+    if (key.default_text != nullptr)
+        info.default_text = checked_string(key.default_text, what + ": its default", true);
+    info.has_range = (key.limits & VMM_KEY_HAS_RANGE) != 0;
+    if (info.has_range) {
+        if (info.type != VMM_VALUE_INT && info.type != VMM_VALUE_FLOAT)
+            throw std::invalid_argument(fmt::format("{} declares a range, but is a {}, not an integer or a float", what,
+                                                    value_type_name(info.type)));
+        if (key.min_value > key.max_value)
+            throw std::invalid_argument(fmt::format("{} declares the range {}..{}, whose minimum is above its maximum",
+                                                    what, key.min_value, key.max_value));
+        info.min_value = key.min_value;
+        info.max_value = key.max_value;
+    }
+    if (key.choices != nullptr) {
+        if (info.type != VMM_VALUE_STRING)
+            throw std::invalid_argument(
+                fmt::format("{} declares choices, but is a {}, not a string", what, value_type_name(info.type)));
+        constexpr std::size_t kMaxChoices = 64;
+        for (std::size_t i = 0; key.choices[i] != nullptr; ++i) {
+            if (i == kMaxChoices)
+                throw std::invalid_argument(fmt::format("{} declares more than {} choices (or its list lacks the "
+                                                        "terminating NULL)",
+                                                        what, kMaxChoices));
+            std::string choice = checked_string(key.choices[i], fmt::format("{}: choice {}", what, i), true);
+            if (choice.empty())
+                throw std::invalid_argument(fmt::format("{}: choice {} is an empty string", what, i));
+            info.choices.push_back(std::move(choice));
+        }
+        if (info.choices.empty())
+            throw std::invalid_argument(fmt::format("{} declares an empty list of choices", what));
+    }
+    if (info.default_text) {
+        if (const auto problem = value_problem(info, *info.default_text))
+            throw std::invalid_argument(
+                fmt::format("{}: its default \"{}\" {}", what, escaped(*info.default_text), *problem));
+    }
 }
 
 // ABI 1.4's declared interrupt lines. A plugin of an earlier minor has no

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,13 @@ struct ConfigKeyInfo {
     bool required = false;
     uint32_t path_flags = 0; // ABI 1.5: VMM_KEY_PATH_WRITE / VMM_KEY_PATH_READ (a string naming a file)
     bool connects_socket = false; // ABI 1.6: VMM_KEY_SOCKET_CONNECT (a string naming a UNIX socket)
+    // ABI 1.6, all checked at load: the default as the plugin wrote it, an
+    // inclusive range (integer and float keys), the values a string accepts.
+    std::optional<std::string> default_text;
+    bool has_range = false;
+    int64_t min_value = 0;
+    int64_t max_value = 0;
+    std::vector<std::string> choices;
 };
 
 struct RegionDecl {
@@ -98,6 +106,7 @@ private:
     void read_descriptor();
     void take_descriptor(const vmm_plugin_descriptor *raw);
     void read_default_irqs(uint32_t raw_descriptor_size);
+    void read_key_limits(const vmm_config_key &key, ConfigKeyInfo &info) const;
 
     std::filesystem::path file_;
     boost::dll::shared_library library_;

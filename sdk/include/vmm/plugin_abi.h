@@ -34,8 +34,9 @@
  * lines (vmm_plugin_descriptor.default_irqs, vmm_device_create_info.irq_count);
  * 1.5 machine facts for platform devices such as fw_cfg and the CMOS
  * (vmm_host_api.machine_info, machine_blob) and ACPI sleep
- * (vmm_host_api.request_suspend); 1.6 sockets for sandboxed plugins
- * (VMM_KEY_SOCKET_CONNECT, a vmm_config_key.reserved flag: no layout change).
+ * (vmm_host_api.request_suspend); 1.6 settings' defaults, ranges and
+ * choices (vmm_config_key.default_text ... choices) and sockets for
+ * sandboxed plugins (VMM_KEY_SOCKET_CONNECT, a vmm_config_key.reserved flag).
  *
  * A device's life (1.4), in the order the host calls it:
  *  1. create      before the VM exists: check settings and regions, allocate.
@@ -143,6 +144,9 @@ typedef int32_t vmm_status;
  * combined with VMM_KEY_PATH_*. */
 #define VMM_KEY_SOCKET_CONNECT 0x4u
 
+/* vmm_config_key.limits (ABI 1.6) */
+#define VMM_KEY_HAS_RANGE 0x1u /* min_value..max_value bound an integer or float setting */
+
 /* vmm_plugin_descriptor.flags */
 #define VMM_PLUGIN_THREAD_SAFE 0x1u /* callbacks may run concurrently on one instance */
 /* ABI 1.2: keep every vCPU's registers as of its last exit, so that
@@ -191,6 +195,27 @@ typedef struct vmm_config_key {
     const char *description; /* one line, shown by `vmm plugins` */
     uint32_t required;       /* non-zero: the machine file must set it */
     uint32_t reserved;       /* zero; ABI 1.5: VMM_KEY_PATH_*, 1.6: VMM_KEY_SOCKET_CONNECT for a string */
+
+    /* ---- ABI 1.6: defaults, ranges and choices (`vmm plugins NAME` shows
+     * them; the host checks machine files against them). The host checks
+     * them when it loads the plugin: a default that is not of the key's
+     * type, outside its range or not among its choices, min > max, or an
+     * empty choice is a malformed plugin. ---- */
+    /* The value the plugin uses when the machine file sets none, written as
+     * in a machine file without quotes: "115200", "0x3f8", "true", "exit".
+     * Text, not a typed union: it is shown exactly as the author wrote it
+     * (0x3f8 stays hex), one field serves every type, and "" is a real
+     * string default distinct from NULL (none declared). The host does not
+     * hand it to the device: the plugin applies its own default (the C++
+     * SDK's Settings::get(key) reads this very field). */
+    const char *default_text;
+    uint32_t limits;       /* VMM_KEY_HAS_RANGE */
+    uint32_t reserved_1_6; /* zero */
+    int64_t min_value;     /* with VMM_KEY_HAS_RANGE: inclusive bounds */
+    int64_t max_value;
+    /* NULL, or the only values a string setting accepts: a NULL-terminated
+     * array of non-empty strings (at most 64). */
+    const char *const *choices;
 } vmm_config_key;
 
 /* An address range the device occupies when the machine file gives none. */

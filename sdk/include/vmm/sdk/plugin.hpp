@@ -47,7 +47,8 @@ struct PluginInfo {
 constexpr vmm_config_key config_key(uint32_t type, const char *name, const char *description,
                                     bool required = false) noexcept
 {
-    return vmm_config_key{sizeof(vmm_config_key), type, name, description, required ? 1u : 0u, 0u};
+    return vmm_config_key{
+        sizeof(vmm_config_key), type, name, description, required ? 1u : 0u, 0u, nullptr, 0u, 0u, 0, 0, nullptr};
 }
 constexpr vmm_config_key int_key(const char *name, const char *description, bool required = false) noexcept
 {
@@ -81,6 +82,32 @@ constexpr vmm_config_key socket_key(const char *name, const char *description, b
 {
     vmm_config_key key = config_key(VMM_VALUE_STRING, name, description, required);
     key.reserved = VMM_KEY_SOCKET_CONNECT;
+    return key;
+}
+// ABI 1.6: what a key declares about its values, added to a key made above:
+//   with_range(with_default(int_key("max_queue_length", "..."), "4096"), 2, 65535)
+// `vmm plugins NAME` shows them, the host refuses machine files outside
+// them, and Settings::get(key) returns the default when the file sets none,
+// so the value is written once. The host checks them when it loads the
+// plugin (a default outside the range is a malformed plugin).
+constexpr vmm_config_key with_default(vmm_config_key key, const char *default_text) noexcept
+{
+    key.default_text = default_text;
+    return key;
+}
+// Inclusive bounds of an integer (or float) setting.
+constexpr vmm_config_key with_range(vmm_config_key key, int64_t min, int64_t max) noexcept
+{
+    key.limits |= VMM_KEY_HAS_RANGE;
+    key.min_value = min;
+    key.max_value = max;
+    return key;
+}
+// The only values a string setting accepts: a NULL-terminated array in
+// static storage, e.g. constexpr const char *kModes[] = {"exit", "poll", nullptr};
+constexpr vmm_config_key with_choices(vmm_config_key key, const char *const *choices) noexcept
+{
+    key.choices = choices;
     return key;
 }
 constexpr vmm_region_decl pio_region(uint64_t base, uint64_t size) noexcept

@@ -2,9 +2,13 @@
 //
 // The host has already checked every setting against the key the plugin
 // declared (name and type), so a lookup only has to handle "not set".
+// Keys that declare a default (ABI 1.6, with_default in plugin.hpp) are
+// best read with get_int(key) etc., which fall back to that very default:
+// the value `vmm plugins NAME` shows is the one the device uses.
 #pragma once
 
 #include <vmm/plugin_abi.h>
+#include <vmm/sdk/setting_text.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -49,6 +53,34 @@ public:
     std::string get_string(std::string_view key, std::string fallback) const
     {
         return get_string(key).value_or(std::move(fallback));
+    }
+
+    // The setting, or the key's declared default (std::nullopt when neither
+    // is there, or the default does not parse: the host refuses such a
+    // plugin when it loads it, so that happens only with another host).
+    std::optional<int64_t> get_int(const vmm_config_key &key) const
+    {
+        if (const auto value = get_int(key.name))
+            return value;
+        return key.default_text != nullptr ? parse_int_text(key.default_text) : std::nullopt;
+    }
+    std::optional<bool> get_bool(const vmm_config_key &key) const
+    {
+        if (const auto value = get_bool(key.name))
+            return value;
+        return key.default_text != nullptr ? parse_bool_text(key.default_text) : std::nullopt;
+    }
+    std::optional<double> get_float(const vmm_config_key &key) const
+    {
+        if (const auto value = get_float(key.name))
+            return value;
+        return key.default_text != nullptr ? parse_float_text(key.default_text) : std::nullopt;
+    }
+    std::optional<std::string> get_string(const vmm_config_key &key) const
+    {
+        if (auto value = get_string(key.name))
+            return value;
+        return key.default_text != nullptr ? std::optional<std::string>(key.default_text) : std::nullopt;
     }
 
 private:
