@@ -312,6 +312,7 @@ VMM_FIELD(vmm_config_key, reserved_1_6, 44, uint32_t);
 VMM_FIELD(vmm_config_key, min_value, 48, int64_t);
 VMM_FIELD(vmm_config_key, max_value, 56, int64_t);
 VMM_FIELD(vmm_config_key, choices, 64, string_list);
+VMM_CONSTANT(VMM_KEY_SOCKET_CONNECT, 0x4); /* sockets for sandboxed plugins (hostdesc) */
 #endif
 
 /* ---- sizes of the current minor ------------------------------------------ */

@@ -27,7 +27,7 @@ using vmm::sdk::ConfigError;
 constexpr std::array kKeys = {
     vmm::sdk::path_key("path", "file to write the output to (created if missing)", VMM_KEY_PATH_WRITE),
     vmm::sdk::with_default(vmm::sdk::bool_key("append", "append to the file instead of truncating it"), "false"),
-    vmm::sdk::string_key("socket", "UNIX stream socket to connect to and write the output to"),
+    vmm::sdk::socket_key("socket", "UNIX stream socket to connect to and write the output to"),
     uart::kInputKey,
     uart::kInputFromKey,
 };

@@ -29,7 +29,7 @@ namespace uart {
 inline constexpr vmm_config_key kInputKey = vmm::sdk::with_default(
     vmm::sdk::string_key("input", "bytes the guest reads from RBR, in order, before any other input"), "");
 inline constexpr vmm_config_key kInputFromKey = vmm::sdk::with_default(
-    vmm::sdk::string_key("input_from", "\"none\", \"stdin\", \"file:PATH\", \"listen:PATH\" or \"connect:PATH\""),
+    vmm::sdk::socket_key("input_from", "\"none\", \"stdin\", \"file:PATH\", \"listen:PATH\" or \"connect:PATH\""),
     "none");
 inline constexpr std::array kDefaultIrqs = {vmm::sdk::edge_irq(4)}; // COM1's ISA line
 // Keys typed ahead on a terminal that the guest has not read yet.

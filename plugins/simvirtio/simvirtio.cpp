@@ -61,7 +61,7 @@ constexpr vmm_config_key kMaxQueueLengthKey =
 constexpr vmm_config_key kGreetingKey =
     vmm::sdk::with_default(vmm::sdk::string_key("greeting", "bytes the device sends on RX once READY"), "");
 constexpr vmm_config_key kOutputKey =
-    vmm::sdk::with_default(vmm::sdk::string_key("output",
+    vmm::sdk::with_default(vmm::sdk::socket_key("output",
                                                 "where TX data goes: \"stdout\", \"discard\", \"file:PATH\" or "
                                                 "\"unix:PATH\" (a listening UNIX stream socket)"),
                            "stdout");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 
 namespace vmm {
@@ -27,6 +28,9 @@ struct IsolationOptions {
     // The plugin's string settings that name files (VMM_KEY_PATH_WRITE or
     // VMM_KEY_PATH_READ, ABI 1.5): vmm opens them and passes the descriptors.
     std::map<std::string, uint32_t> path_keys;
+    // Its string settings that name UNIX sockets it connects to
+    // (VMM_KEY_SOCKET_CONNECT, ABI 1.6): vmm connects and passes them.
+    std::set<std::string> socket_keys;
 };
 
 // vmm-device-host: $VMM_DEVICE_HOST if set, else next to the installed

@@ -3,6 +3,7 @@
 #include "core/acpi_plan.hpp"
 #include "core/irq_plan.hpp"
 #include "core/kernel_devices.hpp"
+#include "isolation/plugin_description.hpp"
 #include "kvm/vm.hpp"
 #include "plugin/settings_check.hpp"
 #include "support/errors.hpp"
@@ -71,7 +72,11 @@ private:
         PlannedDevice planned;
         planned.spec = &device;
         try {
-            planned.plugin = plugins_.load(device.plugin, spec_.file.parent_path());
+            // An isolated device's plugin is described by its own process,
+            // never loaded into vmm's (isolation/plugin_description.hpp).
+            const bool isolated = device.isolate.value_or(spec_.isolate);
+            planned.plugin = plugins_.load(device.plugin, spec_.file.parent_path(),
+                                           isolated ? PluginDescriber(describe_plugin_in_child) : PluginDescriber());
         } catch (const InputError &e) {
             error(device.plugin_where, fmt::format("device '{}': {}", device.name, e.what()));
             return;

@@ -2,6 +2,7 @@
 #include "core/machine.hpp"
 
 #include "isolation/isolated_plugin.hpp"
+#include "isolation/plugin_description.hpp"
 #include "plugin/settings_check.hpp"
 #include "support/errors.hpp"
 #include "support/logging.hpp"
@@ -30,7 +31,10 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     PlannedDevice &planned = plan_.devices[*index];
 
     // Everything that can fail without the guest noticing, before the pause.
-    auto plugin = plugins_.load(plugin_reference, spec_.file.parent_path());
+    const bool isolated = isolate.value_or(devices_->at(*index).wiring().isolation != nullptr);
+    // Isolated: described by its own process, never loaded into vmm's.
+    auto plugin = plugins_.load(plugin_reference, spec_.file.parent_path(),
+                                isolated ? PluginDescriber(describe_plugin_in_child) : PluginDescriber());
     const std::vector<Setting> &new_settings = settings ? *settings : planned.spec->settings;
     std::vector<InputError> problems = check_settings(device, planned.spec->where, new_settings, *plugin);
     if (!problems.empty())
@@ -42,7 +46,6 @@ SwapResult Machine::swap_device(const std::string &device, const std::string &pl
     const bool was_isolated = was != nullptr;
     const OnCrash on_crash = was_isolated ? was->on_crash : planned.spec->on_crash;
     wiring.isolation.reset(); // `was` dangles from here on
-    const bool isolated = isolate.value_or(was_isolated);
     std::shared_ptr<PluginLibrary> instance_plugin = plugin;
     if (isolated)
         instance_plugin = isolate_device(device, plugin, on_crash, wiring);

@@ -1,9 +1,11 @@
 // vmm-device-host: runs one device plugin for vmm, in a process of its own.
 // vmm starts it (posix_spawn) with the channel socket on descriptor 3 and the
-// rpc socket on 4; everything else arrives in the init message. See
+// rpc socket on 4; everything else arrives in the init message. Started with
+// `--describe FILE` (and the channel only), it sends FILE's descriptor instead. See
 // vmm/isolation/channel.hpp for the protocol and docs/isolation.md.
 #include "device_host/child_host.hpp"
 #include "device_host/observer_drain.hpp"
+#include "device_host/describe_plugin.hpp"
 #include "device_host/passed_files.hpp"
 #include "device_host/sandbox.hpp"
 #include "isolation/wire.hpp"
@@ -130,7 +132,8 @@ void initialize(Message &init)
     struct Setting {
         std::string key, text;
         vmm_setting entry{};
-        uint32_t path_kind = 0; // VMM_KEY_PATH_*: vmm opened it (an fd follows, unless open_error)
+        uint32_t path_kind = 0; // VMM_KEY_PATH_* (SOCKET_CONNECT): vmm opened (connected) it; an fd follows, unless open_error
+        std::string socket_path;
         int32_t open_error = 0;
     };
     std::vector<Setting> settings(std::min<uint32_t>(in.u32(), 256));
@@ -143,6 +146,8 @@ void initialize(Message &init)
         s.text = in.str();
         s.path_kind = in.u32();
         s.open_error = static_cast<int32_t>(in.u32());
+        if (s.path_kind == VMM_KEY_SOCKET_CONNECT)
+            s.socket_path = in.str(4096); // what vmm connected to (the value names it)
     }
     std::vector<vmm_region> regions(std::min<uint32_t>(in.u32(), 256));
     for (vmm_region &r : regions) {
@@ -168,7 +173,7 @@ void initialize(Message &init)
     for (const Setting &s : settings) {
         if (s.path_kind == 0)
             continue;
-        PassedFile file{s.text, s.path_kind, -1, s.open_error};
+        PassedFile file{s.path_kind == VMM_KEY_SOCKET_CONNECT ? s.socket_path : s.text, s.path_kind, -1, s.open_error};
         if (s.open_error == 0)
             file.fd = init.take_fd(next_fd++);
         files.push_back(std::move(file));
@@ -360,6 +365,12 @@ void start_observer(Message &message)
 
 int main(int argc, char **argv)
 {
+    // Reading a plugin's descriptor for vmm, which never loads an isolated
+    // plugin itself (device_host/describe_plugin.hpp).
+    if (argc == 3 && std::strcmp(argv[1], "--describe") == 0) {
+        ::syscall(SYS_close_range, 4u, ~0u, 0u); // the channel socket (and stdio) only
+        return describe_plugin(argv[2]);
+    }
     if (argc != 2 || std::strcmp(argv[1], "--serve") != 0) {
         std::fprintf(stderr, "vmm-device-host: started by vmm for an isolated device; not meant to be run by hand\n");
         return 2;

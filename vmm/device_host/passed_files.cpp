@@ -3,6 +3,9 @@
 #include <vmm/plugin_abi.h>
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,7 +25,7 @@ bool open_passed_file(const char *path, int flags, long &result)
     if (path == nullptr)
         return false;
     for (const PassedFile &file : g_files) {
-        if (std::strcmp(file.path.c_str(), path) != 0)
+        if (file.kind == VMM_KEY_SOCKET_CONNECT || std::strcmp(file.path.c_str(), path) != 0)
             continue;
         if (file.fd < 0) {
             result = -file.error;
@@ -45,6 +48,44 @@ bool open_passed_file(const char *path, int flags, long &result)
         if ((flags & O_TRUNC) && mode != O_RDONLY)
             (void)::ftruncate(copy, 0); // fails harmlessly on a character device
         result = copy;
+        return true;
+    }
+    return false;
+}
+
+bool socket_placeholder(long domain, long type, long &result)
+{
+    if (domain != AF_UNIX || (type & 0xf) != SOCK_STREAM)
+        return false;
+    const long fd = ::syscall(SYS_eventfd2, 0, (type & SOCK_CLOEXEC ? EFD_CLOEXEC : 0) |
+                                                   (type & SOCK_NONBLOCK ? EFD_NONBLOCK : 0));
+    result = fd >= 0 ? fd : -errno;
+    return true;
+}
+
+bool connect_passed_socket(const char *path, int fd, long &result)
+{
+    if (path == nullptr)
+        return false;
+    for (const PassedFile &file : g_files) {
+        if (file.kind != VMM_KEY_SOCKET_CONNECT || std::strcmp(file.path.c_str(), path) != 0)
+            continue;
+        if (file.fd < 0) {
+            result = -file.error;
+            return true;
+        }
+        const int status = ::fcntl(fd, F_GETFL);
+        const int descriptor_flags = ::fcntl(fd, F_GETFD);
+        if (status < 0 || descriptor_flags < 0) {
+            result = -EBADF;
+            return true;
+        }
+        if (::dup3(file.fd, fd, (descriptor_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+            result = -errno;
+            return true;
+        }
+        ::fcntl(fd, F_SETFL, status & O_NONBLOCK);
+        result = 0;
         return true;
     }
     return false;

@@ -11,11 +11,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 
@@ -25,17 +27,100 @@ namespace {
 int g_channel = -1;
 int g_own_maps = -1; // /proc/self/maps, opened before the filter
 
-// SIGSYS from the filter's trap on open/openat. The SDK's output code reopens
-// /proc/self/fd/N to get a non-blocking description of a pipe, and falls back
-// when that fails: that one attempt fails with EACCES. Any other path is a
-// plugin reaching for the file system: it is reported on the channel (a
-// prepared message, sent with one sendmsg, async-signal-safe) and the process
-// ends with SIGSYS, as the kill action would have done.
+// The attempt, reported on the channel (a prepared message, sent with one
+// sendmsg, async-signal-safe), then the end of the process with SIGSYS, as
+// the kill action would have done.
+[[noreturn]] void report_violation(const char *text, std::size_t n)
+{
+    // The message a Writer would build: header {msg_sandbox_violation, 0}, u32 length, bytes.
+    uint8_t message[sizeof(isolation::MessageHeader) + 4 + 300];
+    n = n < 300 ? n : 300;
+    const isolation::MessageHeader header{isolation::msg_sandbox_violation, 0};
+    std::memcpy(message, &header, sizeof header);
+    const auto length = static_cast<uint32_t>(n);
+    std::memcpy(message + sizeof header, &length, 4);
+    std::memcpy(message + sizeof header + 4, text, n);
+    ::send(g_channel, message, sizeof header + 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::signal(SIGSYS, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGSYS);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), SIGSYS);
+    _exit(128 + SIGSYS);
+}
+
+// `call("path")`, the path cut at 200 bytes.
+[[noreturn]] void report_path(const char *call, const char *path)
+{
+    char text[300];
+    std::size_t n = 0;
+    for (const char *p = call; *p != '\0' && n < 40; ++p)
+        text[n++] = *p;
+    text[n++] = '(';
+    text[n++] = '"';
+    for (std::size_t i = 0; path != nullptr && path[i] != '\0' && i < 200; ++i)
+        text[n++] = path[i];
+    text[n++] = '"';
+    text[n++] = ')';
+    report_violation(text, n);
+}
+
+// socket(): an AF_UNIX stream socket gets a placeholder, so that the connect()
+// that follows can be answered with a socket vmm connected (passed_files.hpp),
+// or reported with its path; any other kind is reported at once.
+// connect(): answered with vmm's socket for that path, or reported.
+void on_socket_call(long number, greg_t *regs)
+{
+    long result = 0;
+    if (number == SYS_socket) {
+        if (socket_placeholder(regs[REG_RDI], regs[REG_RSI], result)) {
+            regs[REG_RAX] = result;
+            return;
+        }
+        char text[64];
+        std::size_t n = 0;
+        for (const char *p = "socket(domain "; *p != '\0'; ++p)
+            text[n++] = *p;
+        unsigned long domain = static_cast<unsigned long>(regs[REG_RDI]) & 0xffff;
+        char digits[8];
+        std::size_t d = 0;
+        do
+            digits[d++] = static_cast<char>('0' + domain % 10);
+        while ((domain /= 10) != 0 && d < sizeof digits);
+        while (d > 0)
+            text[n++] = digits[--d];
+        text[n++] = ')';
+        report_violation(text, n);
+    }
+    // connect(fd, address, length): the path of an AF_UNIX address, bounded.
+    char path[sizeof(sockaddr_un::sun_path) + 1] = {};
+    const auto *address = reinterpret_cast<const sockaddr_un *>(regs[REG_RSI]);
+    const auto length = static_cast<std::size_t>(regs[REG_RDX]);
+    if (address != nullptr && length > offsetof(sockaddr_un, sun_path) && address->sun_family == AF_UNIX) {
+        const std::size_t max = length - offsetof(sockaddr_un, sun_path);
+        for (std::size_t i = 0; i < max && i < sizeof address->sun_path && address->sun_path[i] != '\0'; ++i)
+            path[i] = address->sun_path[i];
+    }
+    if (connect_passed_socket(path, static_cast<int>(regs[REG_RDI]), result)) {
+        regs[REG_RAX] = result;
+        return;
+    }
+    report_path("connect", path);
+}
+
+// SIGSYS from the filter's trap on open/openat (and socket/connect, above).
+// The SDK's output code reopens /proc/self/fd/N to get a non-blocking
+// description of a pipe, and falls back when that fails: that one attempt
+// fails with EACCES. Any other path is a plugin reaching for the file
+// system: it is reported and the process ends with SIGSYS.
 void on_sigsys(int, siginfo_t *info, void *context)
 {
     auto *uc = static_cast<ucontext_t *>(context);
     greg_t *regs = uc->uc_mcontext.gregs;
     const long number = info->si_syscall;
+    if (number == SYS_socket || number == SYS_connect)
+        return on_socket_call(number, regs);
     const char *path = reinterpret_cast<const char *>(number == SYS_open ? regs[REG_RDI] : regs[REG_RSI]);
     const auto flags = static_cast<int>(number == SYS_open ? regs[REG_RSI] : regs[REG_RDX]);
     // Its own memory map: harmless to the process it describes, and what
@@ -62,30 +147,7 @@ void on_sigsys(int, siginfo_t *info, void *context)
             return;
         }
     }
-    char text[300];
-    std::size_t n = 0;
-    const char *prefix = number == SYS_open ? "open(\"" : "openat(\"";
-    for (const char *p = prefix; *p != '\0' && n < sizeof text - 1; ++p)
-        text[n++] = *p;
-    for (std::size_t i = 0; path != nullptr && path[i] != '\0' && i < 200 && n < sizeof text - 3; ++i)
-        text[n++] = path[i];
-    text[n++] = '"';
-    text[n++] = ')';
-    // The message a Writer would build: header {msg_sandbox_violation, 0}, u32 length, bytes.
-    uint8_t message[sizeof(isolation::MessageHeader) + 4 + sizeof text];
-    const isolation::MessageHeader header{isolation::msg_sandbox_violation, 0};
-    std::memcpy(message, &header, sizeof header);
-    const auto length = static_cast<uint32_t>(n);
-    std::memcpy(message + sizeof header, &length, 4);
-    std::memcpy(message + sizeof header + 4, text, n);
-    ::send(g_channel, message, sizeof header + 4 + n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::signal(SIGSYS, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGSYS);
-    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-    ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), SIGSYS);
-    _exit(128 + SIGSYS);
+    report_path(number == SYS_open ? "open" : "openat", path);
 }
 
 void allow(scmp_filter_ctx filter, int syscall)
@@ -157,6 +219,9 @@ void enter_sandbox(int channel)
         // Opening files: reported by name, then killed (see on_sigsys).
         seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(open), 0);
         seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(openat), 0);
+        // Sockets: answered with those vmm connected, else reported (on_socket_call).
+        seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(socket), 0);
+        seccomp_rule_add(filter, SCMP_ACT_TRAP, SCMP_SYS(connect), 0);
         if (const int rc = seccomp_load(filter); rc != 0)
             throw std::runtime_error("the kernel refused the seccomp filter: " + std::string(std::strerror(-rc)));
     } catch (...) {

@@ -72,6 +72,9 @@ enum MessageType : uint32_t {
     msg_log = 21,          // level, text
     msg_request_stop = 22, // exit status
     msg_sandbox_violation = 23, // what the plugin tried ("openat(\"/etc/passwd\")"); the child then dies
+    // child -> vmm, the one message of `vmm-device-host --describe FILE`
+    // (isolation/plugin_description.hpp): a DescribeOutcome, then its fields.
+    msg_description = 24,
     // child -> vmm on rpc, each answered by msg_rpc_reply.
     msg_irq_set_level = 40,
     msg_msi_send = 41,
@@ -79,6 +82,23 @@ enum MessageType : uint32_t {
     msg_doorbell_release = 43,
     msg_rpc_reply = 50,
 };
+
+// What `vmm-device-host --describe` found (msg_description's first field).
+enum DescribeOutcome : uint32_t {
+    describe_ok = 0,             // u32 abi version, then the descriptor
+    describe_not_loadable = 1,   // str dlerror()
+    describe_no_version = 2,     // no vmm_plugin_abi_version
+    describe_incompatible = 3,   // u32 abi version (describe was not called)
+    describe_no_entry = 4,       // u32 abi version; no vmm_plugin_describe
+    describe_threw = 5,          // u32 abi version, str what()
+    describe_null = 6,           // u32 abi version; describe returned NULL
+    describe_no_sandbox = 7,     // str why the sandbox could not be entered
+    describe_too_large = 8,      // u32 abi version, u32 bytes the description would take
+};
+// A description may be longer than other messages (1024 keys with their
+// descriptions), but not longer than a SOCK_SEQPACKET datagram can be
+// under the default socket buffer limits (net.core.wmem_max, 208 KiB).
+inline constexpr uint32_t kMaxDescription = 192 * 1024;
 
 // Sizes the reader enforces before it looks inside a message.
 inline constexpr uint32_t kMaxMessage = 64 * 1024;

@@ -2,6 +2,7 @@
 
 #include "isolation/child_environment.hpp"
 #include "isolation/observer_drops.hpp"
+#include "isolation/socket_settings.hpp"
 #include "kvm/guest_memory.hpp"
 #include "plugin/host_context.hpp"
 #include "plugin/host_services.hpp"
@@ -23,6 +24,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 namespace vmm {
 
@@ -100,6 +102,7 @@ IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOpti
     m.str(options_.plugin_file.string()).str(name_).u32(info.flags).u32(info.irq_count).u32(vcpus);
     m.u32(slot_count_).u32(options_.sandbox ? 1 : 0);
     m.u32(info.setting_count);
+    std::map<std::string, int> connected; // socket path -> the descriptor connected to it
     for (uint32_t i = 0; i < info.setting_count; ++i) {
         const vmm_setting &s = info.settings[i];
         m.str(s.key).u32(s.type).i64(s.int_value).f64(s.float_value);
@@ -109,9 +112,26 @@ IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOpti
             string_settings_.emplace_back(s.key, text);
         // A path setting (ABI 1.5): opened here, the descriptor passed.
         const auto path = options_.path_keys.find(s.key);
-        const uint32_t kind = s.type == VMM_VALUE_STRING && path != options_.path_keys.end() ? path->second : 0;
+        uint32_t kind = s.type == VMM_VALUE_STRING && path != options_.path_keys.end() ? path->second : 0;
+        // A socket setting (ABI 1.6): connected here, the descriptor passed.
+        const bool socket = s.type == VMM_VALUE_STRING && options_.socket_keys.contains(s.key);
         int error = 0;
-        if (kind != 0) {
+        if (socket) {
+            // Two settings naming one socket (serial-file's `socket` and
+            // `input_from = "connect:..."`) share one connection, as the
+            // plugin's own would be: the listener sees one client.
+            kind = VMM_KEY_SOCKET_CONNECT;
+            const std::string socket_path = socket_path_of(text);
+            const auto earlier = connected.find(socket_path);
+            const int fd = earlier != connected.end() ? ::fcntl(earlier->second, F_DUPFD_CLOEXEC, 0)
+                                                      : connect_unix_socket(socket_path, error);
+            if (fd >= 0) {
+                passed_fds_.push_back(fd);
+                connected.emplace(socket_path, fd);
+            } else if (earlier != connected.end()) {
+                error = errno;
+            }
+        } else if (kind != 0) {
             const int flags = kind == VMM_KEY_PATH_WRITE ? O_WRONLY | O_CREAT : O_RDONLY;
             // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of blocking vmm.
             const int fd = ::open(text.c_str(), flags | O_CLOEXEC | O_NONBLOCK, 0644);
@@ -121,6 +141,8 @@ IsolatedDevice::IsolatedDevice(const vmm_device_create_info &info, IsolationOpti
                 error = errno;
         }
         m.u32(kind).u32(static_cast<uint32_t>(error));
+        if (socket)
+            m.str(socket_path_of(text)); // what the plugin's connect() names
     }
     m.u32(info.region_count);
     for (uint32_t i = 0; i < info.region_count; ++i) {
@@ -305,18 +327,27 @@ void IsolatedDevice::initialize(Child &child)
             how = child.cause;
             violation = child.violation;
         }
-        // A plugin opening a file named by one of its settings that it does
-        // not declare a path (older than ABI 1.5): say which, and what to do.
+        // A plugin opening a file (connecting to a socket) named by one of
+        // its settings that it does not declare a path (a socket): older
+        // than ABI 1.5 (1.6). Say which, and what to do.
         const auto quote = violation.find('"'), end = violation.rfind('"');
         if (quote != std::string::npos && end > quote) {
             const std::string path = violation.substr(quote + 1, end - quote - 1);
+            const bool connects = violation.rfind("connect(", 0) == 0;
             for (const auto &[key, value] : string_settings_) {
-                if (value == path && !options_.path_keys.contains(key))
+                if (!connects && value == path && !options_.path_keys.contains(key))
                     throw InputError(fmt::format(
                         "device '{}': isolate = true, but plugin '{}' opens the file of its setting '{}' ('{}') "
                         "itself, which its sandbox forbids; the plugin does not declare that setting a path "
                         "(VMM_KEY_PATH_WRITE or VMM_KEY_PATH_READ, ABI 1.5) for vmm to open: run it in-process or "
                         "rebuild it against SDK 1.5",
+                        name_, plugin_name_, key, value));
+                if (connects && socket_path_of(value) == path && !options_.socket_keys.contains(key))
+                    throw InputError(fmt::format(
+                        "device '{}': isolate = true, but plugin '{}' connects to the socket of its setting '{}' "
+                        "('{}') itself, which its sandbox forbids; the plugin does not declare that setting a socket "
+                        "(VMM_KEY_SOCKET_CONNECT, ABI 1.6) for vmm to connect: run it in-process or rebuild it "
+                        "against SDK 1.6",
                         name_, plugin_name_, key, value));
             }
         }

@@ -104,6 +104,8 @@ std::shared_ptr<PluginLibrary> isolate_device(const std::string &device, std::sh
     for (const ConfigKeyInfo &key : plugin->config_keys()) {
         if (key.path_flags != 0)
             options->path_keys[key.name] = key.path_flags;
+        if (key.connects_socket)
+            options->socket_keys.insert(key.name);
     }
     wiring.isolation = std::move(options);
     return isolated_plugin(std::move(plugin));

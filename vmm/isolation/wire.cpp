@@ -64,10 +64,10 @@ bool send_message(int socket, const Writer &message, const std::vector<int> &fds
     }
 }
 
-std::optional<Message> receive_message(int socket)
+std::optional<Message> receive_message(int socket, std::size_t max_bytes)
 {
     Message message;
-    message.bytes.resize(kMaxMessage);
+    message.bytes.resize(max_bytes);
     iovec iov{message.bytes.data(), message.bytes.size()};
     msghdr header{};
     header.msg_iov = &iov;

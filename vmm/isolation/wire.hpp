@@ -136,6 +136,6 @@ struct Message {
 // end of file or error, and refuses (nothing) a message cut short (MSG_TRUNC
 // or MSG_CTRUNC): a peer cannot make the reader see half a message.
 bool send_message(int socket, const Writer &message, const std::vector<int> &fds = {}, bool dont_wait = false);
-std::optional<Message> receive_message(int socket);
+std::optional<Message> receive_message(int socket, std::size_t max_bytes = kMaxMessage);
 
 } // namespace vmm::isolation

@@ -30,7 +30,8 @@ std::optional<fs::path> PluginFinder::locate(const std::string &name) const
     return std::nullopt;
 }
 
-std::shared_ptr<PluginLibrary> PluginFinder::load(const std::string &reference, const fs::path &relative_to)
+std::shared_ptr<PluginLibrary> PluginFinder::load(const std::string &reference, const fs::path &relative_to,
+                                                  const PluginDescriber &describer)
 {
     fs::path file;
     const bool is_path = reference.find('/') != std::string::npos;
@@ -52,11 +53,12 @@ std::shared_ptr<PluginLibrary> PluginFinder::load(const std::string &reference, 
     std::error_code ec;
     const fs::path key = fs::weakly_canonical(file, ec);
     std::shared_ptr<PluginLibrary> plugin;
-    if (auto it = loaded_.find(ec ? file : key); it != loaded_.end())
+    auto &cache = describer ? described_ : loaded_;
+    if (auto it = cache.find(ec ? file : key); it != cache.end())
         plugin = it->second.lock();
     if (plugin == nullptr) {
-        plugin = PluginLibrary::load(file);
-        loaded_[ec ? file : key] = plugin;
+        plugin = describer ? describer(file) : PluginLibrary::load(file);
+        cache[ec ? file : key] = plugin;
     }
     // On every lookup by name, also of a file loaded before (say by path,
     // which has no name to check).

@@ -4,6 +4,7 @@
 #include "plugin/plugin_library.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,10 @@ namespace vmm {
 // The file a plugin called `name` lives in: "vmm-<name>.so".
 std::string plugin_file_name(const std::string &name);
 
+// How a plugin file becomes a PluginLibrary without loading it here (an
+// isolated device's: isolation/plugin_description.hpp).
+using PluginDescriber = std::function<std::shared_ptr<PluginLibrary>(const std::filesystem::path &file)>;
+
 class PluginFinder {
 public:
     explicit PluginFinder(std::vector<std::filesystem::path> search_dirs);
@@ -24,7 +29,10 @@ public:
 
     // `reference` is a plugin name ("serial"), or a path to a .so when it
     // contains '/' (relative paths against `relative_to`). Throws InputError.
-    std::shared_ptr<PluginLibrary> load(const std::string &reference, const std::filesystem::path &relative_to);
+    // With `describer`, the file is never dlopened in this process: the
+    // describer reads its descriptor (for an isolated device).
+    std::shared_ptr<PluginLibrary> load(const std::string &reference, const std::filesystem::path &relative_to,
+                                        const PluginDescriber &describer = {});
 
     // Every plugin file on the search path, first occurrence of a name wins.
     std::vector<std::filesystem::path> list_files() const;
@@ -40,6 +48,7 @@ private:
     std::vector<std::filesystem::path> dirs_;
     // Weak: a plugin no device uses any more is unloaded (after a swap).
     std::map<std::filesystem::path, std::weak_ptr<PluginLibrary>> loaded_;
+    std::map<std::filesystem::path, std::weak_ptr<PluginLibrary>> described_; // by a PluginDescriber
 };
 
 } // namespace vmm

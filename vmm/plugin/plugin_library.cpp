@@ -123,15 +123,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &
     // Read before anything in the plugin is called.
     const uint32_t version = plugin->library_.get<const uint32_t>(VMM_PLUGIN_ABI_VERSION_SYMBOL);
     plugin->abi_version_ = version;
-    if (VMM_ABI_VERSION_MAJOR(version) != VMM_ABI_MAJOR)
-        throw InputError(fmt::format("{}: plugin ABI {} is incompatible with this vmm's ABI {} (the major versions "
-                                     "differ); rebuild the plugin against this SDK",
-                                     where, abi_version_string(version), abi_version_string(VMM_ABI_VERSION)));
-    if (VMM_ABI_VERSION_MINOR(version) > VMM_ABI_MINOR)
-        throw InputError(fmt::format("{}: plugin ABI {} is newer than this vmm's ABI {}; upgrade vmm or build the "
-                                     "plugin against SDK {}",
-                                     where, abi_version_string(version), abi_version_string(VMM_ABI_VERSION),
-                                     abi_version_string(VMM_ABI_VERSION)));
+    check_abi_version(where, version);
 
     if (!plugin->library_.has(VMM_PLUGIN_DESCRIBE_SYMBOL))
         throw InputError(fmt::format("{}: plugin ABI {} but no entry point {}", where, abi_version_string(version),
@@ -142,6 +134,38 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path &
         throw;
     } catch (const std::exception &error) {
         throw InputError(fmt::format("{}: malformed plugin descriptor: {}", where, error.what()));
+    }
+    return plugin;
+}
+
+void PluginLibrary::check_abi_version(const std::string &where, uint32_t version)
+{
+    if (VMM_ABI_VERSION_MAJOR(version) != VMM_ABI_MAJOR)
+        throw InputError(fmt::format("{}: plugin ABI {} is incompatible with this vmm's ABI {} (the major versions "
+                                     "differ); rebuild the plugin against this SDK",
+                                     where, abi_version_string(version), abi_version_string(VMM_ABI_VERSION)));
+    if (VMM_ABI_VERSION_MINOR(version) > VMM_ABI_MINOR)
+        throw InputError(fmt::format("{}: plugin ABI {} is newer than this vmm's ABI {}; upgrade vmm or build the "
+                                     "plugin against SDK {}",
+                                     where, abi_version_string(version), abi_version_string(VMM_ABI_VERSION),
+                                     abi_version_string(VMM_ABI_VERSION)));
+}
+
+std::shared_ptr<PluginLibrary> PluginLibrary::described(const std::filesystem::path &file, uint32_t abi_version,
+                                                        const vmm_plugin_descriptor *raw,
+                                                        std::shared_ptr<const void> storage)
+{
+    check_abi_version(file.string(), abi_version);
+    std::shared_ptr<PluginLibrary> plugin(new PluginLibrary());
+    plugin->file_ = file;
+    plugin->abi_version_ = abi_version;
+    plugin->described_storage_ = std::move(storage);
+    try {
+        plugin->take_descriptor(raw);
+    } catch (const InputError &) {
+        throw;
+    } catch (const std::exception &error) {
+        throw InputError(fmt::format("{}: malformed plugin descriptor: {}", file.string(), error.what()));
     }
     return plugin;
 }
@@ -157,13 +181,22 @@ void PluginLibrary::read_descriptor()
                                      *thrown));
     if (raw == nullptr)
         throw std::invalid_argument(std::string(VMM_PLUGIN_DESCRIBE_SYMBOL) + "() returned NULL");
+    // A crash in the checks below (a pointer into nowhere) names the file;
+    // once the name is known, the plugin.
+    take_descriptor(raw);
+    name_plugin_range(reinterpret_cast<const void *>(describe), name_);
+}
+
+// The descriptor a plugin handed over (or its own process described), checked
+// and copied: everything in it is the plugin's word, possibly hostile.
+void PluginLibrary::take_descriptor(const vmm_plugin_descriptor *raw)
+{
     const uint32_t raw_size = raw->struct_size;
     descriptor_ = copy_sized(raw, kMinDescriptorSize);
 
     name_ = checked_string(descriptor_.name, "name", true);
     if (name_.empty())
         throw std::invalid_argument("name is empty");
-    name_plugin_range(reinterpret_cast<const void *>(describe), name_);
     version_ = checked_string(descriptor_.version, "version", false);
     description_ = checked_string(descriptor_.description, "description", false);
     if (descriptor_.create == nullptr || descriptor_.destroy == nullptr)
@@ -193,11 +226,19 @@ void PluginLibrary::read_descriptor()
             checked_string(key.description, fmt::format("the description of config key '{}'", info.name), false);
         info.required = key.required != 0;
         // The field was "reserved, zero" before 1.5: any other bit is garbage.
-        info.path_flags = key.reserved;
-        if (const uint32_t unknown = info.path_flags & ~(VMM_KEY_PATH_WRITE | VMM_KEY_PATH_READ))
+        // 1.6's socket bit only from a 1.6 plugin (an older one's is garbage).
+        const uint32_t socket_bit = VMM_ABI_VERSION_MINOR(abi_version_) >= 6 ? VMM_KEY_SOCKET_CONNECT : 0u;
+        info.path_flags = key.reserved & (VMM_KEY_PATH_WRITE | VMM_KEY_PATH_READ);
+        info.connects_socket = (key.reserved & socket_bit) != 0;
+        if (const uint32_t unknown = key.reserved & ~(VMM_KEY_PATH_WRITE | VMM_KEY_PATH_READ | socket_bit))
             throw std::invalid_argument(fmt::format("config key '{}' has unknown flag bits {:#x} (this vmm knows "
-                                                    "VMM_KEY_PATH_WRITE and VMM_KEY_PATH_READ)",
+                                                    "VMM_KEY_PATH_WRITE, VMM_KEY_PATH_READ and, from ABI 1.6, "
+                                                    "VMM_KEY_SOCKET_CONNECT)",
                                                     info.name, unknown));
+        if (info.connects_socket && (info.type != VMM_VALUE_STRING || info.path_flags != 0))
+            throw std::invalid_argument(fmt::format("config key '{}' is a socket (VMM_KEY_SOCKET_CONNECT) but not a "
+                                                    "string, or also a path (VMM_KEY_PATH_*)",
+                                                    info.name));
         if (info.path_flags != 0 && (info.type != VMM_VALUE_STRING ||
                                      info.path_flags == (VMM_KEY_PATH_WRITE | VMM_KEY_PATH_READ)))
             throw std::invalid_argument(fmt::format("config key '{}' is a path (VMM_KEY_PATH_*) but not a string, or "
@@ -340,6 +381,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::with_functions(std::shared_ptr<Plu
     library->config_keys_ = inner->config_keys_;
     library->default_regions_ = inner->default_regions_;
     library->default_irqs_ = inner->default_irqs_;
+    library->described_storage_ = inner->described_storage_;
     library->inner_ = std::move(inner);
     return library;
 }

@@ -28,6 +28,7 @@ struct ConfigKeyInfo {
     std::string description;
     bool required = false;
     uint32_t path_flags = 0; // ABI 1.5: VMM_KEY_PATH_WRITE / VMM_KEY_PATH_READ (a string naming a file)
+    bool connects_socket = false; // ABI 1.6: VMM_KEY_SOCKET_CONNECT (a string naming a UNIX socket)
     // ABI 1.6, all checked at load: the default as the plugin wrote it, an
     // inclusive range (integer and float keys), the values a string accepts.
     std::optional<std::string> default_text;
@@ -65,6 +66,17 @@ public:
     // Throws InputError naming the file for every way a file can fail to be
     // a usable plugin.
     static std::shared_ptr<PluginLibrary> load(const std::filesystem::path &file);
+    // An isolated plugin as its own process described it (never loaded
+    // here: isolation/plugin_description.cpp): `raw` is the descriptor
+    // rebuilt in vmm's memory from that description, its strings and arrays
+    // in `storage` (kept). Checked exactly as load() checks a loaded one;
+    // its functions must never be called (an isolated device's proxy
+    // replaces them). Throws InputError naming the file.
+    static std::shared_ptr<PluginLibrary> described(const std::filesystem::path &file, uint32_t abi_version,
+                                                    const vmm_plugin_descriptor *raw,
+                                                    std::shared_ptr<const void> storage);
+    // Throws InputError (naming `where`) for an ABI version this vmm cannot load.
+    static void check_abi_version(const std::string &where, uint32_t version);
     // The same plugin as seen through `proxy`'s functions (an isolated
     // device's: isolation/isolated_plugin.cpp); keeps `inner` loaded.
     static std::shared_ptr<PluginLibrary> with_functions(std::shared_ptr<PluginLibrary> inner,
@@ -92,6 +104,7 @@ public:
 private:
     PluginLibrary() = default;
     void read_descriptor();
+    void take_descriptor(const vmm_plugin_descriptor *raw);
     void read_default_irqs(uint32_t raw_descriptor_size);
     void read_key_limits(const vmm_config_key &key, ConfigKeyInfo &info) const;
 
@@ -104,6 +117,7 @@ private:
     std::vector<RegionDecl> default_regions_;
     std::vector<IrqDecl> default_irqs_;
     std::shared_ptr<PluginLibrary> inner_; // with_functions: the plugin itself
+    std::shared_ptr<const void> described_storage_; // described(): what the descriptor points to
 };
 
 } // namespace vmm

@@ -35,7 +35,8 @@
  * 1.5 machine facts for platform devices such as fw_cfg and the CMOS
  * (vmm_host_api.machine_info, machine_blob) and ACPI sleep
  * (vmm_host_api.request_suspend); 1.6 settings' defaults, ranges and
- * choices (vmm_config_key.default_text ... choices).
+ * choices (vmm_config_key.default_text ... choices) and sockets for
+ * sandboxed plugins (VMM_KEY_SOCKET_CONNECT, a vmm_config_key.reserved flag).
  *
  * A device's life (1.4), in the order the host calls it:
  *  1. create      before the VM exists: check settings and regions, allocate.
@@ -131,6 +132,17 @@ typedef int32_t vmm_status;
  * plugins leave the field zero. No struct changes layout. */
 #define VMM_KEY_PATH_WRITE 0x1u /* a file it writes: created if missing (0644) */
 #define VMM_KEY_PATH_READ 0x2u  /* a file it reads */
+/* ---- ABI 1.6: sockets for sandboxed plugins (hostdesc) ----
+ * A VMM_VALUE_STRING setting naming a UNIX stream socket the plugin connects
+ * to: the value's text after "unix:" or "connect:" when it starts so, else
+ * the whole value. In-process nothing changes. For an isolated device the
+ * host connects (non-blocking: a listener with a full backlog fails with
+ * EAGAIN instead of waiting) and hands the connected descriptor to the
+ * plugin's process, whose sandbox forbids sockets: the plugin's
+ * socket(AF_UNIX, SOCK_STREAM) + connect() to exactly that path gives it a
+ * copy; a failed connect fails the plugin's with the host's errno. Not to be
+ * combined with VMM_KEY_PATH_*. */
+#define VMM_KEY_SOCKET_CONNECT 0x4u
 
 /* vmm_config_key.limits (ABI 1.6) */
 #define VMM_KEY_HAS_RANGE 0x1u /* min_value..max_value bound an integer or float setting */
@@ -182,7 +194,7 @@ typedef struct vmm_config_key {
     const char *name;
     const char *description; /* one line, shown by `vmm plugins` */
     uint32_t required;       /* non-zero: the machine file must set it */
-    uint32_t reserved;       /* zero; ABI 1.5: VMM_KEY_PATH_* for a string */
+    uint32_t reserved;       /* zero; ABI 1.5: VMM_KEY_PATH_*, 1.6: VMM_KEY_SOCKET_CONNECT for a string */
 
     /* ---- ABI 1.6: defaults, ranges and choices (`vmm plugins NAME` shows
      * them; the host checks machine files against them). The host checks

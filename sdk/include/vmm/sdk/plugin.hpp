@@ -75,6 +75,15 @@ constexpr vmm_config_key path_key(const char *name, const char *description, uin
     key.reserved = path_flags;
     return key;
 }
+// ABI 1.6: a string setting naming a UNIX stream socket the plugin connects
+// to ("unix:PATH", "connect:PATH" or PATH), so that an isolated instance gets
+// it connected by the host (VMM_KEY_SOCKET_CONNECT).
+constexpr vmm_config_key socket_key(const char *name, const char *description, bool required = false) noexcept
+{
+    vmm_config_key key = config_key(VMM_VALUE_STRING, name, description, required);
+    key.reserved = VMM_KEY_SOCKET_CONNECT;
+    return key;
+}
 // ABI 1.6: what a key declares about its values, added to a key made above:
 //   with_range(with_default(int_key("max_queue_length", "..."), "4096"), 2, 65535)
 // `vmm plugins NAME` shows them, the host refuses machine files outside
