@@ -20,6 +20,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -92,7 +93,13 @@ int device_host_of(int vmm_pid)
             else if (line.rfind("PPid:", 0) == 0)
                 ppid = std::atoi(line.c_str() + 5);
         }
-        if (ppid == vmm_pid && name.rfind("vmm-device-", 0) == 0)
+        if (ppid != vmm_pid || name.rfind("vmm-device-", 0) != 0)
+            continue;
+        // Not the short-lived process that only describes the plugin
+        // (`vmm-device-host --describe FILE`): the one that runs it.
+        std::ifstream cmdline_file(entry.path() / "cmdline");
+        const std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)), std::istreambuf_iterator<char>());
+        if (cmdline.find(std::string("--describe\0", 11)) == std::string::npos)
             return std::atoi(entry.path().filename().c_str());
     }
     return 0;
