@@ -14,7 +14,9 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace vmm {
@@ -90,15 +92,33 @@ ControlServer::ControlServer(std::filesystem::path path, Handler handler)
     listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!listener_.valid())
         throw SystemError(errno_message("socket", errno));
-    if (::bind(listener_.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0)
+    // The socket appears at its path only once it listens: bound under a
+    // temporary name next to it, then renamed. A client that waits for the
+    // file and connects at once (scripts, tests) never finds a socket that
+    // refuses connections. A path too long for the temporary name is bound
+    // directly, with that short window.
+    const std::string staging = text + ".new-" + std::to_string(::getpid());
+    const bool staged = staging.size() < sizeof address.sun_path;
+    const sockaddr_un bind_address = staged ? socket_address(staging) : address;
+    if (staged)
+        ::unlink(staging.c_str()); // left by a vmm of the same pid that died here
+    if (::bind(listener_.get(), reinterpret_cast<const sockaddr *>(&bind_address), sizeof bind_address) != 0)
         throw InputError(errno_message("cannot listen on control socket " + text, errno));
+    if (::listen(listener_.get(), 8) != 0) {
+        if (staged)
+            ::unlink(staging.c_str());
+        throw SystemError(errno_message("listen on " + text, errno));
+    }
+    if (staged && ::rename(staging.c_str(), text.c_str()) != 0) {
+        const int error = errno;
+        ::unlink(staging.c_str());
+        throw InputError(errno_message("cannot listen on control socket " + text, error));
+    }
     struct stat bound {};
     if (::lstat(text.c_str(), &bound) == 0) {
         socket_device_ = bound.st_dev;
         socket_inode_ = bound.st_ino;
     }
-    if (::listen(listener_.get(), 8) != 0)
-        throw SystemError(errno_message("listen on " + text, errno));
     wake_.reset(::eventfd(0, EFD_CLOEXEC));
     if (!wake_.valid())
         throw SystemError(errno_message("eventfd", errno));
