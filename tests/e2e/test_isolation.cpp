@@ -275,7 +275,8 @@ TEST_CASE("an isolated plugin is described by its own process: its static constr
         CHECK(pids.size() == 2);
         for (int pid : pids)
             CHECK(pid != vmm_pid);
-        CHECK_THAT(r.err, Catch::Contains("isolated: plugin 'ctor-marker' runs in process " + std::to_string(pids.back())));
+        CHECK_THAT(r.err,
+                   Catch::Contains("isolated: plugin 'ctor-marker' runs in process " + std::to_string(pids.back())));
     }
     fs::remove(marker);
     {
@@ -295,7 +296,8 @@ TEST_CASE("an isolated plugin is described by its own process: its static constr
         CHECK(r.signal == 0);
         CHECK(r.exit_status == 2);
         const std::string file = paths::fixture_dir() + "/vmm-ctor-marker.so";
-        CHECK_THAT(r.err, Catch::Contains("m-true.toml:16:10: device 'marker': " + file + " (described in "
+        CHECK_THAT(r.err, Catch::Contains("m-true.toml:16:10: device 'marker': " + file +
+                                          " (described in "
                                           "vmm-device-host, process ") &&
                               Catch::Contains("): its process ended while describing the plugin: killed by SIGABRT"));
     }
@@ -389,9 +391,11 @@ TEST_CASE("an isolated plugin older than ABI 1.6 that connects to its setting's 
     TempDir dir("isolated-undeclared-socket");
     const fs::path socket = dir.path / "s.sock";
     Listener listener(socket);
-    const std::string machine = dir.write(
-        "m.toml", "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[device]]\nname = \"dev\"\n"
-                  "plugin = \"connects-setting\"\nisolate = true\nsettings = { sock = \"" + socket.string() + "\" }\n");
+    const std::string machine =
+        dir.write("m.toml",
+                  "[machine]\nmemory = \"8K\"\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[device]]\nname = \"dev\"\n"
+                  "plugin = \"connects-setting\"\nisolate = true\nsettings = { sock = \"" +
+                      socket.string() + "\" }\n");
     const ProcessResult r = run_vmm({"--config", machine, "--plugin-path", paths::fixture_dir()});
     show(r);
     CHECK(r.exit_status == 2);
@@ -404,14 +408,18 @@ TEST_CASE("a device host that lies while describing a plugin is refused as bad i
           "[e2e][isolation]")
 {
     TempDir dir("isolated-lying-host");
-    const std::string machine = dir.write(
-        "m.toml", "[machine]\nmemory = \"8K\"\nisolate = true\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[image]]\n"
+    const std::string machine =
+        dir.write("m.toml",
+                  "[machine]\nmemory = \"8K\"\nisolate = true\n[cpu]\nmode = \"real\"\nentry = 0x1000\n[[image]]\n"
                   "file = \"hello.bin\"\naddress = 0x1000\n[[device]]\nname = \"com1\"\nplugin = \"serial\"\n");
     const std::string file = paths::plugin_dir() + "/vmm-serial.so";
     const std::map<std::string, std::string> kRefusals = {
-        {"counts", "m.toml:12:10: device 'com1': " + file + ": malformed plugin descriptor: more than 1024 config keys"},
-        {"garbage", "m.toml:12:10: device 'com1': " + file + ": vmm-device-host sent a malformed description of the "
-                    "plugin (message type 0 is not a description); it is treated as a plugin that lies about itself"},
+        {"counts",
+         "m.toml:12:10: device 'com1': " + file + ": malformed plugin descriptor: more than 1024 config keys"},
+        {"garbage",
+         "m.toml:12:10: device 'com1': " + file +
+             ": vmm-device-host sent a malformed description of the "
+             "plugin (message type 0 is not a description); it is treated as a plugin that lies about itself"},
         {"silent", "m.toml:12:10: device 'com1': " + file + " (described in vmm-device-host, process "},
     };
     for (const auto &[mode, refusal] : kRefusals) {
@@ -426,8 +434,7 @@ TEST_CASE("a device host that lies while describing a plugin is refused as bad i
     }
 }
 
-TEST_CASE("an isolated serial-file's socket and connect: input share the one connection vmm makes",
-          "[e2e][isolation]")
+TEST_CASE("an isolated serial-file's socket and connect: input share the one connection vmm makes", "[e2e][isolation]")
 {
     TempDir dir("isolated-serial-socket");
     const fs::path socket = dir.path / "s.sock";
@@ -437,12 +444,12 @@ TEST_CASE("an isolated serial-file's socket and connect: input share the one con
     std::vector<std::string> sent[2];
     for (const bool isolate : {false, true}) {
         Listener listener(socket);
-        const std::string machine = dir.write(
-            std::string("m-") + (isolate ? "true" : "false") + ".toml",
-            "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 40 }\n[[image]]\n"
-            "file = \"counter.elf\"\n[[device]]\nname = \"com1\"\nplugin = \"serial-file\"\nisolate = " +
-                std::string(isolate ? "true" : "false") + "\nsettings = { socket = \"" + socket.string() +
-                "\", input_from = \"connect:" + socket.string() + "\" }\n");
+        const std::string machine =
+            dir.write(std::string("m-") + (isolate ? "true" : "false") + ".toml",
+                      "[machine]\nmemory = \"1M\"\n[cpu]\nmode = \"long\"\nregisters = { rbx = 40 }\n[[image]]\n"
+                      "file = \"counter.elf\"\n[[device]]\nname = \"com1\"\nplugin = \"serial-file\"\nisolate = " +
+                          std::string(isolate ? "true" : "false") + "\nsettings = { socket = \"" + socket.string() +
+                          "\", input_from = \"connect:" + socket.string() + "\" }\n");
         const ProcessResult r = run_vmm({"--config", machine, "-v"});
         show(r);
         CHECK(r.exit_status == 0);

@@ -101,7 +101,8 @@ TEST_CASE("an honest description gives the plugin as loading it would", "[isolat
 
 TEST_CASE("a description carries a key's default and choices (ABI 1.6)", "[isolation]")
 {
-    const auto plugin = plugin_from_description(kFile, as_message(description(key_with_choices("poll", {"exit", "poll"}))));
+    const auto plugin =
+        plugin_from_description(kFile, as_message(description(key_with_choices("poll", {"exit", "poll"}))));
     REQUIRE(plugin->config_keys().size() == 1);
     const ConfigKeyInfo &key = plugin->config_keys()[0];
     CHECK(key.default_text == std::optional<std::string>("poll"));
@@ -181,9 +182,9 @@ TEST_CASE("a lying description is refused, naming the file and what is wrong", "
         Writer m(msg_description);
         m.u32(describe_ok).u32(VMM_ABI_VERSION).u32(sizeof(vmm_plugin_descriptor)).u32(0);
         m.u32(1).str("liar").u32(0).u32(0).u32(0x3);
-        m.u32(0).u32(0);     // no keys
-        m.u32(65).u32(1);    // 65 regions, none sent
-        m.u32(0).u32(0);     // no lines
+        m.u32(0).u32(0);  // no keys
+        m.u32(65).u32(1); // 65 regions, none sent
+        m.u32(0).u32(0);  // no lines
         CHECK(refusal(m) == file + ": malformed plugin descriptor: more than 64 default regions");
     }
     SECTION("an outcome that does not exist, or a body that does not fit it")

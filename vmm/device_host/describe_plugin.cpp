@@ -87,16 +87,12 @@ void put_descriptor(Writer &m, const vmm_plugin_descriptor *raw, uint32_t versio
     put_string(m, d.version);
     put_string(m, d.description);
     uint32_t functions = 0;
-    const void *const present[] = {reinterpret_cast<const void *>(d.create),
-                                   reinterpret_cast<const void *>(d.destroy),
-                                   reinterpret_cast<const void *>(d.read),
-                                   reinterpret_cast<const void *>(d.write),
-                                   reinterpret_cast<const void *>(d.observe_exit),
-                                   reinterpret_cast<const void *>(d.save_state),
-                                   reinterpret_cast<const void *>(d.load_state),
-                                   reinterpret_cast<const void *>(d.realize),
-                                   reinterpret_cast<const void *>(d.quiesce),
-                                   reinterpret_cast<const void *>(d.resume)};
+    const void *const present[] = {
+        reinterpret_cast<const void *>(d.create),       reinterpret_cast<const void *>(d.destroy),
+        reinterpret_cast<const void *>(d.read),         reinterpret_cast<const void *>(d.write),
+        reinterpret_cast<const void *>(d.observe_exit), reinterpret_cast<const void *>(d.save_state),
+        reinterpret_cast<const void *>(d.load_state),   reinterpret_cast<const void *>(d.realize),
+        reinterpret_cast<const void *>(d.quiesce),      reinterpret_cast<const void *>(d.resume)};
     for (std::size_t i = 0; i < std::size(present); ++i)
         functions |= present[i] != nullptr ? 1u << i : 0u;
     m.u32(functions);
@@ -132,8 +128,9 @@ int describe_plugin(const char *file)
     void *library = ::dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (library == nullptr) {
         const char *why = ::dlerror();
-        return send(Writer(msg_description).u32(describe_not_loadable).str(std::string(why != nullptr ? why : "")
-                                                                                .substr(0, kMaxString)));
+        return send(Writer(msg_description)
+                        .u32(describe_not_loadable)
+                        .str(std::string(why != nullptr ? why : "").substr(0, kMaxString)));
     }
     const auto *version_symbol = static_cast<const uint32_t *>(::dlsym(library, VMM_PLUGIN_ABI_VERSION_SYMBOL));
     if (version_symbol == nullptr)
@@ -154,10 +151,14 @@ int describe_plugin(const char *file)
     try {
         raw = describe();
     } catch (const std::exception &e) {
-        return send(Writer(msg_description).u32(describe_threw).u32(version).str(std::string(e.what()).substr(0, 1024)));
+        return send(
+            Writer(msg_description).u32(describe_threw).u32(version).str(std::string(e.what()).substr(0, 1024)));
     } catch (...) {
-        return send(Writer(msg_description).u32(describe_threw).u32(version).str("an exception not derived from "
-                                                                                 "std::exception"));
+        return send(Writer(msg_description)
+                        .u32(describe_threw)
+                        .u32(version)
+                        .str("an exception not derived from "
+                             "std::exception"));
     }
     if (raw == nullptr)
         return send(Writer(msg_description).u32(describe_null).u32(version));
@@ -165,8 +166,10 @@ int describe_plugin(const char *file)
     m.u32(describe_ok).u32(version);
     put_descriptor(m, raw, version);
     if (m.bytes().size() > kMaxDescription)
-        return send(Writer(msg_description).u32(describe_too_large).u32(version).u32(
-            static_cast<uint32_t>(std::min<std::size_t>(m.bytes().size(), UINT32_MAX))));
+        return send(Writer(msg_description)
+                        .u32(describe_too_large)
+                        .u32(version)
+                        .u32(static_cast<uint32_t>(std::min<std::size_t>(m.bytes().size(), UINT32_MAX))));
     return send(m);
 }
 

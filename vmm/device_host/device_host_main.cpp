@@ -4,8 +4,8 @@
 // `--describe FILE` (and the channel only), it sends FILE's descriptor instead. See
 // vmm/isolation/channel.hpp for the protocol and docs/isolation.md.
 #include "device_host/child_host.hpp"
-#include "device_host/observer_drain.hpp"
 #include "device_host/describe_plugin.hpp"
+#include "device_host/observer_drain.hpp"
 #include "device_host/passed_files.hpp"
 #include "device_host/sandbox.hpp"
 #include "isolation/wire.hpp"
@@ -132,7 +132,8 @@ void initialize(Message &init)
     struct Setting {
         std::string key, text;
         vmm_setting entry{};
-        uint32_t path_kind = 0; // VMM_KEY_PATH_* (SOCKET_CONNECT): vmm opened (connected) it; an fd follows, unless open_error
+        uint32_t path_kind =
+            0; // VMM_KEY_PATH_* (SOCKET_CONNECT): vmm opened (connected) it; an fd follows, unless open_error
         std::string socket_path;
         int32_t open_error = 0;
     };

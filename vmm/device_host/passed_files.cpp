@@ -57,8 +57,8 @@ bool socket_placeholder(long domain, long type, long &result)
 {
     if (domain != AF_UNIX || (type & 0xf) != SOCK_STREAM)
         return false;
-    const long fd = ::syscall(SYS_eventfd2, 0, (type & SOCK_CLOEXEC ? EFD_CLOEXEC : 0) |
-                                                   (type & SOCK_NONBLOCK ? EFD_NONBLOCK : 0));
+    const long fd =
+        ::syscall(SYS_eventfd2, 0, (type & SOCK_CLOEXEC ? EFD_CLOEXEC : 0) | (type & SOCK_NONBLOCK ? EFD_NONBLOCK : 0));
     result = fd >= 0 ? fd : -errno;
     return true;
 }

@@ -59,8 +59,8 @@ struct MessageHeader {
 
 enum MessageType : uint32_t {
     // vmm -> child, on the channel; each answered by msg_reply.
-    msg_init = 1,     // plugin file, instance, settings, regions, memory layout; fds: slots, memory regions
-    msg_realize = 2,  // fds: the irqfd eventfds of the device's connected lines
+    msg_init = 1,    // plugin file, instance, settings, regions, memory layout; fds: slots, memory regions
+    msg_realize = 2, // fds: the irqfd eventfds of the device's connected lines
     msg_quiesce = 3,
     msg_resume = 4,
     msg_save_state = 5,
@@ -68,9 +68,9 @@ enum MessageType : uint32_t {
     msg_destroy = 7,
     msg_doorbell_rang = 8, // not answered: a doorbell's rings, for its callback
     // child -> vmm, on the channel.
-    msg_reply = 20,        // status, captured error text; save_state: fd of a memfd with the blob
-    msg_log = 21,          // level, text
-    msg_request_stop = 22, // exit status
+    msg_reply = 20,             // status, captured error text; save_state: fd of a memfd with the blob
+    msg_log = 21,               // level, text
+    msg_request_stop = 22,      // exit status
     msg_sandbox_violation = 23, // what the plugin tried ("openat(\"/etc/passwd\")"); the child then dies
     // child -> vmm, the one message of `vmm-device-host --describe FILE`
     // (isolation/plugin_description.hpp): a DescribeOutcome, then its fields.
@@ -85,15 +85,15 @@ enum MessageType : uint32_t {
 
 // What `vmm-device-host --describe` found (msg_description's first field).
 enum DescribeOutcome : uint32_t {
-    describe_ok = 0,             // u32 abi version, then the descriptor
-    describe_not_loadable = 1,   // str dlerror()
-    describe_no_version = 2,     // no vmm_plugin_abi_version
-    describe_incompatible = 3,   // u32 abi version (describe was not called)
-    describe_no_entry = 4,       // u32 abi version; no vmm_plugin_describe
-    describe_threw = 5,          // u32 abi version, str what()
-    describe_null = 6,           // u32 abi version; describe returned NULL
-    describe_no_sandbox = 7,     // str why the sandbox could not be entered
-    describe_too_large = 8,      // u32 abi version, u32 bytes the description would take
+    describe_ok = 0,           // u32 abi version, then the descriptor
+    describe_not_loadable = 1, // str dlerror()
+    describe_no_version = 2,   // no vmm_plugin_abi_version
+    describe_incompatible = 3, // u32 abi version (describe was not called)
+    describe_no_entry = 4,     // u32 abi version; no vmm_plugin_describe
+    describe_threw = 5,        // u32 abi version, str what()
+    describe_null = 6,         // u32 abi version; describe returned NULL
+    describe_no_sandbox = 7,   // str why the sandbox could not be entered
+    describe_too_large = 8,    // u32 abi version, u32 bytes the description would take
 };
 // A description may be longer than other messages (1024 keys with their
 // descriptions), but not longer than a SOCK_SEQPACKET datagram can be

@@ -341,8 +341,8 @@ std::shared_ptr<PluginLibrary> plugin_from_description(const fs::path &file, con
             const std::string what = in.str(kMaxString);
             if (!in.at_end())
                 break;
-            throw InputError(fmt::format("{}: {}() {}: {}", file.string(), VMM_PLUGIN_DESCRIBE_SYMBOL,
-                                         kThrewAcrossAbi, what));
+            throw InputError(
+                fmt::format("{}: {}() {}: {}", file.string(), VMM_PLUGIN_DESCRIBE_SYMBOL, kThrewAcrossAbi, what));
         }
         case describe_null:
             in.u32();
@@ -393,8 +393,8 @@ std::shared_ptr<PluginLibrary> describe_plugin_in_child(const fs::path &file)
     std::string violation;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kDescribeLimitMs);
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         pollfd ready{child.socket(), POLLIN, 0};
         const int n = left.count() > 0 ? ::poll(&ready, 1, static_cast<int>(left.count())) : 0;
         if (n < 0 && errno == EINTR)
