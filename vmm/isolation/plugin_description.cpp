@@ -250,6 +250,7 @@ public:
                         const_cast<char *>(file_text.c_str()), nullptr};
         std::vector<std::string> environment = child_environment();
         std::vector<char *> envp;
+        envp.reserve(environment.size() + 1);
         for (std::string &entry : environment)
             envp.push_back(entry.data());
         envp.push_back(nullptr);
