@@ -105,9 +105,10 @@ ControlServer::ControlServer(std::filesystem::path path, Handler handler)
     if (::bind(listener_.get(), reinterpret_cast<const sockaddr *>(&bind_address), sizeof bind_address) != 0)
         throw InputError(errno_message("cannot listen on control socket " + text, errno));
     if (::listen(listener_.get(), 8) != 0) {
+        const int error = errno;
         if (staged)
             ::unlink(staging.c_str());
-        throw SystemError(errno_message("listen on " + text, errno));
+        throw SystemError(errno_message("listen on " + text, error));
     }
     if (staged && ::rename(staging.c_str(), text.c_str()) != 0) {
         const int error = errno;
