@@ -1,6 +1,6 @@
 #include "isolation/isolated_device.hpp"
 
-#include "isolation/child_environment.hpp"
+#include "isolation/device_host_spawn.hpp"
 #include "isolation/observer_drops.hpp"
 #include "isolation/socket_settings.hpp"
 #include "kvm/guest_memory.hpp"
@@ -14,7 +14,6 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -259,30 +258,9 @@ std::shared_ptr<IsolatedDevice::Child> IsolatedDevice::spawn()
     child->slots = static_cast<AccessSlot *>(slots);
     child->slot_count = slot_count_;
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, child_channel, kChannelFd);
-    posix_spawn_file_actions_adddup2(&actions, child_rpc, kRpcFd);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     const std::string helper = options_.helper.string();
-    char *argv[] = {const_cast<char *>(helper.c_str()), const_cast<char *>("--serve"), nullptr};
     pid_t pid = -1;
-    std::vector<std::string> environment = child_environment();
-    std::vector<char *> envp;
-    envp.reserve(environment.size() + 1);
-    for (std::string &entry : environment)
-        envp.push_back(entry.data());
-    envp.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid, helper.c_str(), &actions, &attributes, argv, envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
+    const int rc = spawn_device_host(helper, {"--serve"}, {{child_channel, kChannelFd}, {child_rpc, kRpcFd}}, pid);
     ::close(child_channel);
     ::close(child_rpc);
     if (rc != 0) {

@@ -1,7 +1,7 @@
 #include "isolation/plugin_description.hpp"
 
 #include "config/isolation_options.hpp"
-#include "isolation/child_environment.hpp"
+#include "isolation/device_host_spawn.hpp"
 #include "plugin/plugin_call.hpp"
 #include "support/errors.hpp"
 
@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -234,29 +233,8 @@ public:
         // Above 3, so that dup2 onto 3 always makes a copy without CLOEXEC.
         const int theirs = ::fcntl(sockets[1], F_DUPFD_CLOEXEC, 10);
         ::close(sockets[1]);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, theirs, kChannelFd);
-        posix_spawnattr_t attributes;
-        posix_spawnattr_init(&attributes);
-        sigset_t none, all;
-        sigemptyset(&none);
-        sigfillset(&all);
-        posix_spawnattr_setsigmask(&attributes, &none);
-        posix_spawnattr_setsigdefault(&attributes, &all);
-        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         const std::string helper_text = helper.string(), file_text = file.string();
-        char *argv[] = {const_cast<char *>(helper_text.c_str()), const_cast<char *>("--describe"),
-                        const_cast<char *>(file_text.c_str()), nullptr};
-        std::vector<std::string> environment = child_environment();
-        std::vector<char *> envp;
-        envp.reserve(environment.size() + 1);
-        for (std::string &entry : environment)
-            envp.push_back(entry.data());
-        envp.push_back(nullptr);
-        const int rc = ::posix_spawn(&pid_, helper_text.c_str(), &actions, &attributes, argv, envp.data());
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attributes);
+        const int rc = spawn_device_host(helper_text, {"--describe", file_text}, {{theirs, kChannelFd}}, pid_);
         ::close(theirs);
         if (rc != 0) {
             ::close(socket_);
