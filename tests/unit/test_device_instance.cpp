@@ -174,10 +174,11 @@ TEST_CASE("a device learns its own region's address only by asking (ABI 1.1)", "
 
 namespace {
 
-std::shared_ptr<PluginLibrary> throws_plugin()
+// The same plugin with the shared C++ runtime, or with a copy of its own
+// (as bundled plugins are built): either way its exceptions are caught here.
+std::shared_ptr<PluginLibrary> throws_plugin(const std::string &name)
 {
-    static auto plugin = PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / "vmm-throws.so");
-    return plugin;
+    return PluginLibrary::load(std::filesystem::path(vmm::test::paths::fixture_dir()) / ("vmm-" + name + ".so"));
 }
 
 std::string system_error_text(const std::function<void()> &f)
@@ -194,23 +195,29 @@ std::string system_error_text(const std::function<void()> &f)
 
 TEST_CASE("an exception a plugin lets escape from create is an input error naming the plugin", "[device][abi]")
 {
+    const std::string file = GENERATE(as<std::string>(), "throws", "throws-private-runtime");
+    INFO("vmm-" << file << ".so");
+    const auto plugin = throws_plugin(file);
     FakeHost host;
-    const std::string prefix = "device 't' (plugin 'throws', " + throws_plugin()->file().string() + "): ";
+    const std::string prefix = "device 't' (plugin 'throws', " + plugin->file().string() + "): ";
     // A type defined in the plugin: its what() is the plugin's code, read
     // before the exception leaves the call.
     CHECK(input_error_text([&] {
-              DeviceInstance(throws_plugin(), "t", {}, {setting("throw_in", std::string("create"))}, host);
+              DeviceInstance(plugin, "t", {}, {setting("throw_in", std::string("create"))}, host);
           }) == prefix + "create threw an exception across the C ABI: create exploded");
     CHECK(input_error_text([&] {
-              DeviceInstance(throws_plugin(), "t", {}, {setting("throw_in", std::string("create-int"))}, host);
+              DeviceInstance(plugin, "t", {}, {setting("throw_in", std::string("create-int"))}, host);
           }) == prefix + "create threw an exception across the C ABI: an exception that is not a std::exception");
 }
 
 TEST_CASE("exceptions escaping a plugin's raw C calls become errors and the device goes on", "[device][abi]")
 {
+    const std::string file = GENERATE(as<std::string>(), "throws", "throws-private-runtime");
+    INFO("vmm-" << file << ".so");
+    const auto plugin = throws_plugin(file);
     FakeHost host;
     {
-        DeviceInstance device(throws_plugin(), "t", {{Space::mmio, 0x40}}, {}, host);
+        DeviceInstance device(plugin, "t", {{Space::mmio, 0x40}}, {}, host);
         CHECK(read64(device, 0x20) == ~0ull); // throws a std::exception subclass
         write64(device, 0x20, 1);             // throws an int
         CHECK(device.failed_calls() == 2);
@@ -219,17 +226,19 @@ TEST_CASE("exceptions escaping a plugin's raw C calls become errors and the devi
         device.load_state({});
     }
     {
-        DeviceInstance device(throws_plugin(), "t", {}, {setting("throw_in", std::string("save_state"))}, host);
+        DeviceInstance device(plugin, "t", {}, {setting("throw_in", std::string("save_state"))}, host);
         CHECK(system_error_text([&] { device.save_state(); }) ==
               "device 't' (plugin 'throws'): save_state threw an exception across the C ABI: save_state exploded");
     }
     {
-        DeviceInstance device(throws_plugin(), "t", {}, {setting("throw_in", std::string("load_state"))}, host);
+        DeviceInstance device(plugin, "t", {}, {setting("throw_in", std::string("load_state"))}, host);
         CHECK(system_error_text([&] { device.load_state({1, 2, 3}); }) ==
               "device 't' (plugin 'throws'): load_state threw an exception across the C ABI: load_state exploded");
     }
     // destroy() throws: logged, and the host goes on.
-    { DeviceInstance device(throws_plugin(), "t", {}, {setting("throw_in", std::string("destroy"))}, host); }
+    {
+        DeviceInstance device(plugin, "t", {}, {setting("throw_in", std::string("destroy"))}, host);
+    }
 }
 
 TEST_CASE("errors a plugin logs from several threads during create are all kept", "[device]")
