@@ -95,11 +95,13 @@ int device_host_of(int vmm_pid)
         }
         if (ppid != vmm_pid || name.rfind("vmm-device-", 0) != 0)
             continue;
-        // Not the short-lived process that only describes the plugin
-        // (`vmm-device-host --describe FILE`): the one that runs it.
+        // The process that runs the plugin (`vmm-device-host --serve`), not
+        // the short-lived one that only describes it (`--describe FILE`),
+        // which may also have ended since its status was read (an empty
+        // command line).
         std::ifstream cmdline_file(entry.path() / "cmdline");
         const std::string cmdline((std::istreambuf_iterator<char>(cmdline_file)), std::istreambuf_iterator<char>());
-        if (cmdline.find(std::string("--describe\0", 11)) == std::string::npos)
+        if (cmdline.find(std::string("--serve\0", 8)) != std::string::npos)
             return std::atoi(entry.path().filename().c_str());
     }
     return 0;

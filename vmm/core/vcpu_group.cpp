@@ -34,8 +34,8 @@ VcpuGroup::VcpuGroup(std::vector<std::unique_ptr<Vcpu>> &vcpus, std::vector<std:
                      IoRouter &io, RunControl &control, const ExitObservers &observers, bool sync_registers,
                      const UserModeTraps *user_mode, SleepPoint *sleep_point, DebugHook *debug)
     : vcpus_(vcpus), runtimes_(runtimes), io_(io), control_(control), observers_(observers),
-      sync_registers_(sync_registers), user_mode_(user_mode), sleep_point_(sleep_point), debug_(debug), active_(vcpus.size(), false),
-      outcomes_(vcpus.size())
+      sync_registers_(sync_registers), user_mode_(user_mode), sleep_point_(sleep_point), debug_(debug),
+      active_(vcpus.size(), false), kick_targets_(vcpus.size()), outcomes_(vcpus.size())
 {
     install_kick_handler();
     control_.set_kick([this] { kick_all(); });
@@ -52,11 +52,11 @@ VcpuGroup::~VcpuGroup()
 
 void VcpuGroup::kick_locked()
 {
-    for (std::size_t i = 0; i < threads_.size(); ++i) {
+    for (std::size_t i = 0; i < active_.size(); ++i) {
         if (!active_[i])
             continue;
         vcpus_[i]->run_page()->immediate_exit = 1;
-        ::pthread_kill(threads_[i].native_handle(), kKickSignal);
+        ::pthread_kill(kick_targets_[i], kKickSignal);
     }
     changed_.notify_all(); // paused vCPUs must see a stop
 }
@@ -166,14 +166,18 @@ std::vector<VcpuOutcome> VcpuGroup::run()
     std::string start_failure;
     {
         // Hold the lock while starting threads so a kick from an early stop
-        // sees a consistent view of which threads are active.
+        // sees a consistent view of which threads are active. A kick of
+        // vCPU 0 signals this thread: it leaves KVM_RUN as any vCPU thread
+        // does, and a kick sent before vCPU 0 ends is delivered before it
+        // can take the lock to end, so none reaches the code after.
         std::lock_guard lock(mutex_);
-        running_ = vcpus_.size();
-        for (std::size_t i = 0; i < vcpus_.size(); ++i) {
+        running_ = 1;
+        kick_targets_[0] = ::pthread_self();
+        active_[0] = true;
+        for (std::size_t i = 1; i < vcpus_.size(); ++i) {
             try {
                 threads_.emplace_back([this, i] { thread_main(i); });
             } catch (const std::system_error &e) {
-                running_ = threads_.size();
                 for (std::size_t j = i; j < vcpus_.size(); ++j) {
                     outcomes_[j].index = static_cast<uint32_t>(j);
                     outcomes_[j].end = VcpuEnd::fatal;
@@ -182,18 +186,21 @@ std::vector<VcpuOutcome> VcpuGroup::run()
                 start_failure = fmt::format("cannot start the thread of vcpu {}: {}", i, e.what());
                 break;
             }
+            kick_targets_[i] = threads_.back().native_handle();
             active_[i] = true;
+            ++running_;
         }
     }
-    // The vCPUs already started must not run on unattended. Outside the lock:
-    // the stop kicks them, which takes it.
+    // The vCPUs already started must not run on unattended: vCPU 0 then
+    // sees the stop at its first look and ends at once.
     if (!start_failure.empty())
         control_.request_stop(StopCause::fatal, kExitFailure, start_failure);
+    thread_main(0);
     for (std::thread &thread : threads_)
         thread.join();
     // Under the lock: the vCPUs end as soon as they see a stop's flag, which
     // is set before its kick runs, so that kick (on the control or signal
-    // thread) may still be reading threads_ in kick_locked().
+    // thread) may still be reading the targets in kick_locked().
     std::lock_guard lock(mutex_);
     threads_.clear();
     return outcomes_;

@@ -1,5 +1,8 @@
 // The vCPU threads of a VM: one per vCPU, started together, kicked out of
 // KVM_RUN when the VM must stop, joined, and their outcomes collected.
+// vCPU 0 runs on the thread that calls run(), which would otherwise only
+// wait: a thread fewer to start, and no hand-over to and from another
+// thread at the start and end of every run (docs/startup.md).
 //
 // A kick sets kvm_run.immediate_exit and sends SIGUSR1 to the thread: the
 // flag covers a thread about to enter KVM_RUN, the signal one inside it.
@@ -9,6 +12,8 @@
 #include "core/run_control.hpp"
 #include "core/vcpu_loop.hpp"
 #include "kvm/vcpu.hpp"
+
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -30,8 +35,8 @@ public:
     VcpuGroup(const VcpuGroup &) = delete;
     VcpuGroup &operator=(const VcpuGroup &) = delete;
 
-    // Starts every thread, waits for all to end; returns their outcomes in
-    // vCPU order.
+    // Runs vCPU 0 on the calling thread and starts a thread for each other
+    // one; returns when all have ended, with their outcomes in vCPU order.
     std::vector<VcpuOutcome> run();
 
     // Stops every running vCPU between two exits (devices are then not
@@ -71,7 +76,8 @@ private:
     bool pause_requested_ = false;
     std::size_t paused_ = 0;
     std::atomic<bool> pause_pending_{false};
-    std::vector<std::thread> threads_;
+    std::vector<pthread_t> kick_targets_; // per vCPU: the thread it runs on
+    std::vector<std::thread> threads_;    // vCPUs 1 and up
     std::vector<VcpuOutcome> outcomes_;
 };
 
