@@ -6,8 +6,13 @@
 // a debug-exit port (0xF4): the whole run is start-up, one port exit and
 // tear-down. Each run is a fresh process, timed from fork to wait4, which
 // also gives its CPU time (user + system) and peak RSS (ru_maxrss). Runs of
-// the two alternate, so drift hits both alike; medians are printed, and
+// the three alternate, so drift hits all alike; medians are printed, and
 // the ratios vmm / QEMU.
+//
+// The third is the floor (bench-startup-floor, startup_floor.c): the same
+// ROM run by the fewest KVM calls, from a static C program with no VMM
+// around them. On a host where KVM's own set-up and tear-down dominate, it
+// shows what part of vmm's time is vmm's.
 //
 // QEMU is used only if `qemu-system-x86_64` is on PATH (Debian package
 // qemu-system-x86); this program installs nothing and says so when it is
@@ -142,9 +147,12 @@ int main(int argc, char **argv)
         "-chardev", "stdio,id=out", "-device", "isa-debugcon,iobase=0xe9,chardev=out",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=4"};
 
-    std::vector<Sample> vmm_samples, qemu_samples;
+    const std::vector<std::string> floor = {VMM_BENCH_FLOOR_BINARY, dir + "/rom.bin"};
+
+    std::vector<Sample> vmm_samples, floor_samples, qemu_samples;
     for (int i = 0; i < runs; ++i) {
         vmm_samples.push_back(run(vmm, dir + "/vmm.out", dir + "/vmm.err", 0));
+        floor_samples.push_back(run(floor, dir + "/floor.out", dir + "/floor.err", 0));
         if (qemu_binary) // debug-exit's status is (value << 1) | 1
             qemu_samples.push_back(run(qemu, dir + "/qemu.out", dir + "/qemu.err", 1));
     }
@@ -152,7 +160,9 @@ int main(int argc, char **argv)
     std::printf("start-up: a 64 KiB ROM at the reset vector prints 'A' and exits, median of %d runs each\n", runs);
     std::printf("%-28s %10s %10s %14s\n", "", "wall ms", "CPU ms", "peak RSS KiB");
     const Sample v = medians(vmm_samples);
+    const Sample f = medians(floor_samples);
     std::printf("%-28s %10.2f %10.2f %14.0f\n", "vmm", v.wall_ms, v.cpu_ms, v.rss_kib);
+    std::printf("%-28s %10.2f %10.2f %14.0f\n", "floor (raw KVM calls, C)", f.wall_ms, f.cpu_ms, f.rss_kib);
     if (!qemu_binary) {
         std::printf("QEMU: qemu-system-x86_64 is not on PATH (Debian: apt-get install qemu-system-x86); "
                     "vmm alone measured\n");
@@ -162,5 +172,7 @@ int main(int argc, char **argv)
     std::printf("%-28s %10.2f %10.2f %14.0f\n", "qemu-system-x86_64 microvm", q.wall_ms, q.cpu_ms, q.rss_kib);
     std::printf("vmm / QEMU: wall %.3f, CPU %.3f, peak RSS %.3f\n", v.wall_ms / q.wall_ms,
                 q.cpu_ms > 0 ? v.cpu_ms / q.cpu_ms : 0.0, v.rss_kib / q.rss_kib);
+    std::printf("floor / QEMU: wall %.3f; vmm above the floor: wall %+.2f ms, CPU %+.2f ms\n", f.wall_ms / q.wall_ms,
+                v.wall_ms - f.wall_ms, v.cpu_ms - f.cpu_ms);
     return 0;
 }
