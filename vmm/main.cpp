@@ -1,6 +1,6 @@
 // vmm: run the machine a TOML file describes.
-#include "cli/ctl_command.hpp"
 #include "cli/options.hpp"
+#include "cli/ctl_command.hpp"
 #include "cli/plugins_command.hpp"
 #include "config/machine_loader.hpp"
 #include "control/control_requests.hpp"
@@ -16,7 +16,6 @@
 #include "core/stop_router.hpp"
 #include "debug/gdb_listener.hpp"
 #include "debug/gdb_stub.hpp"
-#include "kvm/kvm_host_probe.hpp"
 #include "plugin/plugin_finder.hpp"
 #include "support/errors.hpp"
 #include "support/escape.hpp"
@@ -93,9 +92,6 @@ logging::Settings log_settings(const Options &options)
 
 int run(const Options &options)
 {
-    // /dev/kvm and its CPUID, asked on a thread of their own while the
-    // machine file is read and the plugins load (kvm/kvm_host_probe.hpp).
-    KvmHostProbe kvm_probe;
     logging::init(log_settings(options));
 
     // The options are good: the previous run's report goes first, before
@@ -169,7 +165,7 @@ int run(const Options &options)
         warn_about_plugin_path(options);
         PluginFinder plugins(paths::plugin_dirs(options.plugin_path));
         MachinePlan plan = plan_machine(spec, plugins);
-        Machine machine(plan, plugins, &kvm_probe);
+        Machine machine(plan, plugins);
         facts.note_plugins(machine);
         std::optional<gdb::GdbStub> gdb_stub;
         if (gdb_listener.valid()) {

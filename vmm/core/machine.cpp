@@ -12,13 +12,12 @@
 
 namespace vmm {
 
-Machine::Machine(MachinePlan &plan, PluginFinder &plugins, KvmHostProbe *probe)
-    : plan_(plan), spec_(*plan.spec), plugins_(plugins), facts_(collect_machine_facts(plan))
+Machine::Machine(MachinePlan &plan, PluginFinder &plugins) : plan_(plan), spec_(*plan.spec), plugins_(plugins), facts_(collect_machine_facts(plan))
 {
     build_memory();
     create_vcpu_runtimes();
     create_devices();
-    create_vm(probe);
+    create_vm();
     create_platform();
     find_observers();
 }
@@ -68,15 +67,14 @@ void Machine::create_devices()
     io_ = std::make_unique<IoRouter>(*devices_, spec_.strict);
 }
 
-void Machine::create_vm(KvmHostProbe *probe)
+void Machine::create_vm()
 {
-    KvmHost host = probe != nullptr ? probe->take() : KvmHost::open();
-    kvm_ = std::move(host.system);
-    vm_ = std::move(host.vm);
+    kvm_ = std::make_unique<KvmSystem>();
+    vm_ = std::make_unique<Vm>(*kvm_);
     memory_->register_with(*vm_);
     if (spec_.irqchip)
         vm_->create_irqchip(); // before any vCPU: each then gets a local APIC
-    const std::vector<kvm_cpuid_entry2> &supported = host.supported_cpuid;
+    const std::vector<kvm_cpuid_entry2> supported = kvm_->supported_cpuid();
     for (uint32_t i = 0; i < spec_.vcpus; ++i) {
         auto vcpu = std::make_unique<Vcpu>(*vm_, i);
         vcpu->set_cpuid(cpuid_for_vcpu(supported, spec_.cpu.cpuid, i));

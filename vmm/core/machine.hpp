@@ -5,17 +5,16 @@
 
 #include "config/machine_spec.hpp"
 #include "core/device_manager.hpp"
-#include "core/exit_observers.hpp"
 #include "core/io_router.hpp"
-#include "core/machine_facts_builder.hpp"
 #include "core/machine_plan.hpp"
+#include "core/machine_facts_builder.hpp"
+#include "core/exit_observers.hpp"
 #include "core/run_control.hpp"
 #include "core/sleep_control.hpp"
 #include "core/vcpu_group.hpp"
 #include "core/vcpu_loop.hpp"
 #include "core/vcpu_runtime.hpp"
 #include "kvm/guest_memory.hpp"
-#include "kvm/kvm_host_probe.hpp"
 #include "kvm/kvm_system.hpp"
 #include "kvm/vcpu.hpp"
 #include "kvm/vm.hpp"
@@ -58,9 +57,8 @@ struct RunResult {
 class Machine final : public HostServices {
 public:
     // Creates devices (input errors: InputError), then KVM objects
-    // (SystemError). `plan` and `plugins` must outlive the machine. With a
-    // `probe` started earlier, /dev/kvm and its CPUID come from it.
-    Machine(MachinePlan &plan, PluginFinder &plugins, KvmHostProbe *probe = nullptr);
+    // (SystemError). `plan` and `plugins` must outlive the machine.
+    Machine(MachinePlan &plan, PluginFinder &plugins);
     ~Machine() override;
 
     RunResult run();
@@ -107,7 +105,7 @@ private:
     void build_memory();
     void create_vcpu_runtimes();
     void create_devices();
-    void create_vm(KvmHostProbe *probe);
+    void create_vm();
     void create_platform(); // the PIT, the boot vCPU's LINTs, the device runtime
     void find_observers();
     void create_sleep_control(const kvm_sregs &boot_reset);
