@@ -57,7 +57,9 @@ function(vmm_add_plugin name)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${_VMM_PLUGIN_MAP}")
   if(ARG_STATIC_CXX_RUNTIME OR VMM_PLUGIN_STATIC_CXX_RUNTIME)
     target_sources(${target} PRIVATE "${_VMM_PLUGIN_STATIC_RUNTIME_SOURCE}")
-    target_link_options(${target} PRIVATE -static-libstdc++ "LINKER:--exclude-libs,ALL")
+    # Only the parts of libstdc++ the plugin uses: --gc-sections keeps what
+    # the two entry points reach.
+    target_link_options(${target} PRIVATE -static-libstdc++ "LINKER:--exclude-libs,ALL" "LINKER:--gc-sections")
   endif()
   if(ARG_OUTPUT_DIRECTORY)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}")
