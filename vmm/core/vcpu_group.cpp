@@ -113,6 +113,12 @@ void VcpuGroup::clear_kick(kvm_run &run)
     run.immediate_exit = 0;
 }
 
+void VcpuGroup::request_immediate_exit(kvm_run &run)
+{
+    std::lock_guard lock(mutex_);
+    run.immediate_exit = 1;
+}
+
 void VcpuGroup::thread_main(std::size_t slot)
 {
     VcpuRuntime &runtime = *runtimes_[slot];
@@ -163,6 +169,8 @@ void VcpuGroup::thread_main(std::size_t slot)
 
 std::vector<VcpuOutcome> VcpuGroup::run()
 {
+    if (vcpus_.empty())
+        return {};
     std::string start_failure;
     {
         // Hold the lock while starting threads so a kick from an early stop
@@ -191,8 +199,8 @@ std::vector<VcpuOutcome> VcpuGroup::run()
             ++running_;
         }
     }
-    // The vCPUs already started must not run on unattended: vCPU 0 then
-    // sees the stop at its first look and ends at once.
+    // The vCPUs already started must not run on unattended. Outside the lock:
+    // the stop kicks them, which takes it; vCPU 0 then ends at its first look.
     if (!start_failure.empty())
         control_.request_stop(StopCause::fatal, kExitFailure, start_failure);
     thread_main(0);

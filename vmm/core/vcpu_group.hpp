@@ -54,6 +54,7 @@ public:
     bool pause_pending() const override { return pause_pending_.load(std::memory_order_relaxed); }
     void checkpoint(kvm_run &run) override;
     void clear_kick(kvm_run &run) override;
+    void request_immediate_exit(kvm_run &run) override;
 
 private:
     void thread_main(std::size_t slot);

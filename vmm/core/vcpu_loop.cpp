@@ -276,11 +276,17 @@ VcpuOutcome run_vcpu_loop(VcpuLoopContext context)
                 flushed = false;
             } else if (flushed) {
                 context.debug->park(context.vcpu, run);
-                run.immediate_exit = 0;
+                if (context.pause_point != nullptr)
+                    context.pause_point->clear_kick(run); // kicks write it too, under its lock
+                else
+                    run.immediate_exit = 0;
                 flushed = false;
                 continue;
             } else {
-                run.immediate_exit = 1;
+                if (context.pause_point != nullptr)
+                    context.pause_point->request_immediate_exit(run);
+                else
+                    run.immediate_exit = 1;
                 flushed = true;
             }
         }

@@ -58,6 +58,9 @@ public:
     // with kicks, so that a kick for a pause that then timed out or ended
     // without this vCPU does not make every later KVM_RUN return at once.
     virtual void clear_kick(kvm_run &run) = 0;
+    // Sets immediate_exit (a debugger's stop), under the lock kicks take:
+    // other threads write it too.
+    virtual void request_immediate_exit(kvm_run &run) = 0;
 };
 
 class RunControl;
