@@ -7,9 +7,9 @@
 # The target is called `vmm-plugin-<name>`.
 #
 # STATIC_CXX_RUNTIME (or VMM_PLUGIN_STATIC_CXX_RUNTIME set ON before the
-# call) links libstdc++ into the plugin: it then needs no
-# libstdc++.so at load time, which saves the process loading one (~0.5 ms
-# of every start; docs/startup.md), and runs on a host whose libstdc++ is
+# call) links libstdc++ into the plugin: it then needs no libstdc++.so at
+# load time, which saves the process loading one (~0.4 ms of every start
+# on the test host; docs/startup.md), and runs on a host whose libstdc++ is
 # older than the compiler's. Only C crosses the plugin ABI, so a private
 # runtime is safe; the plugin frees that runtime's exception pool when it is
 # unloaded (vmm_static_cxx_runtime.cpp), so a reload does not leak it.
