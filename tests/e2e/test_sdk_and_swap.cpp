@@ -96,6 +96,24 @@ TEST_CASE("the example plugin builds from the installed SDK alone and runs its g
     CHECK(r.out == "crc32(\"123456789\") = 0xcbf43926\noutside RAM: status 0x00000001\ntoo long: status 0x00000002\n");
     CHECK_THAT(r.err, Catch::Contains("[crc] warning: buffer 0x7ff00000 (+16) is not in guest RAM"));
 
+    // The same plugin with its own libstdc++ (VMM_PLUGIN_STATIC_CXX_RUNTIME,
+    // as the bundled plugins are built): it names no libstdc++.so to load,
+    // and runs the same.
+    r = run_process({paths::cmake(), "-S", ".", "-B", "build-static", "-DCMAKE_PREFIX_PATH=" + prefix.string(),
+                     "-DCMAKE_CXX_COMPILER=" + paths::cxx_compiler(), "-DVMM_PLUGIN_STATIC_CXX_RUNTIME=ON"},
+                    clean);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    r = run_process({paths::cmake(), "--build", "build-static", "--target", "vmm-plugin-crc32"}, clean);
+    show(r);
+    REQUIRE(r.exit_status == 0);
+    CHECK(read_file(work / "build" / "vmm-crc32.so").find("libstdc++.so.6") != std::string::npos);
+    CHECK(read_file(work / "build-static" / "vmm-crc32.so").find("libstdc++.so.6") == std::string::npos);
+    r = run_process({(prefix / "bin/vmm").string(), "--config", "crc32.toml", "--plugin-path", "build-static"}, clean);
+    show(r);
+    CHECK(r.exit_status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("crc32(\"123456789\") = 0xcbf43926\n"));
+
     // The same plugin through pkg-config instead of CMake.
     ProcessOptions pc = clean;
     pc.environment["PKG_CONFIG_PATH"] = (prefix / "lib/pkgconfig").string();
