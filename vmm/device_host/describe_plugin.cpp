@@ -2,6 +2,7 @@
 
 #include "device_host/sandbox.hpp"
 #include "isolation/wire.hpp"
+#include "plugin/descriptor_limits.hpp"
 
 #include <vmm/plugin_abi.h>
 
@@ -20,17 +21,15 @@ namespace {
 
 using namespace isolation;
 
-// The largest string and arrays vmm accepts: whatever lies beyond is not sent.
-constexpr std::size_t kMaxString = 4096;
-constexpr uint32_t kMaxKeys = 1024, kMaxDecls = 64, kMaxStride = 4096, kMaxChoices = 64;
+// Only what vmm accepts (plugin/descriptor_limits.hpp) is sent.
 
-// present flag, then at most kMaxString bytes (a string without its
+// present flag, then at most kMaxPluginString bytes (a string without its
 // terminator in that many is sent cut, which vmm refuses as it would have).
 void put_string(Writer &m, const char *text)
 {
     m.u32(text != nullptr ? 1 : 0);
     if (text != nullptr)
-        m.str(std::string(text, ::strnlen(text, kMaxString)));
+        m.str(std::string(text, ::strnlen(text, kMaxPluginString)));
 }
 
 // ABI 1.6's fields of a config key: the default, the range, and the
@@ -44,14 +43,12 @@ void put_key_limits(Writer &m, const vmm_config_key &k)
     if (k.choices == nullptr)
         return;
     uint32_t count = 0;
-    while (count < kMaxChoices + 1 && k.choices[count] != nullptr)
+    while (count < kMaxKeyChoices + 1 && k.choices[count] != nullptr)
         ++count;
     m.u32(count);
     for (uint32_t i = 0; i < count; ++i)
         put_string(m, k.choices[i]);
 }
-
-bool usable_stride(uint32_t size, uint32_t min_size) { return size >= min_size && size <= kMaxStride && size % 8 == 0; }
 
 // An array of structs walked with each element's struct_size as stride: per
 // element its struct_size, then (if it is one vmm accepts) `put` of its
@@ -96,23 +93,23 @@ void put_descriptor(Writer &m, const vmm_plugin_descriptor *raw, uint32_t versio
     for (std::size_t i = 0; i < std::size(present); ++i)
         functions |= present[i] != nullptr ? 1u << i : 0u;
     m.u32(functions);
-    if (!put_array(m, d.config_keys, d.config_key_count, kMaxKeys, 32, [&](const vmm_config_key &k) {
-            m.u32(k.type);
-            put_string(m, k.name);
-            put_string(m, k.description);
-            m.u32(k.required).u32(k.reserved);
-            if (VMM_ABI_VERSION_MINOR(version) >= 6) // defaults, ranges, choices
-                put_key_limits(m, k);
-        }))
+    if (!put_array(m, d.config_keys, d.config_key_count, kMaxConfigKeys, kMinConfigKeySize,
+                   [&](const vmm_config_key &k) {
+                       m.u32(k.type);
+                       put_string(m, k.name);
+                       put_string(m, k.description);
+                       m.u32(k.required).u32(k.reserved);
+                       if (VMM_ABI_VERSION_MINOR(version) >= 6) // defaults, ranges, choices
+                           put_key_limits(m, k);
+                   }))
         return;
-    if (!put_array(m, d.default_regions, d.default_region_count, kMaxDecls, 24,
+    if (!put_array(m, d.default_regions, d.default_region_count, kMaxDefaultRegions, kMinRegionDeclSize,
                    [&](const vmm_region_decl &r) { m.u32(r.space).u64(r.base).u64(r.size); }))
         return;
     // ABI 1.4's lines: only where the plugin's descriptor has them.
-    constexpr std::size_t kIrqFieldsEnd = offsetof(vmm_plugin_descriptor, default_irqs) + sizeof(void *);
     if (VMM_ABI_VERSION_MINOR(version) < 4 || size < kIrqFieldsEnd)
         return;
-    put_array(m, d.default_irqs, d.default_irq_count, kMaxDecls, 16,
+    put_array(m, d.default_irqs, d.default_irq_count, kMaxDefaultIrqs, kMinIrqDeclSize,
               [&](const vmm_irq_decl &q) { m.u32(q.line).u32(q.flags); });
 }
 
@@ -130,7 +127,7 @@ int describe_plugin(const char *file)
         const char *why = ::dlerror();
         return send(Writer(msg_description)
                         .u32(describe_not_loadable)
-                        .str(std::string(why != nullptr ? why : "").substr(0, kMaxString)));
+                        .str(std::string(why != nullptr ? why : "").substr(0, kMaxPluginString)));
     }
     const auto *version_symbol = static_cast<const uint32_t *>(::dlsym(library, VMM_PLUGIN_ABI_VERSION_SYMBOL));
     if (version_symbol == nullptr)

@@ -2,6 +2,7 @@
 
 #include "config/isolation_options.hpp"
 #include "isolation/device_host_spawn.hpp"
+#include "plugin/descriptor_limits.hpp"
 #include "plugin/plugin_call.hpp"
 #include "support/errors.hpp"
 
@@ -31,9 +32,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Same bounds as the checks the rebuilt descriptor goes through
-// (plugin_library.cpp); what lies beyond them is refused there, by name.
-constexpr uint32_t kMaxKeys = 1024, kMaxDecls = 64, kMaxStride = 4096, kMaxString = 4096, kMaxChoices = 64;
+// The bounds are the checks' own (plugin/descriptor_limits.hpp), which the
+// rebuilt descriptor goes through: what lies beyond them is refused there,
+// by name.
 
 // The functions of a described plugin: never called (the isolated device's
 // proxy replaces every one); each says so if it ever were.
@@ -69,9 +70,9 @@ public:
     {
         if (in_.u32() == 0)
             return nullptr;
-        std::string text = in_.str(kMaxString);
+        std::string text = in_.str(kMaxPluginString);
         if (!in_.ok())
-            throw std::invalid_argument(fmt::format("{} is cut short or longer than {} bytes", what, kMaxString));
+            throw std::invalid_argument(fmt::format("{} is cut short or longer than {} bytes", what, kMaxPluginString));
         if (text.find('\0') != std::string::npos)
             throw std::invalid_argument(fmt::format("{} holds a NUL byte", what));
         return storage_.strings.emplace_back(std::move(text)).c_str();
@@ -103,7 +104,7 @@ public:
             if (!in_.ok())
                 throw std::invalid_argument(fmt::format("{} {} is cut short", what, i));
             const uint32_t stride = element.struct_size;
-            if (stride < min_size || stride > kMaxStride || stride % 8 != 0) {
+            if (!usable_stride(stride, min_size)) {
                 elements.emplace_back(0, element); // the checks stop here, naming it
                 complete = false;
                 break;
@@ -135,8 +136,8 @@ public:
         if (in_.u32() == 0)
             return;
         const uint32_t count = in_.u32();
-        if (count > kMaxChoices + 1)
-            throw std::invalid_argument(fmt::format("{} choices sent, more than {}", count, kMaxChoices + 1));
+        if (count > kMaxKeyChoices + 1)
+            throw std::invalid_argument(fmt::format("{} choices sent, more than {}", count, kMaxKeyChoices + 1));
         auto &list = storage_.choice_lists.emplace_back();
         for (uint32_t i = 0; i < count; ++i) {
             const char *choice = string("a choice");
@@ -184,7 +185,7 @@ std::shared_ptr<PluginLibrary> decode_descriptor(const fs::path &file, uint32_t 
     d.realize = has(7) ? refused_lifecycle : nullptr;
     d.quiesce = has(8) ? refused_lifecycle : nullptr;
     d.resume = has(9) ? refused_lifecycle : nullptr;
-    bool complete = decoder.array("config key", d.config_key_count, d.config_keys, kMaxKeys, kMinConfigKeySize,
+    bool complete = decoder.array("config key", d.config_key_count, d.config_keys, kMaxConfigKeys, kMinConfigKeySize,
                                   [&](vmm_config_key &k) {
                                       k.type = in.u32();
                                       k.name = decoder.string("a config key's name");
@@ -194,15 +195,14 @@ std::shared_ptr<PluginLibrary> decode_descriptor(const fs::path &file, uint32_t 
                                       if (VMM_ABI_VERSION_MINOR(version) >= 6)
                                           decoder.key_limits(k);
                                   });
-    complete = complete && decoder.array("default region", d.default_region_count, d.default_regions, kMaxDecls,
-                                         kMinRegionDeclSize, [&](vmm_region_decl &r) {
+    complete = complete && decoder.array("default region", d.default_region_count, d.default_regions,
+                                         kMaxDefaultRegions, kMinRegionDeclSize, [&](vmm_region_decl &r) {
                                              r.space = in.u32();
                                              r.base = in.u64();
                                              r.size = in.u64();
                                          });
-    constexpr std::size_t kIrqFieldsEnd = offsetof(vmm_plugin_descriptor, default_irqs) + sizeof(void *);
     if (complete && VMM_ABI_VERSION_MINOR(version) >= 4 && d.struct_size >= kIrqFieldsEnd)
-        complete = decoder.array("default irq", d.default_irq_count, d.default_irqs, kMaxDecls, kMinIrqDeclSize,
+        complete = decoder.array("default irq", d.default_irq_count, d.default_irqs, kMaxDefaultIrqs, kMinIrqDeclSize,
                                  [&](vmm_irq_decl &q) {
                                      q.line = in.u32();
                                      q.flags = in.u32();
@@ -291,7 +291,7 @@ std::shared_ptr<PluginLibrary> plugin_from_description(const fs::path &file, con
             return decode_descriptor(file, version, decoder, std::move(storage));
         }
         case describe_not_loadable: {
-            const std::string why = in.str(kMaxString);
+            const std::string why = in.str(kMaxPluginString);
             if (!in.at_end())
                 break;
             throw InputError(fmt::format("{} is not a loadable shared object: {}", file.string(), why));
@@ -317,7 +317,7 @@ std::shared_ptr<PluginLibrary> plugin_from_description(const fs::path &file, con
         }
         case describe_threw: {
             in.u32();
-            const std::string what = in.str(kMaxString);
+            const std::string what = in.str(kMaxPluginString);
             if (!in.at_end())
                 break;
             throw InputError(
@@ -330,7 +330,7 @@ std::shared_ptr<PluginLibrary> plugin_from_description(const fs::path &file, con
             throw InputError(fmt::format("{}: malformed plugin descriptor: {}() returned NULL", file.string(),
                                          VMM_PLUGIN_DESCRIBE_SYMBOL));
         case describe_no_sandbox: {
-            const std::string why = in.str(kMaxString);
+            const std::string why = in.str(kMaxPluginString);
             if (!in.at_end())
                 break;
             throw SystemError(fmt::format("{}: vmm-device-host could not enter its sandbox to describe the plugin: "

@@ -35,15 +35,10 @@ T copy_sized(const T *source, uint32_t min_size)
     return copy;
 }
 
-// The struct_size of one element of a plugin's array, which is also the
-// stride to the next: at least the 1.0 layout's size, 8-byte aligned (every
-// such struct holds pointers or 64-bit fields) and not absurd, so that a
-// corrupt value cannot walk the host far outside the plugin's array.
-inline constexpr uint32_t kMaxStride = 4096;
-
+// One element's struct_size, the stride to the next (descriptor_limits.hpp).
 uint32_t checked_stride(uint32_t size, uint32_t min_size, const std::string &what)
 {
-    if (size < min_size || size > kMaxStride || size % 8 != 0)
+    if (!usable_stride(size, min_size))
         throw std::invalid_argument(fmt::format("{}: struct_size {} must be a multiple of 8 from {} to {}", what, size,
                                                 min_size, kMaxStride));
     return size;
@@ -59,9 +54,10 @@ std::string checked_string(const char *text, const std::string &what, bool requi
             throw std::invalid_argument(what + " is NULL");
         return {};
     }
-    const std::size_t length = ::strnlen(text, 4096);
-    if (length == 4096)
-        throw std::invalid_argument(what + " is not a terminated string of under 4096 bytes");
+    const std::size_t length = ::strnlen(text, kMaxPluginString);
+    if (length == kMaxPluginString)
+        throw std::invalid_argument(
+            fmt::format("{} is not a terminated string of under {} bytes", what, kMaxPluginString));
     std::string copy(text, length);
     if (const auto at = invalid_utf8_at(copy))
         throw std::invalid_argument(fmt::format("{} is not valid UTF-8 (byte {:#04x} at offset {})", what,
@@ -211,8 +207,8 @@ void PluginLibrary::take_descriptor(const vmm_plugin_descriptor *raw)
 
     if (descriptor_.config_key_count > 0 && descriptor_.config_keys == nullptr)
         throw std::invalid_argument("config_key_count is set but config_keys is NULL");
-    if (descriptor_.config_key_count > 1024)
-        throw std::invalid_argument("more than 1024 config keys");
+    if (descriptor_.config_key_count > kMaxConfigKeys)
+        throw std::invalid_argument(fmt::format("more than {} config keys", kMaxConfigKeys));
     std::set<std::string> seen;
     const char *cursor = reinterpret_cast<const char *>(descriptor_.config_keys);
     for (uint32_t i = 0; i < descriptor_.config_key_count; ++i) {
@@ -259,8 +255,8 @@ void PluginLibrary::take_descriptor(const vmm_plugin_descriptor *raw)
 
     if (descriptor_.default_region_count > 0 && descriptor_.default_regions == nullptr)
         throw std::invalid_argument("default_region_count is set but default_regions is NULL");
-    if (descriptor_.default_region_count > 64)
-        throw std::invalid_argument("more than 64 default regions");
+    if (descriptor_.default_region_count > kMaxDefaultRegions)
+        throw std::invalid_argument(fmt::format("more than {} default regions", kMaxDefaultRegions));
     cursor = reinterpret_cast<const char *>(descriptor_.default_regions);
     for (uint32_t i = 0; i < descriptor_.default_region_count; ++i) {
         const auto *raw_decl = reinterpret_cast<const vmm_region_decl *>(cursor);
@@ -303,12 +299,11 @@ void PluginLibrary::read_key_limits(const vmm_config_key &key, ConfigKeyInfo &in
         if (info.type != VMM_VALUE_STRING)
             throw std::invalid_argument(
                 fmt::format("{} declares choices, but is a {}, not a string", what, value_type_name(info.type)));
-        constexpr std::size_t kMaxChoices = 64;
         for (std::size_t i = 0; key.choices[i] != nullptr; ++i) {
-            if (i == kMaxChoices)
+            if (i == kMaxKeyChoices)
                 throw std::invalid_argument(fmt::format("{} declares more than {} choices (or its list lacks the "
                                                         "terminating NULL)",
-                                                        what, kMaxChoices));
+                                                        what, kMaxKeyChoices));
             std::string choice = checked_string(key.choices[i], fmt::format("{}: choice {}", what, i), true);
             if (choice.empty())
                 throw std::invalid_argument(fmt::format("{}: choice {} is an empty string", what, i));
@@ -329,13 +324,12 @@ void PluginLibrary::read_key_limits(const vmm_config_key &key, ConfigKeyInfo &in
 // in both cases whatever lies there is not ours to read.
 void PluginLibrary::read_default_irqs(uint32_t raw_descriptor_size)
 {
-    constexpr std::size_t kIrqFieldsEnd = offsetof(vmm_plugin_descriptor, default_irqs) + sizeof(void *);
     if (VMM_ABI_VERSION_MINOR(abi_version_) < 4 || raw_descriptor_size < kIrqFieldsEnd)
         return;
     if (descriptor_.default_irq_count > 0 && descriptor_.default_irqs == nullptr)
         throw std::invalid_argument("default_irq_count is set but default_irqs is NULL");
-    if (descriptor_.default_irq_count > 64)
-        throw std::invalid_argument("more than 64 default interrupt lines");
+    if (descriptor_.default_irq_count > kMaxDefaultIrqs)
+        throw std::invalid_argument(fmt::format("more than {} default interrupt lines", kMaxDefaultIrqs));
     const char *cursor = reinterpret_cast<const char *>(descriptor_.default_irqs);
     for (uint32_t i = 0; i < descriptor_.default_irq_count; ++i) {
         const auto *raw_decl = reinterpret_cast<const vmm_irq_decl *>(cursor);

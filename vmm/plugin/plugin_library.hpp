@@ -7,6 +7,8 @@
 // descriptor is shorter: the fields it lacks read as NULL).
 #pragma once
 
+#include "plugin/descriptor_limits.hpp"
+
 #include "bus/address_space.hpp"
 
 #include <vmm/plugin_abi.h>
@@ -49,14 +51,6 @@ struct IrqDecl {
     uint32_t line = 0;  // the default GSI, or VMM_IRQ_NO_DEFAULT
     uint32_t flags = 0; // VMM_IRQ_LEVEL, VMM_IRQ_SHARED
 };
-
-// The smallest descriptor any 1.x plugin may hand us: the 1.0 layout.
-inline constexpr uint32_t kMinDescriptorSize = 88;
-// The same for the elements of its arrays of config keys, default regions
-// and (1.4) default interrupt lines.
-inline constexpr uint32_t kMinConfigKeySize = 32;
-inline constexpr uint32_t kMinRegionDeclSize = 24;
-inline constexpr uint32_t kMinIrqDeclSize = 16;
 
 const char *value_type_name(uint32_t type);
 std::string abi_version_string(uint32_t version);
