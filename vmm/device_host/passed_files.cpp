@@ -16,41 +16,50 @@ namespace {
 
 std::vector<PassedFile> g_files;
 
+// What vmm passed for `path`: a socket it connected (`socket`), or else a
+// file it opened; nullptr when none.
+const PassedFile *passed(const char *path, bool socket)
+{
+    if (path == nullptr)
+        return nullptr;
+    for (const PassedFile &file : g_files) {
+        if ((file.kind == VMM_KEY_SOCKET_CONNECT) == socket && std::strcmp(file.path.c_str(), path) == 0)
+            return &file;
+    }
+    return nullptr;
+}
+
 } // namespace
 
 void set_passed_files(std::vector<PassedFile> files) { g_files = std::move(files); }
 
 bool open_passed_file(const char *path, int flags, long &result)
 {
-    if (path == nullptr)
+    const PassedFile *file = passed(path, false);
+    if (file == nullptr)
         return false;
-    for (const PassedFile &file : g_files) {
-        if (file.kind == VMM_KEY_SOCKET_CONNECT || std::strcmp(file.path.c_str(), path) != 0)
-            continue;
-        if (file.fd < 0) {
-            result = -file.error;
-            return true;
-        }
-        const int mode = flags & O_ACCMODE;
-        if ((file.kind == VMM_KEY_PATH_WRITE && mode == O_RDONLY) ||
-            (file.kind == VMM_KEY_PATH_READ && mode != O_RDONLY)) {
-            result = -EACCES; // declared for the other direction
-            return true;
-        }
-        const int copy = ::fcntl(file.fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
-        if (copy < 0) {
-            result = -errno;
-            return true;
-        }
-        // The status flags belong to the open file, shared by every copy:
-        // the last open's say, as for the plugin's only user of it.
-        ::fcntl(copy, F_SETFL, flags & (O_APPEND | O_NONBLOCK));
-        if ((flags & O_TRUNC) && mode != O_RDONLY)
-            (void)::ftruncate(copy, 0); // fails harmlessly on a character device
-        result = copy;
+    if (file->fd < 0) {
+        result = -file->error;
         return true;
     }
-    return false;
+    const int mode = flags & O_ACCMODE;
+    if ((file->kind == VMM_KEY_PATH_WRITE && mode == O_RDONLY) ||
+        (file->kind == VMM_KEY_PATH_READ && mode != O_RDONLY)) {
+        result = -EACCES; // declared for the other direction
+        return true;
+    }
+    const int copy = ::fcntl(file->fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+    if (copy < 0) {
+        result = -errno;
+        return true;
+    }
+    // The status flags belong to the open file, shared by every copy: the
+    // last open's say, as for the plugin's only user of it.
+    ::fcntl(copy, F_SETFL, flags & (O_APPEND | O_NONBLOCK));
+    if ((flags & O_TRUNC) && mode != O_RDONLY)
+        (void)::ftruncate(copy, 0); // fails harmlessly on a character device
+    result = copy;
+    return true;
 }
 
 bool socket_placeholder(long domain, long type, long &result)
@@ -65,30 +74,26 @@ bool socket_placeholder(long domain, long type, long &result)
 
 bool connect_passed_socket(const char *path, int fd, long &result)
 {
-    if (path == nullptr)
+    const PassedFile *file = passed(path, true);
+    if (file == nullptr)
         return false;
-    for (const PassedFile &file : g_files) {
-        if (file.kind != VMM_KEY_SOCKET_CONNECT || std::strcmp(file.path.c_str(), path) != 0)
-            continue;
-        if (file.fd < 0) {
-            result = -file.error;
-            return true;
-        }
-        const int status = ::fcntl(fd, F_GETFL);
-        const int descriptor_flags = ::fcntl(fd, F_GETFD);
-        if (status < 0 || descriptor_flags < 0) {
-            result = -EBADF;
-            return true;
-        }
-        if (::dup3(file.fd, fd, (descriptor_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-            result = -errno;
-            return true;
-        }
-        ::fcntl(fd, F_SETFL, status & O_NONBLOCK);
-        result = 0;
+    if (file->fd < 0) {
+        result = -file->error;
         return true;
     }
-    return false;
+    const int status = ::fcntl(fd, F_GETFL);
+    const int descriptor_flags = ::fcntl(fd, F_GETFD);
+    if (status < 0 || descriptor_flags < 0) {
+        result = -EBADF;
+        return true;
+    }
+    if (::dup3(file->fd, fd, (descriptor_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+        result = -errno;
+        return true;
+    }
+    ::fcntl(fd, F_SETFL, status & O_NONBLOCK);
+    result = 0;
+    return true;
 }
 
 } // namespace vmm::device_host
